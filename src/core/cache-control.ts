@@ -1,0 +1,33 @@
+import type { UnixSeconds } from "./time.ts";
+
+/** `max-age` (or `s-maxage` for shared caches) of a Cache-Control header; `no-store`/`no-cache` count as 0. */
+export function maxAgeOf(header: string | null): UnixSeconds | null {
+  if (header === null) return null;
+  let maxAge: number | null = null;
+  for (const directive of header.toLowerCase().split(",")) {
+    const [name, value] = directive.trim().split("=", 2) as [string, string | undefined];
+    if (name === "no-store" || name === "no-cache" || name === "private") return 0;
+    if (name === "max-age" && value !== undefined && /^\d+$/.test(value.replace(/"/g, ""))) {
+      maxAge = Number(value.replace(/"/g, ""));
+    }
+  }
+  return maxAge;
+}
+
+/**
+ * How long a filtered response may be cached: never past the moment the next hidden version matures, never longer
+ * than upstream allows, and briefly when some version's age is unknown (the database may learn it any minute).
+ */
+export function filteredMaxAge(options: {
+  now: UnixSeconds;
+  upstreamMaxAge: UnixSeconds | null;
+  nextVisibleAt: UnixSeconds | null;
+  hasUnknownAges: boolean;
+  defaultMaxAge: UnixSeconds;
+  unknownAgeMaxAge: UnixSeconds;
+}): UnixSeconds {
+  let age = options.upstreamMaxAge ?? options.defaultMaxAge;
+  if (options.nextVisibleAt !== null) age = Math.min(age, options.nextVisibleAt - options.now);
+  if (options.hasUnknownAges) age = Math.min(age, options.unknownAgeMaxAge);
+  return Math.max(0, Math.floor(age));
+}
