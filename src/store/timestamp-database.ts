@@ -18,28 +18,58 @@ export interface PublishTimeRow {
   readonly publishedAt: UnixSeconds;
 }
 
+/** What one `record` call did. */
+export interface RecordOutcome {
+  /** Versions the database did not know. */
+  readonly added: number;
+  /** Versions whose time moved later because a source reported a later time. */
+  readonly movedLater: number;
+  /** Reports of an earlier time than the one recorded: ignored (a time never moves earlier), counted. */
+  readonly earlierIgnored: number;
+  /** Crates whose record changed (their revision was bumped, so `kv push` sends them). */
+  readonly changedCrates: number;
+}
+
 /**
  * The SQLite timestamp database: the ingest job writes it, the Node server reads it (WAL mode, so a running server
  * sees each committed ingest on its next query, without a restart).
+ *
+ * Tables:
+ * - `versions(crate, version, published_at)`: the publish times; `crate` lowercased, `version` = index `vers`.
+ * - `crate_revisions(crate, revision)`: bumped from the global counter `meta.revision` whenever a crate's record
+ *   changes; `kv push` sends every crate whose revision is above what `kv_pushed` holds for that store.
+ * - `kv_pushed(store_id, crate, revision)`: the revision a KV store is known to hold, written only after the API
+ *   accepted it, so an interrupted push loses nothing.
+ * - `meta(key, value)`: freshness and bookkeeping (dump watermark, feed validator, last poll, last push …).
  */
 export class TimestampDatabase implements PublishTimes {
   readonly db: Database.Database;
   private readonly selectCrate: Database.Statement<[string], { version: string; published_at: number }>;
-  private readonly upsert: Database.Statement<[string, string, number]>;
+  private readonly selectTime: Database.Statement<[string, string], { published_at: number }>;
+  private readonly insertTime: Database.Statement<[string, string, number]>;
+  private readonly moveTimeLater: Database.Statement<[number, string, string]>;
+  private readonly bumpRevision: Database.Statement<[string, number]>;
+  private readonly selectMeta: Database.Statement<[string], { value: string }>;
+  private readonly upsertMeta: Database.Statement<[string, string]>;
 
   constructor(path: string, options: { readonly?: boolean } = {}) {
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.db.pragma("busy_timeout = 5000");
     if (!options.readonly) {
       this.db.pragma("journal_mode = WAL");
       migrate(this.db);
     }
-    this.db.pragma("busy_timeout = 5000");
     this.selectCrate = this.db.prepare("SELECT version, published_at FROM versions WHERE crate = ?");
-    // A publish time, once recorded, never moves earlier: sources that disagree resolve to the later time.
-    this.upsert = this.db.prepare(
-      `INSERT INTO versions (crate, version, published_at) VALUES (?, ?, ?)
-       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
+    this.selectTime = this.db.prepare("SELECT published_at FROM versions WHERE crate = ? AND version = ?");
+    this.insertTime = this.db.prepare("INSERT OR IGNORE INTO versions (crate, version, published_at) VALUES (?, ?, ?)");
+    this.moveTimeLater = this.db.prepare("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
+    this.bumpRevision = this.db.prepare(
+      "INSERT INTO crate_revisions (crate, revision) VALUES (?, ?) ON CONFLICT (crate) DO UPDATE SET revision = excluded.revision",
+    );
+    this.selectMeta = this.db.prepare("SELECT value FROM meta WHERE key = ?");
+    this.upsertMeta = this.db.prepare(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
   }
 
@@ -53,11 +83,53 @@ export class TimestampDatabase implements PublishTimes {
     return { crate: crate.toLowerCase(), versions: new Map(rows.map((row) => [row.version, row.published_at])) };
   }
 
-  /** Records publish times in one transaction. */
-  record(rows: Iterable<PublishTimeRow>): void {
-    this.db.transaction(() => {
-      for (const row of rows) this.upsert.run(row.crate.toLowerCase(), row.version, Math.floor(row.publishedAt));
+  /**
+   * Records publish times. A time once recorded never moves earlier: when sources disagree the later one is kept
+   * and the disagreement counted. Runs in one transaction (or inside the caller's).
+   */
+  record(rows: Iterable<PublishTimeRow>): RecordOutcome {
+    return this.db.transaction(() => {
+      let added = 0;
+      let movedLater = 0;
+      let earlierIgnored = 0;
+      const changed = new Set<string>();
+      for (const row of rows) {
+        const crate = row.crate.toLowerCase();
+        const at = Math.floor(row.publishedAt);
+        if (this.insertTime.run(crate, row.version, at).changes === 1) {
+          added++;
+          changed.add(crate);
+          continue;
+        }
+        const existing = (this.selectTime.get(crate, row.version) as { published_at: number }).published_at;
+        if (at > existing) {
+          this.moveTimeLater.run(at, crate, row.version);
+          movedLater++;
+          changed.add(crate);
+        } else if (at < existing) {
+          earlierIgnored++;
+        }
+      }
+      this.markChanged(changed);
+      return { added, movedLater, earlierIgnored, changedCrates: changed.size };
     })();
+  }
+
+  /** Bumps the revision of each crate so the next `kv push` sends it. */
+  markChanged(crates: Iterable<string>): void {
+    this.db.transaction(() => {
+      let revision = Number(this.getMeta("revision") ?? "0");
+      for (const crate of crates) this.bumpRevision.run(crate.toLowerCase(), ++revision);
+      this.setMeta("revision", String(revision));
+    })();
+  }
+
+  getMeta(key: string): string | null {
+    return this.selectMeta.get(key)?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.upsertMeta.run(key, value);
   }
 
   close(): void {
@@ -74,9 +146,19 @@ function migrate(db: Database.Database): void {
     db.exec(`
       CREATE TABLE IF NOT EXISTS versions (
         crate TEXT NOT NULL,            -- lowercased crate name, as in the index path
-        version TEXT NOT NULL,          -- `vers` exactly, build metadata included
+        version TEXT NOT NULL,          -- \`vers\` exactly, build metadata included
         published_at INTEGER NOT NULL,  -- Unix seconds
         PRIMARY KEY (crate, version)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS crate_revisions (
+        crate TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS kv_pushed (
+        store_id TEXT NOT NULL,
+        crate TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (store_id, crate)
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
