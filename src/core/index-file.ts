@@ -11,6 +11,8 @@ export interface IndexLine {
   readonly yanked: boolean;
   /** `pubtime` when present and in cargo's exact format; otherwise `null`. */
   readonly pubtime: UnixSeconds | null;
+  /** Whether the line carries a top-level `pubtime` key at all (for an unreadable line: any `"pubtime"` text). */
+  readonly hasPubtimeKey: boolean;
 }
 
 export interface ScannedIndexFile {
@@ -18,7 +20,7 @@ export interface ScannedIndexFile {
   readonly lines: readonly IndexLine[];
   /** Lines without a valid `pubtime` (unreadable lines included); the timestamp store is needed only when > 0. */
   readonly linesWithoutPubtime: number;
-  /** Lines that carry any `pubtime` key at all, valid or not. */
+  /** Lines that carry a `pubtime` key, valid or not (see `IndexLine.hasPubtimeKey`). */
   readonly linesWithPubtimeKey: number;
 }
 
@@ -61,11 +63,15 @@ class NeedleCursor {
 /**
  * Reads `vers`, `yanked` and `pubtime` from every line of an index file.
  *
- * Fast path: in JSON a key can only be spelled with its literal characters or with `\u` escapes, and `"vers"` etc.
- * cannot occur inside a string value without escaped quotes. So when a line has exactly one `"vers"` key followed
- * by `:"`, at most one `"yanked"` followed by `:true`/`:false`, at most one `"pubtime"`, and no `\u` escape, those
- * occurrences are the top-level fields and the values can be sliced out. Every other line (odd spacing, repeated
- * keys, nested look-alikes, escapes) takes `JSON.parse`, so the result always equals a full parse.
+ * Fast path. In JSON a key can only be spelled with its literal characters or with `\u` escapes, and `"vers"` cannot
+ * occur inside a string value without escaped quotes. A line takes the fast path when it has no `\u` escape, starts
+ * with `{` and ends with `}`, holds exactly one `"vers"` followed by `:"` before the first nested `{`/`[`, and at most
+ * one `"yanked"` (followed by `:true`/`:false`) and one `"pubtime"`, each after the last nested `}`/`]`. Then, for a
+ * line that is valid JSON, those are the top-level fields and their values can be sliced out — which is how crates.io
+ * writes every line (`name, vers, deps, cksum, features, …, yanked, …, pubtime, v`). Every other line takes
+ * `JSON.parse`. So on valid JSON the result always equals a full parse. A line that is not valid JSON but passes the
+ * fast path's checks is read by its fields; cargo cannot parse such a line and skips it, so keeping or dropping it
+ * shows cargo nothing either way.
  */
 export function scanIndexFile(text: string): ScannedIndexFile {
   const lines: IndexLine[] = [];
@@ -85,9 +91,9 @@ export function scanIndexFile(text: string): ScannedIndexFile {
     const p = pubtime.take(contentEnd);
     const e = escapes.take(contentEnd);
     const line =
-      (e.count === 0 && fastLine(text, start, end, v, y, p)) || exactLine(text, start, end, contentEnd);
+      (e.count === 0 && fastLine(text, start, end, v, y, p)) || exactLine(text, start, end, contentEnd, p.count > 0);
     if (line.pubtime === null) withoutPubtime++;
-    if (p.count > 0) withPubtimeKey++;
+    if (line.hasPubtimeKey) withPubtimeKey++;
     lines.push(line);
     start = end;
   }
@@ -98,11 +104,19 @@ type Hits = { first: number; count: number };
 
 function fastLine(text: string, start: number, end: number, v: Hits, y: Hits, p: Hits): IndexLine | null {
   if (v.count !== 1 || y.count > 1 || p.count > 1) return null;
+  const last = lastContentChar(text, start, end);
   // A cut-off line (truncated body) must not be read as an entry; cargo could not parse it either.
-  if (text.charCodeAt(start) !== 0x7b /* { */ || text.charCodeAt(lastContentChar(text, start, end)) !== 0x7d /* } */) {
+  if (text.charCodeAt(start) !== 0x7b /* { */ || text.charCodeAt(last) !== 0x7d /* } */) return null;
+  // `vers` before anything nested opens, `yanked`/`pubtime` after everything nested closed: all three are then keys
+  // of the outermost object. A bracket inside a string only makes these checks stricter.
+  if (v.first > firstNestedOpen(text, start)) return null;
+  const lastClose = lastNestedClose(text, start, last);
+  if ((y.count === 1 && y.first < lastClose) || (p.count === 1 && p.first < lastClose)) return null;
+  // The needle's opening quote must delimit a key (after `{` or `,`), not be an escaped quote inside a string.
+  if (!opensKey(text, v.first) || (y.count === 1 && !opensKey(text, y.first)) || (p.count === 1 && !opensKey(text, p.first))) {
     return null;
   }
-  const version = stringValueAfterKey(text, v.first + VERS.length);
+  const version = stringValueAfterKey(text, v.first + VERS.length, last);
   if (version === null) return null;
   let isYanked = false;
   if (y.count === 1) {
@@ -113,11 +127,25 @@ function fastLine(text: string, start: number, end: number, v: Hits, y: Hits, p:
   }
   let published: UnixSeconds | null = null;
   if (p.count === 1) {
-    const raw = stringValueAfterKey(text, p.first + PUBTIME.length);
+    const raw = stringValueAfterKey(text, p.first + PUBTIME.length, last);
     if (raw === null) return null;
     published = parsePubtime(raw);
   }
-  return { start, end, version, yanked: isYanked, pubtime: published };
+  return { start, end, version, yanked: isYanked, pubtime: published, hasPubtimeKey: p.count === 1 };
+}
+
+/** Offset of the first `{` or `[` after the line's opening brace (the search may run past the line: that is fine). */
+function firstNestedOpen(text: string, start: number): number {
+  const brace = text.indexOf("{", start + 1);
+  const bracket = text.indexOf("[", start + 1);
+  return Math.min(brace === -1 ? Number.POSITIVE_INFINITY : brace, bracket === -1 ? Number.POSITIVE_INFINITY : bracket);
+}
+
+/** Offset of the last `}` or `]` before the line's closing brace, or -1 when there is none in the line. */
+function lastNestedClose(text: string, start: number, closing: number): number {
+  if (closing - 1 < start) return -1;
+  const close = Math.max(text.lastIndexOf("}", closing - 1), text.lastIndexOf("]", closing - 1));
+  return close < start ? -1 : close;
 }
 
 function lastContentChar(text: string, start: number, end: number): number {
@@ -126,31 +154,43 @@ function lastContentChar(text: string, start: number, end: number): number {
   return at;
 }
 
-/** The string after `:"` at `at`, if it is a plain string without escapes; `null` sends the line to the exact path. */
-function stringValueAfterKey(text: string, at: number): string | null {
+function opensKey(text: string, at: number): boolean {
+  const before = text.charCodeAt(at - 1);
+  return before === 0x2c /* , */ || before === 0x7b /* { */;
+}
+
+/**
+ * The string after `:"` at `at`, if it is a plain string without escapes that closes before `limit`; `null` sends the
+ * line to the exact path.
+ */
+function stringValueAfterKey(text: string, at: number, limit: number): string | null {
   if (text.charCodeAt(at) !== 0x3a /* : */ || text.charCodeAt(at + 1) !== 0x22 /* " */) return null;
   const close = text.indexOf('"', at + 2);
-  if (close === -1) return null;
+  if (close === -1 || close >= limit) return null;
   const value = text.slice(at + 2, close);
   return value.includes("\\") ? null : value;
 }
 
-function exactLine(text: string, start: number, end: number, contentEnd: number): IndexLine {
+function exactLine(text: string, start: number, end: number, contentEnd: number, pubtimeText: boolean): IndexLine {
   let entry: unknown;
   try {
     entry = JSON.parse(text.slice(start, contentEnd));
   } catch {
-    return unreadable(start, end);
+    // Whether the writer wrote pubtime still counts for the pre-pubtime inference: keep it off on a guess.
+    return unreadable(start, end, pubtimeText);
   }
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return unreadable(start, end);
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return unreadable(start, end, false);
   const fields = entry as Record<string, unknown>;
-  if (typeof fields.vers !== "string") return unreadable(start, end);
+  const hasPubtimeKey = Object.hasOwn(fields, "pubtime");
+  const vers = Object.hasOwn(fields, "vers") ? fields.vers : undefined;
+  if (typeof vers !== "string") return unreadable(start, end, hasPubtimeKey);
   // cargo treats a missing `yanked` as false; any other non-boolean makes the line unreadable for cargo too.
-  if (fields.yanked !== undefined && typeof fields.yanked !== "boolean") return unreadable(start, end);
-  const published = typeof fields.pubtime === "string" ? parsePubtime(fields.pubtime) : null;
-  return { start, end, version: fields.vers, yanked: fields.yanked === true, pubtime: published };
+  const yanked = Object.hasOwn(fields, "yanked") ? fields.yanked : false;
+  if (typeof yanked !== "boolean") return unreadable(start, end, hasPubtimeKey);
+  const published = hasPubtimeKey && typeof fields.pubtime === "string" ? parsePubtime(fields.pubtime) : null;
+  return { start, end, version: vers, yanked, pubtime: published, hasPubtimeKey };
 }
 
-function unreadable(start: number, end: number): IndexLine {
-  return { start, end, version: null, yanked: false, pubtime: null };
+function unreadable(start: number, end: number, hasPubtimeKey: boolean): IndexLine {
+  return { start, end, version: null, yanked: false, pubtime: null, hasPubtimeKey };
 }

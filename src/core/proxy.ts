@@ -1,27 +1,25 @@
-import { maxAgeOf, filteredMaxAge } from "./cache-control.ts";
+import { filteredMaxAge, maxAgeOf } from "./cache-control.ts";
 import { COOLDOWN_HEADER, describeFilter } from "./cooldown-header.ts";
+import { createCrateDecider, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
 import { strongEtagFor } from "./etag.ts";
+import { explainIndexFile, formatExplanationText } from "./explain.ts";
+import { NO_FRESHNESS, type FreshnessSource } from "./freshness.ts";
 import { ifNoneMatchHolds } from "./if-none-match.ts";
-import { scanIndexFile, type ScannedIndexFile } from "./index-file.ts";
-import { filterIndexFile, needsPublishTimes, type FilteredIndexFile } from "./index-filter.ts";
-import type { VisibilityRules } from "./policy.ts";
-import { systemClock, type Clock, type PublishTimes, type Upstream } from "./ports.ts";
-import { parseIndexRequest } from "./request.ts";
+import { systemClock } from "./ports.ts";
+import { parseRoute } from "./route.ts";
 import { plainText, withoutBody } from "./responses.ts";
+import { buildStatus, type ServiceInfo } from "./status.ts";
 import type { UnixSeconds } from "./time.ts";
 import { isPassThrough, type CooldownWindow } from "./window.ts";
 
-export interface CooldownProxyOptions {
-  readonly upstream: Upstream;
-  readonly publishTimes: PublishTimes;
-  readonly rules: VisibilityRules;
-  readonly clock?: Clock;
-  /** How long to wait for upstream before answering 503 (cargo retries). */
-  readonly upstreamTimeoutMs?: number;
+export interface CooldownProxyOptions extends CrateDeciderOptions {
   /** Cache lifetime of a filtered file when upstream gives none. */
   readonly defaultMaxAge?: UnixSeconds;
   /** Cache lifetime cap while some version's age is unknown. */
   readonly unknownAgeMaxAge?: UnixSeconds;
+  /** What `/-/status` reports as data freshness; without it, status says no data is known. */
+  readonly freshness?: FreshnessSource;
+  readonly service?: ServiceInfo;
 }
 
 export type CooldownProxy = (request: Request) => Promise<Response>;
@@ -30,34 +28,21 @@ const ALLOW = "GET, HEAD";
 /** Headers that describe one connection, not the resource; never copied between hops. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"];
 /** Request headers forwarded on pass-through, so upstream can answer conditionals itself. */
-const PASS_THROUGH_REQUEST_HEADERS = ["if-none-match", "if-modified-since", "accept"];
-const RETRY_AFTER_SECONDS = "5";
-
-/** The outcome of fetching and deciding one crate's index file: what explain, check and the proxy all start from. */
-export type DecidedIndexFile =
-  | { ok: true; file: ScannedIndexFile; filtered: FilteredIndexFile; upstreamHeaders: Headers }
-  | { ok: false; response: Response };
+const PASS_THROUGH_REQUEST_HEADERS = ["user-agent", "if-none-match", "if-modified-since", "accept"];
 
 export function createCooldownProxy(options: CooldownProxyOptions): CooldownProxy {
   const clock = options.clock ?? systemClock;
-  const timeoutMs = options.upstreamTimeoutMs ?? 15_000;
   const defaultMaxAge = options.defaultMaxAge ?? 60;
   const unknownAgeMaxAge = options.unknownAgeMaxAge ?? 60;
-
-  async function fetchUpstream(path: string, headers: Headers): Promise<Response> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UpstreamTimeout()), timeoutMs);
-    });
-    try {
-      return await Promise.race([options.upstream.fetch(path, headers), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const service = options.service ?? { version: "unknown", home: "node" };
+  const { decide, fetchUpstream } = createCrateDecider(options);
 
   async function passThrough(request: Request, path: string): Promise<Response> {
-    const headers = forwardedHeaders(request, PASS_THROUGH_REQUEST_HEADERS);
+    const headers = new Headers();
+    for (const name of PASS_THROUGH_REQUEST_HEADERS) {
+      const value = request.headers.get(name);
+      if (value !== null) headers.set(name, value);
+    }
     let upstream: Response;
     try {
       upstream = await fetchUpstream(path, headers);
@@ -69,72 +54,14 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
   }
 
-  async function decide(name: string, path: string, window: CooldownWindow, userAgent: string | null): Promise<DecidedIndexFile> {
-    const headers = new Headers();
-    if (userAgent !== null) headers.set("user-agent", userAgent);
-    let upstream: Response;
-    try {
-      upstream = await fetchUpstream(path, headers);
-    } catch (error) {
-      return { ok: false, response: upstreamUnavailable(error) };
-    }
-    if (upstream.status === 404 || upstream.status === 410 || upstream.status === 451) {
-      // cargo ≥ 1.96 treats 410/451 as hard errors; "not found" is what the user needs to see.
-      await upstream.body?.cancel();
-      return { ok: false, response: plainText(404, `crate "${name}" not found upstream (upstream answered ${upstream.status})`) };
-    }
-    if (upstream.status !== 200) {
-      await upstream.body?.cancel();
-      if (upstream.status >= 500 || upstream.status === 429) {
-        return {
-          ok: false,
-          response: plainText(503, `upstream answered ${upstream.status} for ${path}; try again`, {
-            "retry-after": upstream.headers.get("retry-after") ?? RETRY_AFTER_SECONDS,
-          }),
-        };
-      }
-      return { ok: false, response: plainText(502, `upstream answered ${upstream.status} for ${path}`) };
-    }
-    const encoding = upstream.headers.get("content-encoding");
-    if (encoding !== null && encoding.toLowerCase() !== "identity") {
-      await upstream.body?.cancel();
-      return { ok: false, response: plainText(502, `upstream sent ${path} with content-encoding "${encoding}", which this proxy cannot decode`) };
-    }
-    let text: string;
-    try {
-      // fatal: a body that is not UTF-8 cannot be filtered faithfully; ignoreBOM keeps every byte as it came.
-      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(await upstream.arrayBuffer());
-    } catch (error) {
-      if (error instanceof TypeError) return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
-      return { ok: false, response: upstreamUnavailable(error) };
-    }
-    const file = scanIndexFile(text);
-    if (file.lines.length > 0 && file.lines.every((line) => line.version === null)) {
-      return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
-    }
-    let record = null;
-    if (needsPublishTimes(file)) {
-      try {
-        record = await options.publishTimes.lookup(name);
-      } catch (error) {
-        return {
-          ok: false,
-          response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, { "retry-after": RETRY_AFTER_SECONDS }),
-        };
-      }
-    }
-    const filtered = filterIndexFile(file, record, window, clock.now(), options.rules);
-    return { ok: true, file, filtered, upstreamHeaders: upstream.headers };
-  }
-
   async function filtered(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {
     const decided = await decide(name, path, window, request.headers.get("user-agent"));
     if (!decided.ok) return decided.response;
-    const { filtered, upstreamHeaders } = decided;
+    const { filtered, upstreamHeaders, now } = decided;
     const body = new TextEncoder().encode(filtered.body);
     const etag = await strongEtagFor(body);
     const maxAge = filteredMaxAge({
-      now: clock.now(),
+      now,
       upstreamMaxAge: maxAgeOf(upstreamHeaders.get("cache-control")),
       nextVisibleAt: filtered.nextVisibleAt,
       hasUnknownAges: filtered.hidden["unknown-publish-time"] > 0,
@@ -154,44 +81,64 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     return new Response(request.method === "HEAD" ? null : body, { status: 200, headers });
   }
 
+  async function explain(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {
+    const decided = await decide(name, path, window, request.headers.get("user-agent"));
+    if (!decided.ok) return decided.response;
+    const explanation = explainIndexFile(name, window, decided.now, decided.file, decided.filtered);
+    if (wantsJson(request)) return json(explanation);
+    return new Response(formatExplanationText(explanation), {
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+
+  async function status(): Promise<Response> {
+    let freshness = NO_FRESHNESS;
+    let problem: string | null = null;
+    if (options.freshness !== undefined) {
+      try {
+        freshness = await options.freshness.freshness();
+      } catch (error) {
+        problem = `freshness data unavailable: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    const body = buildStatus(service, options.rules, freshness, clock.now());
+    if (problem !== null) body.data.problems.unshift(problem);
+    return json(body);
+  }
+
   return async function handle(request: Request): Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return plainText(405, `method ${request.method} not allowed; the index is read-only (GET, HEAD)`, { allow: ALLOW });
     }
-    const parsed = parseIndexRequest(new URL(request.url).pathname);
+    const parsed = parseRoute(new URL(request.url).pathname);
     if (!parsed.ok) return plainText(404, parsed.message);
-    const { window, target } = parsed.request;
-    if (target.kind === "config" || isPassThrough(window)) {
-      const response = await passThrough(request, target.kind === "config" ? "config.json" : target.path);
-      return request.method === "HEAD" ? withoutBody(response) : response;
+    const route = parsed.route;
+    let response: Response;
+    switch (route.kind) {
+      case "status":
+        response = await status();
+        break;
+      case "explain":
+        response = await explain(request, route.name, route.path, route.window);
+        break;
+      case "index":
+        if (route.target.kind === "crate" && !isPassThrough(route.window)) {
+          // Filtered responses build HEAD themselves, with the GET body's length.
+          return filtered(request, route.target.name, route.target.path, route.window);
+        }
+        response = await passThrough(request, route.target.kind === "config" ? "config.json" : route.target.path);
+        break;
     }
-    return filtered(request, target.name, target.path, window);
+    return request.method === "HEAD" ? withoutBody(response) : response;
   };
 }
 
-class UpstreamTimeout extends Error {
-  override readonly name = "UpstreamTimeout";
-  constructor() {
-    super("upstream did not answer in time");
-  }
+function wantsJson(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").toLowerCase().includes("application/json");
 }
 
-function upstreamUnavailable(error: unknown): Response {
-  return plainText(503, `upstream unavailable: ${messageOf(error)}`, { "retry-after": RETRY_AFTER_SECONDS });
-}
-
-function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n", 1)[0] ?? "";
-}
-
-function forwardedHeaders(request: Request, names: readonly string[]): Headers {
-  const headers = new Headers();
-  const userAgent = request.headers.get("user-agent");
-  if (userAgent !== null) headers.set("user-agent", userAgent);
-  for (const name of names) {
-    const value = request.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  return headers;
+function json(body: unknown): Response {
+  return new Response(`${JSON.stringify(body, null, 2)}\n`, {
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
 }

@@ -14,10 +14,12 @@ export function parsePubtime(text: string): UnixSeconds | null {
   if (m === null) return null;
   const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(ms);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
-  return ms / 1000;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime() / 1000;
 }
 
 /** RFC 3339 in the same shape as `pubtime` (whole seconds, `Z`). */

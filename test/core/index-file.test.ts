@@ -10,8 +10,8 @@ describe("scanIndexFile", () => {
     const b = indexLine({ name: "foo", vers: "1.1.0+build.5", yanked: true });
     const file = scanIndexFile(a + b);
     expect(file.lines).toEqual([
-      { start: 0, end: a.length, version: "1.0.0", yanked: false, pubtime: AT },
-      { start: a.length, end: a.length + b.length, version: "1.1.0+build.5", yanked: true, pubtime: null },
+      { start: 0, end: a.length, version: "1.0.0", yanked: false, pubtime: AT, hasPubtimeKey: true },
+      { start: a.length, end: a.length + b.length, version: "1.1.0+build.5", yanked: true, pubtime: null, hasPubtimeKey: false },
     ]);
     expect(file.linesWithoutPubtime).toBe(1);
     expect(file.linesWithPubtimeKey).toBe(1);

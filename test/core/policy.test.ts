@@ -5,7 +5,7 @@ import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
 import { DAY, HOUR } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
-const line = (fields: Partial<IndexLine>): IndexLine => ({ start: 0, end: 1, version: "1.0.0", yanked: false, pubtime: null, ...fields });
+const line = (fields: Partial<IndexLine>): IndexLine => ({ start: 0, end: 1, version: "1.0.0", yanked: false, pubtime: null, hasPubtimeKey: false, ...fields });
 const window = (label: string): CooldownWindow => {
   const parsed = parseWindow(label);
   if (!parsed.ok) throw new Error(parsed.message);

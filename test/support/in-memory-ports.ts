@@ -5,7 +5,7 @@ import type { UnixSeconds } from "../../src/core/time.ts";
 /** What an in-memory upstream answers for one path. */
 export interface UpstreamFile {
   status?: number;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   headers?: Record<string, string>;
 }
 

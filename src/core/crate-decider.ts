@@ -1,0 +1,130 @@
+import { scanIndexFile, type ScannedIndexFile } from "./index-file.ts";
+import { filterIndexFile, needsPublishTimes, type FilteredIndexFile } from "./index-filter.ts";
+import type { VisibilityRules } from "./policy.ts";
+import { systemClock, type Clock, type PublishTimes, type Upstream } from "./ports.ts";
+import { plainText } from "./responses.ts";
+import type { UnixSeconds } from "./time.ts";
+import type { CooldownWindow } from "./window.ts";
+
+/** Where the decisions come from: the same ports every route and command uses. */
+export interface CrateDeciderOptions {
+  readonly upstream: Upstream;
+  readonly publishTimes: PublishTimes;
+  readonly rules: VisibilityRules;
+  readonly clock?: Clock;
+  /** How long to wait for upstream before giving up (503; cargo retries). */
+  readonly upstreamTimeoutMs?: number;
+}
+
+/**
+ * One crate's index file, fetched and decided under a window at `now` — or the response that says why it could not
+ * be (404, 502, 503). The proxy, the explain route and the lockfile check all start from this, so they cannot differ.
+ */
+export type DecidedIndexFile =
+  | { ok: true; file: ScannedIndexFile; filtered: FilteredIndexFile; now: UnixSeconds; upstreamHeaders: Headers }
+  | { ok: false; response: Response };
+
+export type CrateDecider = (name: string, path: string, window: CooldownWindow, userAgent: string | null) => Promise<DecidedIndexFile>;
+
+export const RETRY_AFTER_SECONDS = "5";
+
+export function createCrateDecider(options: CrateDeciderOptions): {
+  decide: CrateDecider;
+  fetchUpstream: (path: string, headers: Headers) => Promise<Response>;
+} {
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.upstreamTimeoutMs ?? 15_000;
+
+  async function fetchUpstream(path: string, headers: Headers): Promise<Response> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UpstreamTimeout()), timeoutMs);
+    });
+    try {
+      return await Promise.race([options.upstream.fetch(path, headers), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function decide(name: string, path: string, window: CooldownWindow, userAgent: string | null): Promise<DecidedIndexFile> {
+    const headers = new Headers();
+    if (userAgent !== null) headers.set("user-agent", userAgent);
+    let upstream: Response;
+    try {
+      upstream = await fetchUpstream(path, headers);
+    } catch (error) {
+      return { ok: false, response: upstreamUnavailable(error) };
+    }
+    if (upstream.status === 404 || upstream.status === 410 || upstream.status === 451) {
+      // cargo ≥ 1.96 treats 410/451 as hard errors; "not found" is what the user needs to see.
+      await upstream.body?.cancel();
+      return { ok: false, response: plainText(404, `crate "${name}" not found upstream (upstream answered ${upstream.status})`) };
+    }
+    if (upstream.status !== 200) {
+      await upstream.body?.cancel();
+      if (upstream.status >= 500 || upstream.status === 429) {
+        return {
+          ok: false,
+          response: plainText(503, `upstream answered ${upstream.status} for ${path}; try again`, {
+            "retry-after": upstream.headers.get("retry-after") ?? RETRY_AFTER_SECONDS,
+          }),
+        };
+      }
+      return { ok: false, response: plainText(502, `upstream answered ${upstream.status} for ${path}`) };
+    }
+    const encoding = upstream.headers.get("content-encoding");
+    if (encoding !== null && encoding.toLowerCase() !== "identity") {
+      await upstream.body?.cancel();
+      return { ok: false, response: plainText(502, `upstream sent ${path} with content-encoding "${encoding}", which this proxy cannot decode`) };
+    }
+    let text: string;
+    try {
+      const bytes = await upstream.arrayBuffer();
+      try {
+        // fatal: a body that is not UTF-8 cannot be filtered faithfully; ignoreBOM keeps every byte as it came.
+        text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+      } catch {
+        return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
+      }
+    } catch (error) {
+      return { ok: false, response: upstreamUnavailable(error) };
+    }
+    const file = scanIndexFile(text);
+    if (file.lines.length > 0 && file.lines.every((line) => line.version === null)) {
+      return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
+    }
+    let record = null;
+    if (needsPublishTimes(file)) {
+      try {
+        record = await options.publishTimes.lookup(name);
+      } catch (error) {
+        return {
+          ok: false,
+          response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, { "retry-after": RETRY_AFTER_SECONDS }),
+        };
+      }
+    }
+    const now = clock.now();
+    const filtered = filterIndexFile(file, record, window, now, options.rules);
+    return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers };
+  }
+
+  return { decide, fetchUpstream };
+}
+
+class UpstreamTimeout extends Error {
+  override readonly name = "UpstreamTimeout";
+  constructor() {
+    super("upstream did not answer in time");
+  }
+}
+
+export function upstreamUnavailable(error: unknown): Response {
+  return plainText(503, `upstream unavailable: ${messageOf(error)}`, { "retry-after": RETRY_AFTER_SECONDS });
+}
+
+export function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n", 1)[0] ?? "";
+}

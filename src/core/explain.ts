@@ -1,0 +1,95 @@
+import type { ScannedIndexFile } from "./index-file.ts";
+import type { FilteredIndexFile } from "./index-filter.ts";
+import type { TimeSource, Verdict } from "./policy.ts";
+import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import type { CooldownWindow } from "./window.ts";
+
+/** One version's decision, as `/-/explain` and `crates-cooldown explain` show it. */
+export interface VersionExplanation {
+  readonly version: string | null;
+  readonly published_at: string | null;
+  readonly source: TimeSource | null;
+  readonly visible: boolean;
+  /** `null` when visible; otherwise too-young, yanked, unknown-publish-time or unreadable-line. */
+  readonly reason: string | null;
+  /** When the version became or becomes visible by age; `null` when age alone never makes it visible. */
+  readonly visible_at: string | null;
+  readonly yanked: boolean;
+}
+
+export interface Explanation {
+  readonly crate: string;
+  readonly window: string;
+  readonly now: string;
+  readonly versions: readonly VersionExplanation[];
+}
+
+/** Turns the verdicts the filter made into the explanation; it never decides anything itself. */
+export function explainIndexFile(
+  crate: string,
+  window: CooldownWindow,
+  now: UnixSeconds,
+  file: ScannedIndexFile,
+  filtered: FilteredIndexFile,
+): Explanation {
+  const versions = file.lines.map((line, i) => explainVerdict(line.version, line.yanked, filtered.verdicts[i] as Verdict, window));
+  return { crate, window: window.label, now: formatRfc3339(now), versions };
+}
+
+function explainVerdict(version: string | null, yanked: boolean, verdict: Verdict, window: CooldownWindow): VersionExplanation {
+  const publishedAt = "publishedAt" in verdict ? verdict.publishedAt : null;
+  let visibleAt: UnixSeconds | null = null;
+  if (verdict.visible) visibleAt = (publishedAt?.at ?? 0) + window.seconds;
+  else if (verdict.reason === "too-young") visibleAt = verdict.visibleAt;
+  return {
+    version,
+    published_at: publishedAt === null ? null : formatRfc3339(publishedAt.at),
+    source: publishedAt?.source ?? null,
+    visible: verdict.visible,
+    reason: verdict.visible ? null : verdict.reason,
+    visible_at: visibleAt === null ? null : formatRfc3339(visibleAt),
+    yanked,
+  };
+}
+
+const SOURCE_LABEL: Record<TimeSource, string> = {
+  pubtime: "pubtime",
+  database: "database",
+  "pre-pubtime-inference": "inferred",
+};
+
+/** A plain-text table for terminals and curl. */
+export function formatExplanationText(explanation: Explanation): string {
+  const header = ["VERSION", "PUBLISHED", "SOURCE", "VISIBLE", "REASON"];
+  const rows = explanation.versions.map((v) => [
+    v.version ?? "(unreadable line)",
+    v.published_at ?? "unknown",
+    v.source === null ? "-" : SOURCE_LABEL[v.source],
+    v.visible ? "yes" : "no",
+    describeReason(v),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  ");
+  const visible = explanation.versions.filter((v) => v.visible).length;
+  return [
+    `${explanation.crate} under /${explanation.window}/ at ${explanation.now}: ${visible} of ${explanation.versions.length} versions visible`,
+    line(header),
+    ...rows.map(line),
+    "",
+  ].join("\n");
+}
+
+function describeReason(v: VersionExplanation): string {
+  switch (v.reason) {
+    case null:
+      return `visible since ${v.visible_at}`;
+    case "too-young":
+      return `too young until ${v.visible_at}`;
+    case "yanked":
+      return "yanked";
+    case "unknown-publish-time":
+      return "publish time unknown (hidden until the timestamp database learns it)";
+    default:
+      return "line cannot be read as an index entry";
+  }
+}

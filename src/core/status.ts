@@ -1,0 +1,40 @@
+import { staleness, type Freshness } from "./freshness.ts";
+import type { VisibilityRules } from "./policy.ts";
+import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import { ACCEPTED_WINDOWS, MAX_WINDOW_DAYS, MAX_WINDOW_HOURS } from "./window.ts";
+
+/** Which build and home answers; set by the home. */
+export interface ServiceInfo {
+  readonly version: string;
+  readonly home: "edge" | "node";
+}
+
+const iso = (at: UnixSeconds | null) => (at === null ? null : formatRfc3339(at));
+
+/** The body of `GET /-/status`. */
+export function buildStatus(service: ServiceInfo, rules: VisibilityRules, freshness: Freshness, now: UnixSeconds) {
+  const stale = staleness(freshness, now);
+  return {
+    service: "crates-cooldown",
+    version: service.version,
+    home: service.home,
+    now: formatRfc3339(now),
+    windows: { days: `0…${MAX_WINDOW_DAYS}`, hours: `1…${MAX_WINDOW_HOURS}`, accepted: ACCEPTED_WINDOWS },
+    rules: {
+      yanked: "hide",
+      unknown_publish_time: "hide",
+      pre_pubtime_inference: {
+        enabled: rules.prePubtimeInference.enabled,
+        switched_on_by: formatRfc3339(rules.prePubtimeInference.switchedOnBy),
+      },
+    },
+    data: {
+      dump_watermark: iso(freshness.dumpWatermark),
+      last_feed_poll: iso(freshness.lastFeedPoll),
+      last_kv_push: iso(freshness.lastKvPush),
+      feed_gap: freshness.feedGap === null ? null : { from: iso(freshness.feedGap.from), to: iso(freshness.feedGap.to) },
+      stale: stale.length > 0,
+      problems: stale,
+    },
+  };
+}
