@@ -1,0 +1,132 @@
+import type { CrateDecider } from "../core/crate-decider.ts";
+import { indexPathFor } from "../core/index-path.ts";
+import { verdictForPinnedVersion } from "../core/pinned-version.ts";
+import type { HiddenReason } from "../core/policy.ts";
+import { formatRfc3339 } from "../core/time.ts";
+import type { CooldownWindow } from "../core/window.ts";
+import type { LockedPackage, Lockfile, PackageOrigin } from "./lockfile.ts";
+
+/** What the check says about one locked package. */
+export type PinStatus = "visible" | HiddenReason | "not-in-index" | "crate-not-found" | "fetch-failed" | "not-checked";
+
+export interface PinFinding {
+  readonly name: string;
+  readonly version: string;
+  readonly origin: PackageOrigin;
+  readonly status: PinStatus;
+  readonly published_at: string | null;
+  /** When the pin becomes visible by age (too-young only). */
+  readonly visible_at: string | null;
+  readonly detail: string | null;
+}
+
+export interface CheckReport {
+  readonly window: string;
+  readonly checked: number;
+  readonly problems: number;
+  readonly findings: readonly PinFinding[];
+}
+
+/** Statuses that fail the check: the window would not let cargo resolve this pin (or it cannot be shown safe). */
+const FAILING: ReadonlySet<PinStatus> = new Set<PinStatus>([
+  "too-young",
+  "yanked",
+  "unknown-publish-time",
+  "unreadable-line",
+  "not-in-index",
+  "crate-not-found",
+  "fetch-failed",
+]);
+
+export function isProblem(finding: PinFinding): boolean {
+  return FAILING.has(finding.status);
+}
+
+/**
+ * Decides every crates.io pin of a lockfile under the window with the proxy's own decider, fetching each crate's index
+ * file once, at most `concurrency` at a time.
+ */
+export async function checkLockfile(
+  lockfile: Lockfile,
+  decide: CrateDecider,
+  window: CooldownWindow,
+  options: { concurrency?: number; userAgent?: string } = {},
+): Promise<CheckReport> {
+  const fromCratesIo = lockfile.packages.filter((p) => p.origin === "crates-io");
+  const names = [...new Set(fromCratesIo.map((p) => p.name.toLowerCase()))];
+  const decided = new Map<string, Awaited<ReturnType<CrateDecider>>>();
+  await forEachBounded(names, options.concurrency ?? 16, async (name) => {
+    decided.set(name, await decide(name, indexPathFor(name), window, options.userAgent ?? null));
+  });
+  const findings: PinFinding[] = [];
+  for (const pkg of lockfile.packages) {
+    if (pkg.origin !== "crates-io") {
+      findings.push(finding(pkg, "not-checked", null, null, `${pkg.origin} source is not filtered by the cooldown`));
+      continue;
+    }
+    findings.push(await judge(pkg, decided.get(pkg.name.toLowerCase()) as Awaited<ReturnType<CrateDecider>>));
+  }
+  return {
+    window: window.label,
+    checked: fromCratesIo.length,
+    problems: findings.filter(isProblem).length,
+    findings,
+  };
+}
+
+async function judge(pkg: LockedPackage, decided: Awaited<ReturnType<CrateDecider>>): Promise<PinFinding> {
+  if (!decided.ok) {
+    const message = (await decided.response.text()).trim();
+    return finding(pkg, decided.response.status === 404 ? "crate-not-found" : "fetch-failed", null, null, message);
+  }
+  const pinned = verdictForPinnedVersion(decided, pkg.version);
+  if (!pinned.found) return finding(pkg, "not-in-index", null, null, "the index has no such version");
+  const verdict = pinned.verdict;
+  const publishedAt = "publishedAt" in verdict && verdict.publishedAt !== null ? formatRfc3339(verdict.publishedAt.at) : null;
+  if (verdict.visible) return finding(pkg, "visible", publishedAt, null, null);
+  const visibleAt = verdict.reason === "too-young" ? formatRfc3339(verdict.visibleAt) : null;
+  return finding(pkg, verdict.reason, publishedAt, visibleAt, null);
+}
+
+function finding(pkg: LockedPackage, status: PinStatus, publishedAt: string | null, visibleAt: string | null, detail: string | null): PinFinding {
+  return { name: pkg.name, version: pkg.version, origin: pkg.origin, status, published_at: publishedAt, visible_at: visibleAt, detail };
+}
+
+async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Human output: one line per problem with its reason and when it clears, then a summary. */
+export function formatCheckText(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const f of report.findings.filter(isProblem)) lines.push(`${f.name} ${f.version}: ${describe(f)}`);
+  const skipped = report.findings.filter((f) => f.status === "not-checked");
+  for (const f of skipped) lines.push(`${f.name} ${f.version}: not checked (${f.detail})`);
+  lines.push(
+    report.problems === 0
+      ? `ok: all ${report.checked} crates.io pins are visible under /${report.window}/`
+      : `${report.problems} of ${report.checked} crates.io pins would not resolve under /${report.window}/`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function describe(f: PinFinding): string {
+  switch (f.status) {
+    case "too-young":
+      return `too young (published ${f.published_at}); clears at ${f.visible_at}`;
+    case "yanked":
+      return "yanked; never clears (update to another version)";
+    case "unknown-publish-time":
+      return "publish time unknown; clears once the timestamp database learns it and the window has passed";
+    case "unreadable-line":
+      return "its index line cannot be read";
+    case "not-in-index":
+      return "not in the index (removed or never published)";
+    default:
+      return f.detail ?? f.status;
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { parseLockfile } from "../../src/check/lockfile.ts";
+import { checkLockfile, formatCheckText } from "../../src/check/lockfile-check.ts";
+import { createCrateDecider } from "../../src/core/crate-decider.ts";
+import { defaultRules } from "../../src/core/policy.ts";
+import { parseWindow } from "../../src/core/window.ts";
+import { DAY, FixedClock, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
+const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
+const SEVEN = (() => {
+  const parsed = parseWindow("7d");
+  if (!parsed.ok) throw new Error();
+  return parsed.window;
+})();
+
+function lockfileOf(pins: [string, string, string?][]): string {
+  return `version = 4\n${pins.map(([name, version, source]) => `\n[[package]]\nname = "${name}"\nversion = "${version}"\nsource = "${source ?? CRATES_IO}"\n`).join("")}`;
+}
+
+function setup() {
+  const upstream = new InMemoryUpstream()
+    .set("ol/dc/oldcrate", { body: indexLine({ name: "oldcrate", vers: "1.0.0", pubtime: NOW - 30 * DAY }) })
+    .set("fr/es/fresh", { body: indexLine({ name: "fresh", vers: "1.0.0", pubtime: NOW - 30 * DAY }) + indexLine({ name: "fresh", vers: "1.1.0", pubtime: NOW - 2 * DAY }) })
+    .set("ya/nk/yanky", { body: indexLine({ name: "yanky", vers: "0.3.0", yanked: true, pubtime: NOW - 90 * DAY }) })
+    .set("my/st/mystery", { body: indexLine({ name: "mystery", vers: "2.0.0" }) })
+    .set("fl/ak/flaky", { status: 500 });
+  const { decide } = createCrateDecider({ upstream, publishTimes: new InMemoryPublishTimes(), clock: new FixedClock(NOW), rules: defaultRules(false) });
+  return { upstream, decide };
+}
+
+describe("checkLockfile", () => {
+  it("names every pin the window hides, with its reason and when it clears", async () => {
+    const { decide } = setup();
+    const lockfile = parseLockfile(
+      lockfileOf([
+        ["oldcrate", "1.0.0"],
+        ["fresh", "1.1.0"],
+        ["yanky", "0.3.0"],
+        ["mystery", "2.0.0"],
+        ["oldcrate", "9.9.9"],
+        ["nosuch", "1.0.0"],
+        ["flaky", "1.0.0"],
+        ["gitdep", "1.0.0", "git+https://example.com/x#abc"],
+      ]),
+    );
+    const report = await checkLockfile(lockfile, decide, SEVEN);
+    expect(report.findings.map((f) => [f.name, f.version, f.status])).toEqual([
+      ["oldcrate", "1.0.0", "visible"],
+      ["fresh", "1.1.0", "too-young"],
+      ["yanky", "0.3.0", "yanked"],
+      ["mystery", "2.0.0", "unknown-publish-time"],
+      ["oldcrate", "9.9.9", "not-in-index"],
+      ["nosuch", "1.0.0", "crate-not-found"],
+      ["flaky", "1.0.0", "fetch-failed"],
+      ["gitdep", "1.0.0", "not-checked"],
+    ]);
+    expect(report.findings[1]).toMatchObject({ published_at: "2026-11-20T12:00:00Z", visible_at: "2026-11-27T12:00:00Z" });
+    expect(report.problems).toBe(6);
+    expect(report.checked).toBe(7);
+    const text = formatCheckText(report);
+    expect(text).toContain("fresh 1.1.0: too young (published 2026-11-20T12:00:00Z); clears at 2026-11-27T12:00:00Z");
+    expect(text).toContain("gitdep 1.0.0: not checked (git source is not filtered by the cooldown)");
+    expect(text).toContain("6 of 7 crates.io pins would not resolve under /7d/");
+  });
+
+  it("passes when every pin is visible", async () => {
+    const { decide } = setup();
+    const report = await checkLockfile(parseLockfile(lockfileOf([["oldcrate", "1.0.0"], ["fresh", "1.0.0"]])), decide, SEVEN);
+    expect(report.problems).toBe(0);
+    expect(formatCheckText(report)).toBe("ok: all 2 crates.io pins are visible under /7d/\n");
+  });
+
+  it("fetches each crate's index file once, however many versions are pinned", async () => {
+    const { upstream, decide } = setup();
+    await checkLockfile(parseLockfile(lockfileOf([["fresh", "1.0.0"], ["fresh", "1.1.0"], ["oldcrate", "1.0.0"]])), decide, SEVEN);
+    expect(upstream.requests.map((r) => r.path).sort()).toEqual(["fr/es/fresh", "ol/dc/oldcrate"]);
+  });
+
+  it("keeps at most the given number of fetches in flight", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const upstream = new InMemoryUpstream();
+    const names = Array.from({ length: 40 }, (_, i) => `crate${i}`);
+    for (const name of names) {
+      upstream.set(`cr/at/${name}`, async () => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        return new Response(indexLine({ name, vers: "1.0.0", pubtime: NOW - 30 * DAY }));
+      });
+    }
+    const { decide } = createCrateDecider({ upstream, publishTimes: new InMemoryPublishTimes(), clock: new FixedClock(NOW), rules: defaultRules(false) });
+    const report = await checkLockfile(parseLockfile(lockfileOf(names.map((n) => [n, "1.0.0"]))), decide, SEVEN, { concurrency: 4 });
+    expect(report.problems).toBe(0);
+    expect(peak).toBe(4);
+  });
+});
