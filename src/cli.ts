@@ -1,0 +1,19 @@
+import { Command } from "commander";
+import { registerKvCommands } from "./ingest/kv-command.ts";
+import { PACKAGE_VERSION } from "./package-version.ts";
+import { serveCommand } from "./server/serve-command.ts";
+import { UserError } from "./user-error.ts";
+
+const program = new Command("crates-cooldown")
+  .description("A Cargo sparse-index proxy that hides crate versions younger than a chosen window")
+  .version(PACKAGE_VERSION)
+  .addCommand(serveCommand());
+registerKvCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof UserError)) throw error;
+  process.stderr.write(`error: ${error.message}\n`);
+  process.exitCode = 1;
+}

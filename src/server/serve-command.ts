@@ -1,0 +1,71 @@
+import { Command, Option } from "commander";
+import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
+import { UserError } from "../user-error.ts";
+import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
+import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS, startCooldownServer } from "./start-server.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "./upstream-url.ts";
+
+interface ServeFlags {
+  listen: string;
+  upstream: string;
+  db: string;
+  prePubtimeInference: PrePubtimeInferenceMode;
+  upstreamTimeout: string;
+  quiet: boolean;
+}
+
+/** `crates-cooldown serve`: the proxy on node:http until SIGTERM or SIGINT. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("serve the cooldown index over HTTP (cargo registry URL: sparse+http://HOST:PORT/7d/)")
+    .option("--listen <host:port>", "address to listen on; port 0 picks a free one", DEFAULT_LISTEN)
+    .option("--upstream <url>", "upstream sparse index", DEFAULT_UPSTREAM)
+    .option("--db <path>", "SQLite timestamp database (created when absent)", DEFAULT_DB_PATH)
+    .addOption(
+      new Option(
+        "--pre-pubtime-inference <mode>",
+        "treat index files without any pubtime as published before crates.io turned pubtime on (auto: only for https://index.crates.io)",
+      )
+        .choices(PRE_PUBTIME_INFERENCE_MODES)
+        .default("auto"),
+    )
+    .option("--upstream-timeout <seconds>", "answer 503 when upstream takes longer", String(DEFAULT_UPSTREAM_TIMEOUT_MS / 1000))
+    .option("--quiet", "no access log on stderr", false)
+    .action(async (flags: ServeFlags) => {
+      // Listening for signals before announcing readiness: whoever reads the line may signal at once.
+      const stopSignal = untilStopSignal();
+      const running = await startCooldownServer({
+        listen: parseListenAddress(flags.listen),
+        upstream: parseUpstreamUrl(flags.upstream),
+        dbPath: flags.db,
+        prePubtimeInference: flags.prePubtimeInference,
+        upstreamTimeoutMs: parseSeconds(flags.upstreamTimeout) * 1000,
+        quiet: flags.quiet,
+      });
+      process.stdout.write(`listening on ${running.url}\n`);
+      await stopSignal;
+      await running.close();
+    });
+}
+
+function parseSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > 600) {
+    throw new UserError(`--upstream-timeout "${text}" is not a number of seconds above 0 and at most 600, e.g. 15`);
+  }
+  return seconds;
+}
+
+/** Resolves on the first SIGTERM or SIGINT; a second one gets Node's default (immediate exit). */
+function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve(signal);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}
