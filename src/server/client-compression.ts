@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { brotliCompress, constants, gzip } from "node:zlib";
+import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync } from "node:zlib";
 import type { CooldownProxy } from "../core/proxy.ts";
 import { negotiateContentCoding, type ContentCoding } from "./accept-encoding.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
@@ -11,14 +11,19 @@ type Compressor = (body: Uint8Array) => Promise<Buffer>;
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
+// Quality 4 keeps brotli near gzip's speed for per-request work; the default (11) is meant for static assets.
+const brotliOptions = (body: Uint8Array) => ({
+  params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength },
+});
 const COMPRESSORS: Readonly<Record<ContentCoding, Compressor>> = {
   gzip: (body) => gzipAsync(body),
-  // Quality 4 keeps brotli near gzip's speed for per-request work; the default (11) is meant for static assets.
-  br: (body) =>
-    brotliAsync(body, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: body.byteLength },
-    }),
+  br: (body) => brotliAsync(body, brotliOptions(body)),
 };
+
+/** The same compression, synchronously: for bodies compressed once and then served many times. */
+export function compressSync(coding: ContentCoding, body: Uint8Array): Buffer {
+  return coding === "gzip" ? gzipSync(body) : brotliCompressSync(body, brotliOptions(body));
+}
 
 /**
  * Compresses a handler's answers for clients that accept gzip or br, giving each coding its own strong ETag and

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { VisibilityRules } from "../core/policy.ts";
-import type { Clock } from "../core/ports.ts";
+import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
@@ -10,6 +10,7 @@ import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.
 import { UserError } from "../user-error.ts";
 import { stderrLog, withAccessLog, type LogLine } from "./access-log.ts";
 import { withClientCompression } from "./client-compression.ts";
+import { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } from "./filtered-response-cache.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
 import { baseUrlOf, DEFAULT_LISTEN, formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import { visibilityRulesFor, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
@@ -71,6 +72,9 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const log = options.log ?? stderrLog;
   const database = openTimestampDatabase(options.dbPath ?? DEFAULT_DB_PATH);
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: upstreamTimeoutMs });
+  const clock = options.clock ?? systemClock;
+  // SQLite's data_version changes whenever another connection (the ingest job) commits.
+  const responseCache = new FilteredResponseCache(clock, () => database.db.pragma("data_version", { simple: true }) as number);
 
   const proxy = createCooldownProxy({
     upstream,
@@ -78,9 +82,9 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     rules: options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl),
     upstreamTimeoutMs,
     service: { version: PACKAGE_VERSION, home: "node" },
-    clock: options.clock,
+    clock,
   });
-  const listener = getRequestListener(withClientCompression(proxy), {
+  const webListener = getRequestListener(withClientCompression(recordingFilteredResponses(proxy, responseCache)), {
     errorHandler: (error) => answerUnexpected(error, log),
     // Only the path of the URL matters; this lets HTTP/1.0 clients that send no Host header (probes, `ab`) through.
     hostname: "localhost",
@@ -88,6 +92,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     // CPU per filtered request than native ones, which it would have to stream out chunk by chunk.
     overrideGlobalObjects: true,
   });
+  const listener = withFilteredResponseCache(webListener, responseCache, clock);
   const server = createServer(
     {
       headersTimeout: SERVER_TIMEOUTS.headersTimeout,
