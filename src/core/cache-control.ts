@@ -15,6 +15,17 @@ export function maxAgeOf(header: string | null): UnixSeconds | null {
 }
 
 /**
+ * What is left of upstream's freshness lifetime: max-age minus the `Age` a cache on the way has already spent
+ * (RFC 9111 §4.2.3), so a filtered answer built from a cached copy never outlives that copy.
+ */
+export function remainingUpstreamLifetime(headers: Headers): UnixSeconds | null {
+  const maxAge = maxAgeOf(headers.get("cache-control"));
+  if (maxAge === null) return null;
+  const age = Number(headers.get("age") ?? "0");
+  return Math.max(0, maxAge - (Number.isFinite(age) && age > 0 ? Math.floor(age) : 0));
+}
+
+/**
  * How long a filtered response may be cached: never past the moment the next hidden version matures, never longer
  * than upstream allows, and briefly when some version's age is unknown (the database may learn it any minute).
  */

@@ -1,4 +1,4 @@
-import { filteredMaxAge, maxAgeOf } from "./cache-control.ts";
+import { filteredMaxAge, remainingUpstreamLifetime } from "./cache-control.ts";
 import { COOLDOWN_HEADER, describeFilter } from "./cooldown-header.ts";
 import { createCrateDecider, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
 import { strongEtagFor } from "./etag.ts";
@@ -62,7 +62,7 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     const etag = await strongEtagFor(body);
     const maxAge = filteredMaxAge({
       now,
-      upstreamMaxAge: maxAgeOf(upstreamHeaders.get("cache-control")),
+      upstreamMaxAge: remainingUpstreamLifetime(upstreamHeaders),
       nextVisibleAt: filtered.nextVisibleAt,
       hasUnknownAges: filtered.hidden["unknown-publish-time"] > 0,
       defaultMaxAge,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filteredMaxAge, maxAgeOf } from "../../src/core/cache-control.ts";
+import { filteredMaxAge, maxAgeOf, remainingUpstreamLifetime } from "../../src/core/cache-control.ts";
 
 describe("maxAgeOf", () => {
   it.each([
@@ -32,5 +32,15 @@ describe("filteredMaxAge", () => {
   });
   it("is never negative", () => {
     expect(filteredMaxAge({ ...base, nextVisibleAt: 900 })).toBe(0);
+  });
+});
+
+describe("remainingUpstreamLifetime", () => {
+  it("subtracts the Age a cache already spent", () => {
+    expect(remainingUpstreamLifetime(new Headers({ "cache-control": "max-age=600", age: "100" }))).toBe(500);
+    expect(remainingUpstreamLifetime(new Headers({ "cache-control": "max-age=600", age: "900" }))).toBe(0);
+    expect(remainingUpstreamLifetime(new Headers({ "cache-control": "max-age=600" }))).toBe(600);
+    expect(remainingUpstreamLifetime(new Headers({ "cache-control": "max-age=600", age: "junk" }))).toBe(600);
+    expect(remainingUpstreamLifetime(new Headers({ age: "5" }))).toBeNull();
   });
 });

@@ -78,6 +78,11 @@ describe("cooldown proxy", () => {
     expect((await get(proxy, "/3d/se/rd/serde")).headers.get("cache-control")).toBe("public, max-age=600");
   });
 
+  it("never lets a filtered answer outlive the cached upstream copy it was built from (Age)", async () => {
+    upstream.set("se/rd/serde", { body: OLD + YOUNG, headers: { "cache-control": "public, max-age=600", age: "550" } });
+    expect((await get(proxy, "/3d/se/rd/serde")).headers.get("cache-control")).toBe("public, max-age=50");
+  });
+
   it("answers HEAD with the same headers as GET and no body", async () => {
     const getResponse = await get(proxy, "/3d/se/rd/serde");
     const head = await get(proxy, "/3d/se/rd/serde", { method: "HEAD" });
