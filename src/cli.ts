@@ -1,5 +1,7 @@
 import { Command } from "commander";
 import { registerKvCommands } from "./ingest/kv-command.ts";
+import { checkCommand } from "./inspect/check-command.ts";
+import { explainCommand } from "./inspect/explain-command.ts";
 import { PACKAGE_VERSION } from "./package-version.ts";
 import { serveCommand } from "./server/serve-command.ts";
 import { UserError } from "./user-error.ts";
@@ -7,7 +9,9 @@ import { UserError } from "./user-error.ts";
 const program = new Command("crates-cooldown")
   .description("A Cargo sparse-index proxy that hides crate versions younger than a chosen window")
   .version(PACKAGE_VERSION)
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(explainCommand())
+  .addCommand(checkCommand());
 registerKvCommands(program);
 
 try {
@@ -15,5 +19,5 @@ try {
 } catch (error) {
   if (!(error instanceof UserError)) throw error;
   process.stderr.write(`error: ${error.message}\n`);
-  process.exitCode = 1;
+  process.exitCode = error.exitCode;
 }

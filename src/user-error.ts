@@ -4,4 +4,10 @@
  */
 export class UserError extends Error {
   override readonly name = "UserError";
+  /** The process exit code: 1 unless a command documents another (e.g. `check` exits 2 on bad input). */
+  readonly exitCode: number;
+  constructor(message: string, options: { exitCode?: number } = {}) {
+    super(message);
+    this.exitCode = options.exitCode ?? 1;
+  }
 }

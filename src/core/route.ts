@@ -1,5 +1,5 @@
 import { crateNameProblem, indexPathFor, parseIndexPath, type IndexTarget } from "./index-path.ts";
-import { parseWindow, type CooldownWindow } from "./window.ts";
+import { isPassThrough, parseWindow, type CooldownWindow } from "./window.ts";
 
 /** What a request asks for. */
 export type Route =
@@ -10,6 +10,7 @@ export type Route =
 export type RouteParse = { ok: true; route: Route } | { ok: false; message: string };
 
 const EXPLAIN = "-/explain/";
+export const PASS_THROUGH_EXPLAINED = "/0d/ passes every version through untouched; there is nothing to explain (try /7d/)";
 const USAGE = "expected /<window>/<index path> (e.g. /7d/se/rd/serde, /7d/config.json), /<window>/-/explain/<crate> or /-/status";
 
 /**
@@ -24,6 +25,7 @@ export function parseRoute(pathname: string): RouteParse {
   if (!window.ok) return window;
   const rest = pathname.slice(slash + 1);
   if (rest.startsWith(EXPLAIN)) {
+    if (isPassThrough(window.window)) return { ok: false, message: PASS_THROUGH_EXPLAINED };
     // People type names as they know them (`Serde`); the index and the database use the lowercased name.
     const name = rest.slice(EXPLAIN.length).toLowerCase();
     const problem = crateNameProblem(name);

@@ -22,6 +22,12 @@ describe("parseRoute", () => {
     expect(empty.ok).toBe(false);
   });
 
+  it("refuses to explain /0d/, which decides nothing", () => {
+    const parsed = parseRoute("/0d/-/explain/serde");
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain("passes every version through");
+  });
+
   it("routes index files and config.json", () => {
     const parsed = parseRoute("/3d/se/rd/serde");
     expect(parsed.ok && parsed.route.kind === "index" && parsed.route.target).toEqual({ kind: "crate", name: "serde", path: "se/rd/serde" });

@@ -104,7 +104,8 @@ async function forEachBounded<T>(items: readonly T[], limit: number, work: (item
 export function formatCheckText(report: CheckReport): string {
   const lines: string[] = [];
   for (const f of report.findings.filter(isProblem)) lines.push(`${f.name} ${f.version}: ${describe(f)}`);
-  const skipped = report.findings.filter((f) => f.status === "not-checked");
+  // Path packages are the project's own code; only other sources are worth a line.
+  const skipped = report.findings.filter((f) => f.status === "not-checked" && f.origin !== "path");
   for (const f of skipped) lines.push(`${f.name} ${f.version}: not checked (${f.detail})`);
   lines.push(
     report.problems === 0

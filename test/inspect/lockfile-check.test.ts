@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseLockfile } from "../../src/check/lockfile.ts";
-import { checkLockfile, formatCheckText } from "../../src/check/lockfile-check.ts";
+import { parseLockfile } from "../../src/inspect/lockfile.ts";
+import { checkLockfile, formatCheckText } from "../../src/inspect/lockfile-check.ts";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import { parseWindow } from "../../src/core/window.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LockfileError, parseLockfile } from "../../src/check/lockfile.ts";
+import { LockfileError, parseLockfile } from "../../src/inspect/lockfile.ts";
 
 const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
 

@@ -1,0 +1,36 @@
+import { Command, Option } from "commander";
+import { explainIndexFile, formatExplanationText } from "../core/explain.ts";
+import { crateNameProblem, indexPathFor } from "../core/index-path.ts";
+import { PACKAGE_VERSION } from "../package-version.ts";
+import { UserError } from "../user-error.ts";
+import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+
+interface ExplainFlags extends DecisionFlags {
+  format: "text" | "json";
+}
+
+export const CLI_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;
+
+/** `crates-cooldown explain <crate>`: every version, its publish time and source, and the verdict for the window. */
+export function explainCommand(): Command {
+  return addDecisionOptions(
+    new Command("explain")
+      .description("show every version of a crate with its publish time, where that time came from, and the window's verdict")
+      .argument("<crate>", "crate name (any case)"),
+  )
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(async (crate: string, flags: ExplainFlags) => {
+      const name = crate.toLowerCase();
+      const problem = crateNameProblem(name);
+      if (problem !== null) throw new UserError(problem);
+      const local = openLocalDecider(flags);
+      try {
+        const decided = await local.decide(name, indexPathFor(name), local.window, CLI_USER_AGENT);
+        if (!decided.ok) throw new UserError((await decided.response.text()).trim());
+        const explanation = explainIndexFile(name, local.window, decided.now, decided.file, decided.filtered);
+        process.stdout.write(flags.format === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanationText(explanation));
+      } finally {
+        await local.close();
+      }
+    });
+}

@@ -1,0 +1,65 @@
+import { Option, type Command } from "commander";
+import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts";
+import { parseWindow, type CooldownWindow } from "../core/window.ts";
+import { createHttpUpstream } from "../server/http-upstream.ts";
+import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../server/pre-pubtime-inference.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../server/upstream-url.ts";
+import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
+import { UserError } from "../user-error.ts";
+
+/** The flags `explain` and `check` share: where the decisions' inputs come from. */
+export interface DecisionFlags {
+  window: string;
+  upstream: string;
+  db: string;
+  prePubtimeInference: PrePubtimeInferenceMode;
+}
+
+export function addDecisionOptions(command: Command): Command {
+  return command
+    .option("--window <window>", "cooldown window, as in the registry URL (e.g. 7d, 36h)", "7d")
+    .option("--upstream <url>", "upstream sparse index", DEFAULT_UPSTREAM)
+    .option("--db <path>", "SQLite timestamp database", DEFAULT_DB_PATH)
+    .addOption(
+      new Option("--pre-pubtime-inference <mode>", "as for serve (auto: only for https://index.crates.io)")
+        .choices(PRE_PUBTIME_INFERENCE_MODES)
+        .default("auto"),
+    );
+}
+
+/**
+ * The proxy's own decider, run locally: the same core, an HTTP upstream and the timestamp database, so the terminal
+ * sees exactly what a server with these settings would serve.
+ */
+export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: CrateDecider; window: CooldownWindow; close: () => Promise<void> } {
+  const parsed = parseWindow(flags.window);
+  if (!parsed.ok) throw new UserError(`--window: ${parsed.message}`, { exitCode });
+  if (parsed.window.seconds === 0) throw new UserError("--window 0d passes every version through; nothing to decide (try 7d)", { exitCode });
+  let upstreamUrl: URL;
+  try {
+    upstreamUrl = parseUpstreamUrl(flags.upstream);
+  } catch (error) {
+    throw new UserError((error as Error).message, { exitCode });
+  }
+  let database: TimestampDatabase;
+  try {
+    database = new TimestampDatabase(flags.db);
+  } catch (error) {
+    throw new UserError(`cannot open the timestamp database ${flags.db}: ${(error as Error).message}`, { exitCode });
+  }
+  const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: 30_000 });
+  const { decide } = createCrateDecider({
+    upstream,
+    publishTimes: database,
+    rules: visibilityRulesFor(flags.prePubtimeInference, upstreamUrl),
+    upstreamTimeoutMs: 30_000,
+  });
+  return {
+    decide,
+    window: parsed.window,
+    close: async () => {
+      await upstream.close();
+      database.close();
+    },
+  };
+}
