@@ -26,19 +26,20 @@ export function remainingUpstreamLifetime(headers: Headers): UnixSeconds | null 
 }
 
 /**
- * How long a filtered response may be cached: never past the moment the next hidden version matures, never longer
+ * How long a filtered response may be cached: never past the moment the visible set next changes by itself (a hidden
+ * version matures, an exception expires), never longer
  * than upstream allows, and briefly when some version's age is unknown (the database may learn it any minute).
  */
 export function filteredMaxAge(options: {
   now: UnixSeconds;
   upstreamMaxAge: UnixSeconds | null;
-  nextVisibleAt: UnixSeconds | null;
+  nextChangeAt: UnixSeconds | null;
   hasUnknownAges: boolean;
   defaultMaxAge: UnixSeconds;
   unknownAgeMaxAge: UnixSeconds;
 }): UnixSeconds {
   let age = options.upstreamMaxAge ?? options.defaultMaxAge;
-  if (options.nextVisibleAt !== null) age = Math.min(age, options.nextVisibleAt - options.now);
+  if (options.nextChangeAt !== null) age = Math.min(age, options.nextChangeAt - options.now);
   if (options.hasUnknownAges) age = Math.min(age, options.unknownAgeMaxAge);
   return Math.max(0, Math.floor(age));
 }

@@ -4,6 +4,7 @@ import type { VisibilityRules } from "./policy.ts";
 import { systemClock, type Clock, type PublishTimes, type Upstream } from "./ports.ts";
 import { plainText } from "./responses.ts";
 import type { UnixSeconds } from "./time.ts";
+import { decodeUtf8Exactly } from "./utf8.ts";
 import type { CooldownWindow } from "./window.ts";
 
 /** Where the decisions come from: the same ports every route and command uses. */
@@ -82,8 +83,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     try {
       const bytes = await upstream.arrayBuffer();
       try {
-        // fatal: a body that is not UTF-8 cannot be filtered faithfully; ignoreBOM keeps every byte as it came.
-        text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+        text = decodeUtf8Exactly(bytes);
       } catch {
         return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
       }
@@ -95,7 +95,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
     }
     let record = null;
-    if (needsPublishTimes(file)) {
+    if (needsPublishTimes(file, options.rules)) {
       try {
         record = await options.publishTimes.lookup(name);
       } catch (error) {
@@ -106,7 +106,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       }
     }
     const now = clock.now();
-    const filtered = filterIndexFile(file, record, window, now, options.rules);
+    const filtered = filterIndexFile(name, file, record, window, now, options.rules);
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers };
   }
 

@@ -1,6 +1,7 @@
 import type { ScannedIndexFile } from "./index-file.ts";
-import { decideVisibility, resolvePublishTime, type HiddenReason, type Verdict, type VisibilityRules } from "./policy.ts";
+import { decideVisibility, resolvePublishTime, type HiddenReason, type LineGrants, type Verdict, type VersionException, type VisibilityRules } from "./policy.ts";
 import type { CrateRecord } from "./publish-times.ts";
+import { admittedFixes } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
 import type { CooldownWindow } from "./window.ts";
 
@@ -14,11 +15,16 @@ export interface FilteredIndexFile {
   readonly hidden: Readonly<Record<HiddenReason, number>>;
   /** The earliest moment a hidden version becomes visible by age alone, if any will. */
   readonly nextVisibleAt: UnixSeconds | null;
+  /** The earliest moment the visible set changes by itself: a version matures or an exception showing one expires. */
+  readonly nextChangeAt: UnixSeconds | null;
+  /** Readable lines whose publish time is unknown, hidden or shown: the database may learn their time any minute. */
+  readonly unknownAges: number;
 }
 
 /** Whether the timestamp store must be asked before `filterIndexFile` can decide this file. */
-export function needsPublishTimes(file: ScannedIndexFile): boolean {
-  return file.linesWithoutPubtime > 0;
+export function needsPublishTimes(file: ScannedIndexFile, rules: VisibilityRules): boolean {
+  // Admissions live in the store's record, so with security-fix admission on every file needs it.
+  return file.linesWithoutPubtime > 0 || rules.securityFixes.enabled;
 }
 
 /**
@@ -26,6 +32,7 @@ export function needsPublishTimes(file: ScannedIndexFile): boolean {
  * and the lockfile check all call it.
  */
 export function filterIndexFile(
+  crate: string,
   file: ScannedIndexFile,
   record: CrateRecord | null,
   window: CooldownWindow,
@@ -34,24 +41,49 @@ export function filterIndexFile(
 ): FilteredIndexFile {
   const inference = rules.prePubtimeInference;
   const inferredBound = inference.enabled && file.linesWithPubtimeKey === 0 ? inference.switchedOnBy : null;
+  const exceptions = exceptionsFor(crate, rules.exceptions);
+  const fixes = rules.securityFixes.enabled && record?.advisories !== undefined ? admittedFixes(file.lines, record.advisories) : null;
   const hidden: Record<HiddenReason, number> = { "too-young": 0, yanked: 0, "unknown-publish-time": 0, "unreadable-line": 0 };
   const verdicts: Verdict[] = [];
   const keptParts: string[] = [];
   let nextVisibleAt: UnixSeconds | null = null;
-  for (const line of file.lines) {
+  let nextChangeAt: UnixSeconds | null = null;
+  let unknownAges = 0;
+  const earliest = (a: UnixSeconds | null, b: UnixSeconds) => (a === null || b < a ? b : a);
+  file.lines.forEach((line, index) => {
     const stored = record !== null && line.version !== null ? record.versions.get(line.version) : undefined;
-    const verdict = decideVisibility(line, resolvePublishTime(line, stored, inferredBound), window, now);
+    const grants: LineGrants = {
+      ...(line.version !== null && exceptions?.has(line.version) ? { exception: exceptions.get(line.version) } : {}),
+      ...(fixes?.has(index) ? { securityFix: { advisory: fixes.get(index) as string, floor: rules.securityFixes.floor } } : {}),
+    };
+    const publishedAt = resolvePublishTime(line, stored, inferredBound);
+    if (publishedAt === null && line.version !== null) unknownAges++;
+    const verdict = decideVisibility(line, publishedAt, window, now, rules, grants);
     verdicts.push(verdict);
     if (verdict.visible) {
       keptParts.push(file.text.slice(line.start, line.end));
-      continue;
+      if (verdict.grant?.kind === "exception") nextChangeAt = earliest(nextChangeAt, verdict.grant.expires);
+      return;
     }
     hidden[verdict.reason]++;
-    if (verdict.reason === "too-young" && (nextVisibleAt === null || verdict.visibleAt < nextVisibleAt)) {
-      nextVisibleAt = verdict.visibleAt;
+    if (verdict.reason === "too-young") {
+      nextVisibleAt = earliest(nextVisibleAt, verdict.visibleAt);
+      nextChangeAt = earliest(nextChangeAt, verdict.visibleAt);
     }
-  }
+  });
   const kept = keptParts.length;
   const unchanged = kept === file.lines.length;
-  return { verdicts, body: unchanged ? file.text : keptParts.join(""), unchanged, kept, hidden, nextVisibleAt };
+  return { verdicts, body: unchanged ? file.text : keptParts.join(""), unchanged, kept, hidden, nextVisibleAt, nextChangeAt, unknownAges };
+}
+
+function exceptionsFor(crate: string, exceptions: readonly VersionException[]): Map<string, VersionException> | null {
+  let found: Map<string, VersionException> | null = null;
+  for (const exception of exceptions) {
+    if (exception.crate !== crate) continue;
+    found ??= new Map();
+    // Of two entries for one version, the one that lasts longer is in force longer.
+    const other = found.get(exception.version);
+    if (other === undefined || other.expires < exception.expires) found.set(exception.version, exception);
+  }
+  return found;
 }

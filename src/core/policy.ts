@@ -10,10 +10,38 @@ export interface PublishTime {
   readonly source: TimeSource;
 }
 
+/** An operator's decision to let one exact version through every window until it expires. */
+export interface VersionException {
+  /** Lowercased crate name. */
+  readonly crate: string;
+  readonly version: string;
+  readonly reason: string;
+  readonly expires: UnixSeconds;
+}
+
+/** Why a version is visible (or hidden for less time) beyond its age: an exception, or a security fix's admission. */
+export type Grant =
+  | { readonly kind: "exception"; readonly reason: string; readonly expires: UnixSeconds }
+  | { readonly kind: "security-fix"; readonly advisory: string; readonly floor: UnixSeconds }
+  | { readonly kind: "unknown-publish-time-shown" };
+
 /** The answer to "may cargo see this version yet?", with the reason and, when it will change, the moment. */
 export type Verdict =
-  | { readonly visible: true; readonly publishedAt: PublishTime }
-  | { readonly visible: false; readonly reason: "too-young"; readonly publishedAt: PublishTime; readonly visibleAt: UnixSeconds }
+  | {
+      readonly visible: true;
+      /** `null` only when a grant shows a version of unknown age. */
+      readonly publishedAt: PublishTime | null;
+      /** What made it visible besides age; `null` when its age alone did. */
+      readonly grant: Grant | null;
+    }
+  | {
+      readonly visible: false;
+      readonly reason: "too-young";
+      readonly publishedAt: PublishTime;
+      readonly visibleAt: UnixSeconds;
+      /** A security-fix admission that shortened the wait, if any. */
+      readonly grant: Grant | null;
+    }
   | { readonly visible: false; readonly reason: "yanked"; readonly publishedAt: PublishTime | null }
   | { readonly visible: false; readonly reason: "unknown-publish-time" }
   | { readonly visible: false; readonly reason: "unreadable-line" };
@@ -21,15 +49,23 @@ export type Verdict =
 export type HiddenReason = Extract<Verdict, { visible: false }>["reason"];
 
 /**
- * Rules beyond "latest known publish time + window". Each is explicit and switchable.
+ * Every rule beyond "latest known publish time + window". Each is explicit and switchable.
  *
  * `prePubtimeInference`: crates.io writes `pubtime` on every line whenever it rewrites a crate's file, and had that
  * switched on by `switchedOnBy`. A crates.io file with no `pubtime` on any line was therefore last written before that
  * moment, so every version in it is at least that old. Used only when no better time is known, and only when the home
  * says the upstream is crates.io itself.
+ * `yanked`: `hide` drops yanked lines (the default); `keep` passes them on, decided by age, for cargo's own handling.
+ * `unknownPublishTime`: `hide` (the default, fail closed) or `show`.
+ * `exceptions`: exact versions let through every window until they expire.
+ * `securityFixes`: the lowest non-yanked version in each `patched` range of a RustSec advisory waits only `floor`.
  */
 export interface VisibilityRules {
   readonly prePubtimeInference: { readonly enabled: boolean; readonly switchedOnBy: UnixSeconds };
+  readonly yanked: "hide" | "keep";
+  readonly unknownPublishTime: "hide" | "show";
+  readonly exceptions: readonly VersionException[];
+  readonly securityFixes: { readonly enabled: boolean; readonly floor: UnixSeconds };
 }
 
 /**
@@ -38,13 +74,22 @@ export interface VisibilityRules {
  */
 export const CRATES_IO_PUBTIME_SWITCH_ON: UnixSeconds = Date.UTC(2026, 1, 1) / 1000;
 
+/** How long an admitted security fix waits by default: long enough for an obviously bad "fix" to be pulled. */
+export const DEFAULT_SECURITY_FIX_FLOOR: UnixSeconds = 3_600;
+
 export function defaultRules(upstreamIsCratesIo: boolean): VisibilityRules {
-  return { prePubtimeInference: { enabled: upstreamIsCratesIo, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON } };
+  return {
+    prePubtimeInference: { enabled: upstreamIsCratesIo, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON },
+    yanked: "hide",
+    unknownPublishTime: "hide",
+    exceptions: [],
+    securityFixes: { enabled: true, floor: DEFAULT_SECURITY_FIX_FLOOR },
+  };
 }
 
 /**
  * The publish time of a line: the latest of its `pubtime` and the database's time (a time never moves earlier),
- * or the inferred bound when neither is known; `null` when nothing is known (such a version stays hidden).
+ * or the inferred bound when neither is known; `null` when nothing is known.
  */
 export function resolvePublishTime(
   line: IndexLine,
@@ -59,16 +104,41 @@ export function resolvePublishTime(
   return null;
 }
 
+/** What applies to one line besides its age. */
+export interface LineGrants {
+  /** An exception for this exact version, if one is in force now. */
+  readonly exception?: VersionException;
+  /** The advisory whose fix this version is, when security-fix admission picked it. */
+  readonly securityFix?: { readonly advisory: string; readonly floor: UnixSeconds };
+}
+
+/**
+ * The decision, in order: unreadable lines are hidden; yanked lines are hidden under `yanked = "hide"`; an exception
+ * in force shows the version; unknown age hides it (or shows it under `unknown-publish-time = "show"`); otherwise age
+ * decides, against the window or, for an admitted security fix, the shorter floor.
+ */
 export function decideVisibility(
   line: IndexLine,
   publishedAt: PublishTime | null,
   window: CooldownWindow,
   now: UnixSeconds,
+  rules: Pick<VisibilityRules, "yanked" | "unknownPublishTime">,
+  grants: LineGrants = {},
 ): Verdict {
   if (line.version === null) return { visible: false, reason: "unreadable-line" };
-  if (line.yanked) return { visible: false, reason: "yanked", publishedAt };
-  if (publishedAt === null) return { visible: false, reason: "unknown-publish-time" };
-  const visibleAt = publishedAt.at + window.seconds;
-  if (now < visibleAt) return { visible: false, reason: "too-young", publishedAt, visibleAt };
-  return { visible: true, publishedAt };
+  if (line.yanked && rules.yanked === "hide") return { visible: false, reason: "yanked", publishedAt };
+  const exception = grants.exception;
+  if (exception !== undefined && now < exception.expires) {
+    return { visible: true, publishedAt, grant: { kind: "exception", reason: exception.reason, expires: exception.expires } };
+  }
+  if (publishedAt === null) {
+    if (rules.unknownPublishTime === "show") return { visible: true, publishedAt: null, grant: { kind: "unknown-publish-time-shown" } };
+    return { visible: false, reason: "unknown-publish-time" };
+  }
+  const fix = grants.securityFix;
+  const wait = fix !== undefined && fix.floor < window.seconds ? fix.floor : window.seconds;
+  const grant: Grant | null = wait < window.seconds && fix !== undefined ? { kind: "security-fix", advisory: fix.advisory, floor: fix.floor } : null;
+  const visibleAt = publishedAt.at + wait;
+  if (now < visibleAt) return { visible: false, reason: "too-young", publishedAt, visibleAt, grant };
+  return { visible: true, publishedAt, grant: now < publishedAt.at + window.seconds ? grant : null };
 }

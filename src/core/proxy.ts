@@ -63,8 +63,8 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     const maxAge = filteredMaxAge({
       now,
       upstreamMaxAge: remainingUpstreamLifetime(upstreamHeaders),
-      nextVisibleAt: filtered.nextVisibleAt,
-      hasUnknownAges: filtered.hidden["unknown-publish-time"] > 0,
+      nextChangeAt: filtered.nextChangeAt,
+      hasUnknownAges: filtered.unknownAges > 0,
       defaultMaxAge,
       unknownAgeMaxAge,
     });

@@ -1,21 +1,28 @@
+import type { SecurityAdvisory } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
 
 /**
- * The publish times the timestamp database knows for one crate: the record both the ingest job writes (Fastly KV,
- * one key per crate) and the homes read. One codec, here, for both sides.
+ * What the timestamp database knows about one crate: publish times, and the RustSec advisories whose fixes may be
+ * admitted early. The record both the ingest job writes (Fastly KV, one key per crate) and the homes read. One
+ * codec, here, for both sides.
  */
 export interface CrateRecord {
   /** Lowercased crate name, as in the index path and the KV key. */
   readonly crate: string;
   /** version (`vers` exactly, build metadata included) → publish time. */
   readonly versions: ReadonlyMap<string, UnixSeconds>;
+  /** Advisories for this crate that are not withdrawn; absent or empty when there are none. */
+  readonly advisories?: readonly SecurityAdvisory[];
 }
 
 /**
- * Record format, version 1: UTF-8 JSON `{"v":1,"crate":"serde","times":{"1.0.0":1494547386,…}}`, times in whole
- * Unix seconds. Readers refuse any other `v`, so a newer writer can never be half-understood by an older edge.
+ * Record format (UTF-8 JSON, times in whole Unix seconds):
+ * - version 1: `{"v":1,"crate":"serde","times":{"1.0.0":1494547386,…}}`
+ * - version 2: version 1 plus `"advisories":[{"id":"RUSTSEC-2026-0001","patched":[">= 0.23.18"]}]`
+ * Writers write version 1 when a crate has no advisories, so edges built before version 2 keep reading most records.
+ * Readers refuse any other `v`: a newer writer is never half-understood.
  */
-export const RECORD_FORMAT_VERSION = 1;
+export const RECORD_FORMAT_VERSIONS = [1, 2] as const;
 
 export class RecordFormatError extends Error {
   override readonly name = "RecordFormatError";
@@ -24,7 +31,9 @@ export class RecordFormatError extends Error {
 export function encodeCrateRecord(record: CrateRecord): string {
   const times: Record<string, UnixSeconds> = {};
   for (const [version, at] of record.versions) times[version] = at;
-  return JSON.stringify({ v: RECORD_FORMAT_VERSION, crate: record.crate, times });
+  const advisories = record.advisories ?? [];
+  if (advisories.length === 0) return JSON.stringify({ v: 1, crate: record.crate, times });
+  return JSON.stringify({ v: 2, crate: record.crate, times, advisories: advisories.map(({ id, patched }) => ({ id, patched })) });
 }
 
 export function decodeCrateRecord(text: string): CrateRecord {
@@ -35,9 +44,11 @@ export function decodeCrateRecord(text: string): CrateRecord {
     throw new RecordFormatError("publish-time record is not JSON");
   }
   if (typeof parsed !== "object" || parsed === null) throw new RecordFormatError("publish-time record is not an object");
-  const { v, crate, times } = parsed as { v?: unknown; crate?: unknown; times?: unknown };
-  if (v !== RECORD_FORMAT_VERSION) {
-    throw new RecordFormatError(`publish-time record format ${JSON.stringify(v)} is not understood (this build reads ${RECORD_FORMAT_VERSION})`);
+  const { v, crate, times, advisories } = parsed as { v?: unknown; crate?: unknown; times?: unknown; advisories?: unknown };
+  if (v !== 1 && v !== 2) {
+    throw new RecordFormatError(
+      `publish-time record format ${JSON.stringify(v)} is not understood (this build reads ${RECORD_FORMAT_VERSIONS.join(" and ")})`,
+    );
   }
   if (typeof crate !== "string") throw new RecordFormatError("publish-time record has no crate name");
   if (typeof times !== "object" || times === null || Array.isArray(times)) {
@@ -50,5 +61,17 @@ export function decodeCrateRecord(text: string): CrateRecord {
     }
     versions.set(version, at);
   }
-  return { crate, versions };
+  if (v === 1) return { crate, versions };
+  return { crate, versions, advisories: decodeAdvisories(crate, advisories) };
+}
+
+function decodeAdvisories(crate: string, value: unknown): SecurityAdvisory[] {
+  if (!Array.isArray(value)) throw new RecordFormatError(`publish-time record for ${crate} has no advisories list`);
+  return value.map((entry: unknown) => {
+    const { id, patched } = (entry ?? {}) as { id?: unknown; patched?: unknown };
+    if (typeof id !== "string" || !Array.isArray(patched) || !patched.every((p) => typeof p === "string")) {
+      throw new RecordFormatError(`publish-time record for ${crate} has a malformed advisory`);
+    }
+    return { id, patched: patched as string[] };
+  });
 }

@@ -17,12 +17,12 @@ describe("maxAgeOf", () => {
 });
 
 describe("filteredMaxAge", () => {
-  const base = { now: 1000, upstreamMaxAge: 600, nextVisibleAt: null, hasUnknownAges: false, defaultMaxAge: 60, unknownAgeMaxAge: 30 };
+  const base = { now: 1000, upstreamMaxAge: 600, nextChangeAt: null, hasUnknownAges: false, defaultMaxAge: 60, unknownAgeMaxAge: 30 };
   it("never exceeds upstream's max-age", () => {
     expect(filteredMaxAge(base)).toBe(600);
   });
   it("never outlasts the moment the next hidden version becomes visible", () => {
-    expect(filteredMaxAge({ ...base, nextVisibleAt: 1100 })).toBe(100);
+    expect(filteredMaxAge({ ...base, nextChangeAt: 1100 })).toBe(100);
   });
   it("is short while some version's age is unknown", () => {
     expect(filteredMaxAge({ ...base, hasUnknownAges: true })).toBe(30);
@@ -31,7 +31,7 @@ describe("filteredMaxAge", () => {
     expect(filteredMaxAge({ ...base, upstreamMaxAge: null })).toBe(60);
   });
   it("is never negative", () => {
-    expect(filteredMaxAge({ ...base, nextVisibleAt: 900 })).toBe(0);
+    expect(filteredMaxAge({ ...base, nextChangeAt: 900 })).toBe(0);
   });
 });
 

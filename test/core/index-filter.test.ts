@@ -14,6 +14,7 @@ const w = (label: string): CooldownWindow => {
 };
 const record = (entries: Record<string, number>): CrateRecord => ({ crate: "foo", versions: new Map(Object.entries(entries)) });
 const OFF = defaultRules(false);
+const NO_FIXES = { ...OFF, securityFixes: { enabled: false, floor: 3600 } };
 
 describe("filterIndexFile", () => {
   const old = indexLine({ name: "foo", vers: "1.0.0", pubtime: NOW - 30 * DAY });
@@ -22,7 +23,7 @@ describe("filterIndexFile", () => {
   const younger = indexLine({ name: "foo", vers: "1.2.0", pubtime: NOW - 3 * HOUR });
 
   it("keeps old lines byte for byte and in order, dropping young and yanked ones", () => {
-    const result = filterIndexFile(scanIndexFile(old + yanked + young + younger), null, w("7d"), NOW, OFF);
+    const result = filterIndexFile("foo", scanIndexFile(old + yanked + young + younger), null, w("7d"), NOW, OFF);
     expect(result.body).toBe(old);
     expect(result.kept).toBe(1);
     expect(result.hidden).toEqual({ "too-young": 2, yanked: 1, "unknown-publish-time": 0, "unreadable-line": 0 });
@@ -32,14 +33,14 @@ describe("filterIndexFile", () => {
 
   it("returns the upstream text itself when nothing is hidden", () => {
     const text = old + young;
-    const result = filterIndexFile(scanIndexFile(text), null, w("1d"), NOW, OFF);
+    const result = filterIndexFile("foo", scanIndexFile(text), null, w("1d"), NOW, OFF);
     expect(result.unchanged).toBe(true);
     expect(result.body).toBe(text);
     expect(result.nextVisibleAt).toBeNull();
   });
 
   it("gives one verdict per line in index order", () => {
-    const result = filterIndexFile(scanIndexFile(old + yanked + young), null, w("3d"), NOW, OFF);
+    const result = filterIndexFile("foo", scanIndexFile(old + yanked + young), null, w("3d"), NOW, OFF);
     expect(result.verdicts.map((v) => (v.visible ? "visible" : v.reason))).toEqual(["visible", "yanked", "too-young"]);
   });
 
@@ -47,20 +48,24 @@ describe("filterIndexFile", () => {
     const a = indexLine({ name: "foo", vers: "1.0.0" });
     const b = indexLine({ name: "foo", vers: "2.0.0" });
     const file = scanIndexFile(a + b);
-    expect(needsPublishTimes(file)).toBe(true);
-    const result = filterIndexFile(file, record({ "1.0.0": NOW - 10 * DAY }), w("7d"), NOW, OFF);
+    expect(needsPublishTimes(file, NO_FIXES)).toBe(true);
+    const result = filterIndexFile("foo", file, record({ "1.0.0": NOW - 10 * DAY }), w("7d"), NOW, OFF);
     expect(result.body).toBe(a);
     expect(result.verdicts[1]).toEqual({ visible: false, reason: "unknown-publish-time" });
   });
 
   it("lets a later database time hold back a line whose pubtime is old", () => {
-    const result = filterIndexFile(scanIndexFile(old), record({ "1.0.0": NOW - DAY }), w("7d"), NOW, OFF);
+    const result = filterIndexFile("foo", scanIndexFile(old), record({ "1.0.0": NOW - DAY }), w("7d"), NOW, OFF);
     expect(result.kept).toBe(0);
     expect(result.verdicts[0]).toMatchObject({ reason: "too-young", publishedAt: { source: "database" } });
   });
 
-  it("does not need the database when every line carries a valid pubtime", () => {
-    expect(needsPublishTimes(scanIndexFile(old + young))).toBe(false);
+  it("needs the database for every file while security-fix admission is on (admissions live in the record)", () => {
+    expect(needsPublishTimes(scanIndexFile(old + young), OFF)).toBe(true);
+  });
+
+  it("does not need the database when every line carries a valid pubtime and admission is off", () => {
+    expect(needsPublishTimes(scanIndexFile(old + young), NO_FIXES)).toBe(false);
   });
 
   describe("pre-pubtime inference (switchable, crates.io only)", () => {
@@ -68,33 +73,33 @@ describe("filterIndexFile", () => {
     const b = indexLine({ name: "foo", vers: "2.0.0" });
 
     it("shows versions of a file with no pubtime at all as older than the switch-on, when on", () => {
-      const result = filterIndexFile(scanIndexFile(a + b), null, w("30d"), NOW, defaultRules(true));
+      const result = filterIndexFile("foo", scanIndexFile(a + b), null, w("30d"), NOW, defaultRules(true));
       expect(result.body).toBe(a + b);
-      expect(result.verdicts[0]).toEqual({ visible: true, publishedAt: { at: CRATES_IO_PUBTIME_SWITCH_ON, source: "pre-pubtime-inference" } });
+      expect(result.verdicts[0]).toEqual({ visible: true, publishedAt: { at: CRATES_IO_PUBTIME_SWITCH_ON, source: "pre-pubtime-inference" }, grant: null });
     });
 
     it("still hides them within the window right after the switch-on", () => {
       const justAfter = CRATES_IO_PUBTIME_SWITCH_ON + DAY;
-      const result = filterIndexFile(scanIndexFile(a), null, w("7d"), justAfter, defaultRules(true));
+      const result = filterIndexFile("foo", scanIndexFile(a), null, w("7d"), justAfter, defaultRules(true));
       expect(result.kept).toBe(0);
     });
 
     it("does not apply when off", () => {
-      expect(filterIndexFile(scanIndexFile(a + b), null, w("7d"), NOW, OFF).kept).toBe(0);
+      expect(filterIndexFile("foo", scanIndexFile(a + b), null, w("7d"), NOW, OFF).kept).toBe(0);
     });
 
     it("does not apply to a file where some line carries pubtime (an anomaly)", () => {
-      const result = filterIndexFile(scanIndexFile(a + young), null, w("1d"), NOW, defaultRules(true));
+      const result = filterIndexFile("foo", scanIndexFile(a + young), null, w("1d"), NOW, defaultRules(true));
       expect(result.verdicts[0]).toEqual({ visible: false, reason: "unknown-publish-time" });
     });
 
     it("does not apply where some line carries a malformed pubtime", () => {
       const bad = indexLine({ name: "foo", vers: "3.0.0", pubtime: "2026-01-01 00:00:00" });
-      expect(filterIndexFile(scanIndexFile(a + bad), null, w("1d"), NOW, defaultRules(true)).kept).toBe(0);
+      expect(filterIndexFile("foo", scanIndexFile(a + bad), null, w("1d"), NOW, defaultRules(true)).kept).toBe(0);
     });
 
     it("prefers the database's time over the inferred bound", () => {
-      const result = filterIndexFile(scanIndexFile(a), record({ "1.0.0": NOW - DAY }), w("7d"), NOW, defaultRules(true));
+      const result = filterIndexFile("foo", scanIndexFile(a), record({ "1.0.0": NOW - DAY }), w("7d"), NOW, defaultRules(true));
       expect(result.verdicts[0]).toMatchObject({ reason: "too-young", publishedAt: { source: "database" } });
     });
   });

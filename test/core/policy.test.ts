@@ -5,6 +5,7 @@ import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
 import { DAY, HOUR } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
+const RULES = defaultRules(false);
 const line = (fields: Partial<IndexLine>): IndexLine => ({ start: 0, end: 1, version: "1.0.0", yanked: false, pubtime: null, hasPubtimeKey: false, ...fields });
 const window = (label: string): CooldownWindow => {
   const parsed = parseWindow(label);
@@ -34,34 +35,35 @@ describe("resolvePublishTime", () => {
 describe("decideVisibility", () => {
   it("hides a version published 2 days ago under /3d/, until the moment it turns 3 days old", () => {
     const published = { at: NOW - 2 * DAY, source: "pubtime" as const };
-    expect(decideVisibility(line({}), published, window("3d"), NOW)).toEqual({
+    expect(decideVisibility(line({}), published, window("3d"), NOW, RULES)).toEqual({
       visible: false,
       reason: "too-young",
       publishedAt: published,
       visibleAt: NOW + DAY,
+      grant: null,
     });
-    expect(decideVisibility(line({}), published, window("3d"), NOW + DAY - 1).visible).toBe(false);
-    expect(decideVisibility(line({}), published, window("3d"), NOW + DAY).visible).toBe(true);
+    expect(decideVisibility(line({}), published, window("3d"), NOW + DAY - 1, RULES).visible).toBe(false);
+    expect(decideVisibility(line({}), published, window("3d"), NOW + DAY, RULES).visible).toBe(true);
   });
   it("shows a version published 2 days ago under /1d/ and /47h/, not under /49h/", () => {
     const published = { at: NOW - 2 * DAY, source: "pubtime" as const };
-    expect(decideVisibility(line({}), published, window("1d"), NOW).visible).toBe(true);
-    expect(decideVisibility(line({}), published, window("47h"), NOW).visible).toBe(true);
-    expect(decideVisibility(line({}), published, window("49h"), NOW).visible).toBe(false);
+    expect(decideVisibility(line({}), published, window("1d"), NOW, RULES).visible).toBe(true);
+    expect(decideVisibility(line({}), published, window("47h"), NOW, RULES).visible).toBe(true);
+    expect(decideVisibility(line({}), published, window("49h"), NOW, RULES).visible).toBe(false);
   });
   it("hides yanked versions however old", () => {
     const published = { at: NOW - 400 * DAY, source: "pubtime" as const };
-    expect(decideVisibility(line({ yanked: true }), published, window("1h"), NOW)).toEqual({ visible: false, reason: "yanked", publishedAt: published });
+    expect(decideVisibility(line({ yanked: true }), published, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "yanked", publishedAt: published });
   });
   it("hides a version of unknown age (fail closed)", () => {
-    expect(decideVisibility(line({}), null, window("1h"), NOW)).toEqual({ visible: false, reason: "unknown-publish-time" });
+    expect(decideVisibility(line({}), null, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "unknown-publish-time" });
   });
   it("hides an unreadable line", () => {
-    expect(decideVisibility(line({ version: null }), { at: 0, source: "pubtime" }, window("1h"), NOW)).toEqual({ visible: false, reason: "unreadable-line" });
+    expect(decideVisibility(line({ version: null }), { at: 0, source: "pubtime" }, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "unreadable-line" });
   });
   it("shows a version exactly at its window boundary, and treats a future pubtime as too young", () => {
-    expect(decideVisibility(line({}), { at: NOW - HOUR, source: "pubtime" }, window("1h"), NOW).visible).toBe(true);
-    expect(decideVisibility(line({}), { at: NOW + HOUR, source: "pubtime" }, window("1h"), NOW)).toMatchObject({ reason: "too-young", visibleAt: NOW + 2 * HOUR });
+    expect(decideVisibility(line({}), { at: NOW - HOUR, source: "pubtime" }, window("1h"), NOW, RULES).visible).toBe(true);
+    expect(decideVisibility(line({}), { at: NOW + HOUR, source: "pubtime" }, window("1h"), NOW, RULES)).toMatchObject({ reason: "too-young", visibleAt: NOW + 2 * HOUR });
   });
 });
 

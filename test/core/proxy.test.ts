@@ -193,7 +193,9 @@ describe("cooldown proxy", () => {
     expect(response.headers.get("x-cooldown")).toContain("kept=0; hidden=1");
   });
 
-  it("consults the timestamp store only when some line lacks a valid pubtime", async () => {
+  it("consults the timestamp store only when some line lacks a valid pubtime, with security-fix admission off", async () => {
+    const rules = defaultRules(false);
+    proxy = createCooldownProxy({ upstream, publishTimes: times, clock, rules: { ...rules, securityFixes: { enabled: false, floor: 3600 } } });
     await get(proxy, "/3d/se/rd/serde");
     expect(times.lookups).toBe(0);
     upstream.set("se/rd/serde", { body: OLD + indexLine({ name: "serde", vers: "1.0.2" }) });
