@@ -6,7 +6,7 @@ import { crateNameProblem } from "../core/index-path.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
 import { PACKED_VERSIONS, readCrateRecords } from "./kv-crate-records.ts";
-import { readFreshness } from "./kv-freshness.ts";
+import { readFreshness } from "../store/database-freshness.ts";
 
 export interface KvExportSummary {
   readonly path: string;

@@ -7,7 +7,7 @@ import type { TimestampDatabase } from "../store/timestamp-database.ts";
 import { KvApiError, putKvBatch, type KvBatchTarget, type KvLineError } from "./kv-batch-client.ts";
 import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
 import { kvBatchBody, kvBatchLine, type KvBatchLine } from "./kv-batch-line.ts";
-import { readFreshness, recordKvPush } from "./kv-freshness.ts";
+import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
 import { silentKvPushProgress, type KvPushProgress } from "./kv-progress.ts";
 import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "./kv-push-ledger.ts";
 import { DEFAULT_RETRY_POLICY, RetryWaitTooLongError, withRetries, type RetryPolicy } from "./retry.ts";

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
+import { readFreshness } from "../store/database-freshness.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { UserError } from "../user-error.ts";
 import { stderrLog, withAccessLog, type LogLine } from "./access-log.ts";
@@ -82,6 +83,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     rules: options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl),
     upstreamTimeoutMs,
     service: { version: PACKAGE_VERSION, home: "node" },
+    freshness: { freshness: async () => readFreshness(database) },
     clock,
   });
   const webListener = getRequestListener(withClientCompression(recordingFilteredResponses(proxy, responseCache)), {

@@ -1,13 +1,10 @@
 import type { Freshness } from "../core/freshness.ts";
 import type { UnixSeconds } from "../core/time.ts";
-import { META_KEYS } from "../store/meta-keys.ts";
-import type { TimestampDatabase } from "../store/timestamp-database.ts";
-
-/** `meta` key of the last complete `kv push` (Unix seconds), in the style of META_KEYS (which should adopt it). */
-export const KV_LAST_PUSH_META_KEY = "kv.last_push";
+import { META_KEYS } from "./meta-keys.ts";
+import type { TimestampDatabase } from "./timestamp-database.ts";
 
 /**
- * Freshness as the `meta` table says (any key may be missing: nothing has run yet). Of the feed gaps still open, the
+ * Freshness as the `meta` table says (what the Node server's `/-/status` shows and `kv push` copies to the edge) (any key may be missing: nothing has run yet). Of the feed gaps still open, the
  * latest is reported, as `Freshness` holds one.
  */
 export function readFreshness(database: TimestampDatabase): Freshness {
@@ -15,14 +12,14 @@ export function readFreshness(database: TimestampDatabase): Freshness {
   return {
     dumpWatermark: time(META_KEYS.dumpWatermark),
     lastFeedPoll: time(META_KEYS.feedLastPoll),
-    lastKvPush: time(KV_LAST_PUSH_META_KEY),
+    lastKvPush: time(META_KEYS.kvLastPush),
     feedGap: latestGap(database.getMeta(META_KEYS.feedGaps)),
   };
 }
 
 /** Records a complete push, so the next freshness record (and the Node server's status) shows it. */
 export function recordKvPush(database: TimestampDatabase, at: UnixSeconds): void {
-  database.setMeta(KV_LAST_PUSH_META_KEY, String(at));
+  database.setMeta(META_KEYS.kvLastPush, String(at));
 }
 
 function unixSecondsOf(raw: unknown): UnixSeconds | null {

@@ -19,6 +19,6 @@ export const META_KEYS = {
   feedGaps: "feed.gaps",
   /** JSON `FeedIngestSummary` of the last successful `ingest feed`. */
   feedLastRun: "feed.last_run",
-  /** When the last complete `kv push` finished, Unix seconds (written by src/ingest/kv-freshness.ts). */
+  /** When the last complete `kv push` finished, Unix seconds (written by kv push through src/store/database-freshness.ts). */
   kvLastPush: "kv.last_push",
 } as const;

@@ -2,11 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { crateNameProblem } from "../../src/core/index-path.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
-import { KV_LAST_PUSH_META_KEY } from "../../src/ingest/kv-freshness.ts";
+import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { countPendingCrates } from "../../src/ingest/kv-push-ledger.ts";
 import { pushToKv, type KvPushOptions } from "../../src/ingest/kv-push.ts";
 import type { RetryPolicy } from "../../src/ingest/retry.ts";
-import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
 import { cleanUpTestFolders, crateEntries, crateName, databaseWithCrates, expectedKvValues } from "./kv-test-database.ts";
 
@@ -233,7 +232,7 @@ describe("kv push", () => {
     expect(freshness).toMatchObject({ dumpWatermark: 1_794_900_000, lastFeedPoll: 1_795_000_000, feedGap: { from: 40, to: 50 } });
     expect(freshness.lastKvPush).toBeGreaterThanOrEqual(before);
     expect(freshness.lastKvPush).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
-    expect(database.getMeta(KV_LAST_PUSH_META_KEY)).toBe(String(freshness.lastKvPush));
+    expect(database.getMeta(META_KEYS.kvLastPush)).toBe(String(freshness.lastKvPush));
     expect(crateNameProblem(FRESHNESS_KV_KEY)).not.toBeNull();
   });
 
