@@ -15,6 +15,12 @@ export interface VersionExplanation {
   /** When the version became or becomes visible by age; `null` when age alone never makes it visible. */
   readonly visible_at: string | null;
   readonly yanked: boolean;
+  /** An exception in force for this version: its reason and expiry. */
+  readonly exception: { readonly reason: string; readonly expires: string } | null;
+  /** The advisory whose fix this version is, when security-fix admission shortens its wait. */
+  readonly advisory: { readonly id: string; readonly floor_seconds: number } | null;
+  /** Shown although its publish time is unknown (`unknown-publish-time = "show"`). */
+  readonly shown_without_publish_time: boolean;
 }
 
 export interface Explanation {
@@ -39,8 +45,10 @@ export function explainIndexFile(
 function explainVerdict(version: string | null, yanked: boolean, verdict: Verdict, window: CooldownWindow): VersionExplanation {
   const publishedAt = "publishedAt" in verdict ? verdict.publishedAt : null;
   let visibleAt: UnixSeconds | null = null;
-  if (verdict.visible) visibleAt = (publishedAt?.at ?? 0) + window.seconds;
+  if (verdict.visible) visibleAt = publishedAt === null ? null : publishedAt.at + window.seconds;
   else if (verdict.reason === "too-young") visibleAt = verdict.visibleAt;
+  const grant = "grant" in verdict ? verdict.grant : null;
+  if (grant?.kind === "security-fix" && verdict.visible && publishedAt !== null) visibleAt = publishedAt.at + grant.floor;
   return {
     version,
     published_at: publishedAt === null ? null : formatRfc3339(publishedAt.at),
@@ -49,6 +57,9 @@ function explainVerdict(version: string | null, yanked: boolean, verdict: Verdic
     reason: verdict.visible ? null : verdict.reason,
     visible_at: visibleAt === null ? null : formatRfc3339(visibleAt),
     yanked,
+    exception: grant?.kind === "exception" ? { reason: grant.reason, expires: formatRfc3339(grant.expires) } : null,
+    advisory: grant?.kind === "security-fix" ? { id: grant.advisory, floor_seconds: grant.floor } : null,
+    shown_without_publish_time: grant?.kind === "unknown-publish-time-shown",
   };
 }
 
@@ -82,8 +93,12 @@ export function formatExplanationText(explanation: Explanation): string {
 function describeReason(v: VersionExplanation): string {
   switch (v.reason) {
     case null:
+      if (v.exception !== null) return `exception until ${v.exception.expires}: ${v.exception.reason}`;
+      if (v.shown_without_publish_time) return "publish time unknown, shown by policy";
+      if (v.advisory !== null) return `security fix (${v.advisory.id}), visible since ${v.visible_at}`;
       return `visible since ${v.visible_at}`;
     case "too-young":
+      if (v.advisory !== null) return `security fix (${v.advisory.id}), too young until ${v.visible_at}`;
       return `too young until ${v.visible_at}`;
     case "yanked":
       return "yanked";

@@ -1,5 +1,6 @@
 import { staleness, type Freshness } from "./freshness.ts";
 import type { VisibilityRules } from "./policy.ts";
+import { describeExceptions } from "./policy-document.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
 import { ACCEPTED_WINDOWS, MAX_WINDOW_DAYS, MAX_WINDOW_HOURS } from "./window.ts";
 
@@ -21,8 +22,10 @@ export function buildStatus(service: ServiceInfo, rules: VisibilityRules, freshn
     now: formatRfc3339(now),
     windows: { days: `0…${MAX_WINDOW_DAYS}`, hours: `1…${MAX_WINDOW_HOURS}`, accepted: ACCEPTED_WINDOWS },
     rules: {
-      yanked: "hide",
-      unknown_publish_time: "hide",
+      yanked: rules.yanked,
+      unknown_publish_time: rules.unknownPublishTime,
+      security_fix_admission: { enabled: rules.securityFixes.enabled, floor_seconds: rules.securityFixes.floor },
+      exceptions: describeExceptions(rules.exceptions, now),
       pre_pubtime_inference: {
         enabled: rules.prePubtimeInference.enabled,
         switched_on_by: formatRfc3339(rules.prePubtimeInference.switchedOnBy),

@@ -4,6 +4,7 @@ import { createCooldownProxy, type CooldownProxy } from "../../src/core/proxy.ts
 import { DAY, FixedClock, HOUR, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
+const NO_GRANT = { exception: null, advisory: null, shown_without_publish_time: false };
 const iso = (at: number) => new Date(at * 1000).toISOString().replace(".000Z", "Z");
 
 let upstream: InMemoryUpstream;
@@ -33,12 +34,12 @@ describe("GET /<window>/-/explain/<crate>", () => {
       window: "7d",
       now: iso(NOW),
       versions: [
-        { version: "1.0.0", published_at: iso(NOW - 30 * DAY), source: "pubtime", visible: true, reason: null, visible_at: iso(NOW - 23 * DAY), yanked: false },
-        { version: "1.0.1", published_at: iso(NOW - 20 * DAY), source: "pubtime", visible: false, reason: "yanked", visible_at: null, yanked: true },
-        { version: "1.1.0", published_at: iso(NOW - 2 * DAY), source: "pubtime", visible: false, reason: "too-young", visible_at: iso(NOW + 5 * DAY), yanked: false },
-        { version: "1.2.0", published_at: iso(NOW - 10 * DAY), source: "database", visible: true, reason: null, visible_at: iso(NOW - 3 * DAY), yanked: false },
-        { version: "1.3.0", published_at: null, source: null, visible: false, reason: "unknown-publish-time", visible_at: null, yanked: false },
-        { version: null, published_at: null, source: null, visible: false, reason: "unreadable-line", visible_at: null, yanked: false },
+        { version: "1.0.0", published_at: iso(NOW - 30 * DAY), source: "pubtime", visible: true, reason: null, visible_at: iso(NOW - 23 * DAY), yanked: false, ...NO_GRANT },
+        { version: "1.0.1", published_at: iso(NOW - 20 * DAY), source: "pubtime", visible: false, reason: "yanked", visible_at: null, yanked: true, ...NO_GRANT },
+        { version: "1.1.0", published_at: iso(NOW - 2 * DAY), source: "pubtime", visible: false, reason: "too-young", visible_at: iso(NOW + 5 * DAY), yanked: false, ...NO_GRANT },
+        { version: "1.2.0", published_at: iso(NOW - 10 * DAY), source: "database", visible: true, reason: null, visible_at: iso(NOW - 3 * DAY), yanked: false, ...NO_GRANT },
+        { version: "1.3.0", published_at: null, source: null, visible: false, reason: "unknown-publish-time", visible_at: null, yanked: false, ...NO_GRANT },
+        { version: null, published_at: null, source: null, visible: false, reason: "unreadable-line", visible_at: null, yanked: false, ...NO_GRANT },
       ],
     });
   });
@@ -99,5 +100,36 @@ describe("GET /-/status", () => {
     proxy = createCooldownProxy({ upstream, publishTimes: times, rules: defaultRules(false), freshness: { freshness: () => Promise.reject(new Error("KV down")) } });
     const status = (await getJson("/-/status")) as Record<string, any>;
     expect(status.data.problems[0]).toBe("freshness data unavailable: KV down");
+  });
+});
+
+describe("explain and status show exceptions and admissions", () => {
+  it("names the exception with its reason and expiry, and the advisory of an admitted fix", async () => {
+    upstream.set("ru/st/rustls", {
+      body:
+        indexLine({ name: "rustls", vers: "0.23.17", pubtime: NOW - 3 * DAY }) +
+        indexLine({ name: "rustls", vers: "0.23.18", pubtime: NOW - 2 * HOUR }),
+    });
+    times.records.set("rustls", new Map());
+    const rules = defaultRules(false);
+    const records = {
+      lookup: async (crate: string) =>
+        crate === "rustls" ? { crate, versions: new Map<string, number>(), advisories: [{ id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] }] } : null,
+    };
+    proxy = createCooldownProxy({
+      upstream,
+      publishTimes: records,
+      clock: new FixedClock(NOW),
+      rules: { ...rules, exceptions: [{ crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: NOW + DAY }] },
+    });
+    const json = (await getJson("/7d/-/explain/rustls")) as { versions: Record<string, unknown>[] };
+    expect(json.versions[0]).toMatchObject({ version: "0.23.17", visible: true, exception: { reason: "gateway fix", expires: iso(NOW + DAY) } });
+    expect(json.versions[1]).toMatchObject({ version: "0.23.18", visible: true, advisory: { id: "RUSTSEC-2026-0042", floor_seconds: 3600 }, visible_at: iso(NOW - HOUR) });
+    const text = await (await get("/7d/-/explain/rustls")).text();
+    expect(text).toContain(`exception until ${iso(NOW + DAY)}: gateway fix`);
+    expect(text).toContain(`security fix (RUSTSEC-2026-0042), visible since ${iso(NOW - HOUR)}`);
+    const status = (await getJson("/-/status")) as Record<string, any>;
+    expect(status.rules.exceptions).toEqual([{ crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: iso(NOW + DAY), expired: false }]);
+    expect(status.rules.security_fix_admission).toEqual({ enabled: true, floor_seconds: 3600 });
   });
 });

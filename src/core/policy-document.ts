@@ -1,0 +1,155 @@
+import { valid } from "semver";
+import { crateNameProblem } from "./index-path.ts";
+import { DEFAULT_SECURITY_FIX_FLOOR, type VersionException, type VisibilityRules } from "./policy.ts";
+import { formatRfc3339, type UnixSeconds } from "./time.ts";
+
+/** What a policy file sets; everything it leaves out keeps its default. */
+export interface Policy {
+  readonly yanked: "hide" | "keep";
+  readonly unknownPublishTime: "hide" | "show";
+  readonly securityFixAdmission: boolean;
+  readonly securityFixFloor: UnixSeconds;
+  readonly exceptions: readonly VersionException[];
+}
+
+export const DEFAULT_POLICY: Policy = {
+  yanked: "hide",
+  unknownPublishTime: "hide",
+  securityFixAdmission: true,
+  securityFixFloor: DEFAULT_SECURITY_FIX_FLOOR,
+  exceptions: [],
+};
+
+/** A policy that cannot be used, with a message naming the key or entry at fault. */
+export class PolicyError extends Error {
+  override readonly name = "PolicyError";
+}
+
+const TOP_LEVEL_KEYS = ["yanked", "unknown-publish-time", "security-fix-admission", "security-fix-floor", "exception"];
+const EXCEPTION_KEYS = ["crate", "version", "reason", "expires"];
+/** The longest floor accepted: beyond a month it would be a window, not a floor. */
+const MAX_FLOOR: UnixSeconds = 30 * 86_400;
+
+/**
+ * Reads a parsed policy document (TOML tables as plain objects, datetimes as `Date`) into a Policy. Unknown keys,
+ * missing reasons or expiry, and bad versions are refused: a policy that is not what its author meant must not run.
+ */
+export function readPolicy(document: Record<string, unknown>): Policy {
+  for (const key of Object.keys(document)) {
+    if (!TOP_LEVEL_KEYS.includes(key)) throw new PolicyError(`unknown key "${key}" (known: ${TOP_LEVEL_KEYS.join(", ")})`);
+  }
+  const entries = document.exception ?? [];
+  if (!Array.isArray(entries)) throw new PolicyError('"exception" must be an array of tables ([[exception]])');
+  return {
+    yanked: oneOf(document.yanked, "yanked", ["hide", "keep"] as const, DEFAULT_POLICY.yanked),
+    unknownPublishTime: oneOf(document["unknown-publish-time"], "unknown-publish-time", ["hide", "show"] as const, DEFAULT_POLICY.unknownPublishTime),
+    securityFixAdmission: booleanOf(document["security-fix-admission"], "security-fix-admission", DEFAULT_POLICY.securityFixAdmission),
+    securityFixFloor: floorOf(document["security-fix-floor"]),
+    exceptions: entries.map((entry: unknown, index: number) => readException(entry, index + 1)),
+  };
+}
+
+function readException(entry: unknown, number: number): VersionException {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new PolicyError(`exception #${number} is not a table`);
+  const fields = entry as Record<string, unknown>;
+  const label = `exception #${number}${typeof fields.crate === "string" ? ` (${fields.crate}${typeof fields.version === "string" ? ` ${fields.version}` : ""})` : ""}`;
+  for (const key of Object.keys(fields)) {
+    if (!EXCEPTION_KEYS.includes(key)) throw new PolicyError(`${label}: unknown key "${key}" (known: ${EXCEPTION_KEYS.join(", ")})`);
+  }
+  if (typeof fields.crate !== "string") throw new PolicyError(`${label}: missing "crate"`);
+  const crate = fields.crate.toLowerCase();
+  const nameProblem = crateNameProblem(crate);
+  if (nameProblem !== null) throw new PolicyError(`${label}: ${nameProblem}`);
+  if (typeof fields.version !== "string") throw new PolicyError(`${label}: missing "version" (one exact version, e.g. "1.2.3")`);
+  if (valid(fields.version) !== fields.version.replace(/^v/, "") || fields.version.startsWith("v")) {
+    throw new PolicyError(`${label}: "${fields.version}" is not one exact version (ranges are not allowed), e.g. "1.2.3"`);
+  }
+  if (typeof fields.reason !== "string" || fields.reason.trim() === "") throw new PolicyError(`${label}: missing "reason" (say why, for whoever reads it later)`);
+  if (fields.expires === undefined) throw new PolicyError(`${label}: missing "expires" (exceptions must end by themselves)`);
+  const expires = instantOf(fields.expires);
+  if (expires === null) throw new PolicyError(`${label}: "expires" must be a date or date-time, e.g. 2026-12-31 or 2026-12-31T12:00:00Z`);
+  return { crate, version: fields.version, reason: fields.reason.trim(), expires };
+}
+
+function oneOf<T extends string>(value: unknown, key: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
+  throw new PolicyError(`"${key}" must be one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+}
+
+function booleanOf(value: unknown, key: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === "boolean") return value;
+  throw new PolicyError(`"${key}" must be true or false`);
+}
+
+function floorOf(value: unknown): UnixSeconds {
+  if (value === undefined) return DEFAULT_POLICY.securityFixFloor;
+  const match = typeof value === "string" ? /^([0-9]+)(m|h|d)$/.exec(value) : null;
+  const seconds = match === null ? null : Number(match[1]) * { m: 60, h: 3_600, d: 86_400 }[match[2] as "m" | "h" | "d"];
+  if (seconds === null || seconds > MAX_FLOOR) {
+    throw new PolicyError(`"security-fix-floor" must be a duration like "30m", "1h" or "2d", at most 30d`);
+  }
+  return seconds;
+}
+
+/** TOML offset date-times arrive as Date; local dates and times are read as UTC; strings must be RFC 3339 or a date. */
+function instantOf(value: unknown): UnixSeconds | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : Math.floor(value.getTime() / 1000);
+  if (typeof value !== "string") return null;
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value)) return null;
+  const ms = Date.parse(/T|\s/.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value) ? `${value.replace(" ", "T")}Z` : value);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+/** The visibility rules with a policy applied (the inference setting stays the home's). */
+export function applyPolicy(rules: VisibilityRules, policy: Policy): VisibilityRules {
+  return {
+    ...rules,
+    yanked: policy.yanked,
+    unknownPublishTime: policy.unknownPublishTime,
+    exceptions: policy.exceptions,
+    securityFixes: { enabled: policy.securityFixAdmission, floor: policy.securityFixFloor },
+  };
+}
+
+/** The KV key the job writes the policy to, for the edge. Starts with `_`: never a crate's key. */
+export const POLICY_KV_KEY = "_policy";
+
+/** Policy as stored in KV, version 1: the same fields, times in Unix seconds. */
+export function encodePolicy(policy: Policy): string {
+  return JSON.stringify({
+    v: 1,
+    yanked: policy.yanked,
+    unknown_publish_time: policy.unknownPublishTime,
+    security_fix_admission: policy.securityFixAdmission,
+    security_fix_floor: policy.securityFixFloor,
+    exceptions: policy.exceptions.map((e) => ({ crate: e.crate, version: e.version, reason: e.reason, expires: e.expires })),
+  });
+}
+
+export function decodePolicy(text: string): Policy {
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  if (parsed.v !== 1) throw new PolicyError(`policy record format ${JSON.stringify(parsed.v)} is not understood`);
+  return readPolicy({
+    yanked: parsed.yanked,
+    "unknown-publish-time": parsed.unknown_publish_time,
+    "security-fix-admission": parsed.security_fix_admission,
+    "security-fix-floor": `${Math.floor(Number(parsed.security_fix_floor) / 60)}m`,
+    exception: (parsed.exceptions as { crate: string; version: string; reason: string; expires: number }[]).map((e) => ({
+      ...e,
+      expires: formatRfc3339(e.expires),
+    })),
+  });
+}
+
+/** Exceptions as `/-/status` lists them: in force or expired. */
+export function describeExceptions(exceptions: readonly VersionException[], now: UnixSeconds) {
+  return exceptions.map((e) => ({
+    crate: e.crate,
+    version: e.version,
+    reason: e.reason,
+    expires: formatRfc3339(e.expires),
+    expired: now >= e.expires,
+  }));
+}
