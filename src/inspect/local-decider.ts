@@ -1,5 +1,7 @@
 import { Option, type Command } from "commander";
 import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts";
+import { applyPolicy } from "../core/policy-document.ts";
+import { loadPolicyFile } from "../server/policy-file.ts";
 import { parseWindow, type CooldownWindow } from "../core/window.ts";
 import { createHttpUpstream } from "../server/http-upstream.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../server/pre-pubtime-inference.ts";
@@ -13,6 +15,7 @@ export interface DecisionFlags {
   upstream: string;
   db: string;
   prePubtimeInference: PrePubtimeInferenceMode;
+  policy?: string;
 }
 
 export function addDecisionOptions(command: Command): Command {
@@ -20,6 +23,7 @@ export function addDecisionOptions(command: Command): Command {
     .option("--window <window>", "cooldown window, as in the registry URL (e.g. 7d, 36h)", "7d")
     .option("--upstream <url>", "upstream sparse index", DEFAULT_UPSTREAM)
     .option("--db <path>", "SQLite timestamp database", DEFAULT_DB_PATH)
+    .option("--policy <path>", "policy file (TOML), as for serve")
     .addOption(
       new Option("--pre-pubtime-inference <mode>", "as for serve (auto: only for https://index.crates.io)")
         .choices(PRE_PUBTIME_INFERENCE_MODES)
@@ -35,6 +39,7 @@ export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: 
   const parsed = parseWindow(flags.window);
   if (!parsed.ok) throw new UserError(`--window: ${parsed.message}`, { exitCode });
   if (parsed.window.seconds === 0) throw new UserError("--window 0d passes every version through; nothing to decide (try 7d)", { exitCode });
+  const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, exitCode);
   let upstreamUrl: URL;
   try {
     upstreamUrl = parseUpstreamUrl(flags.upstream);
@@ -51,7 +56,7 @@ export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: 
   const { decide } = createCrateDecider({
     upstream,
     publishTimes: database,
-    rules: visibilityRulesFor(flags.prePubtimeInference, upstreamUrl),
+    rules: policy === undefined ? visibilityRulesFor(flags.prePubtimeInference, upstreamUrl) : applyPolicy(visibilityRulesFor(flags.prePubtimeInference, upstreamUrl), policy),
     upstreamTimeoutMs: 30_000,
   });
   return {

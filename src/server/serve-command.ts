@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
 import { UserError } from "../user-error.ts";
 import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
+import { loadPolicyFile } from "./policy-file.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS, startCooldownServer } from "./start-server.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "./upstream-url.ts";
@@ -13,6 +14,7 @@ interface ServeFlags {
   prePubtimeInference: PrePubtimeInferenceMode;
   upstreamTimeout: string;
   quiet: boolean;
+  policy?: string;
 }
 
 /** `crates-cooldown serve`: the proxy on node:http until SIGTERM or SIGINT. */
@@ -31,8 +33,11 @@ export function serveCommand(): Command {
         .default("auto"),
     )
     .option("--upstream-timeout <seconds>", "answer 503 when upstream takes longer", String(DEFAULT_UPSTREAM_TIMEOUT_MS / 1000))
+    .option("--policy <path>", "policy file (TOML): yanked/unknown-age handling, exceptions, security-fix admission")
     .option("--quiet", "no access log on stderr", false)
     .action(async (flags: ServeFlags) => {
+      // A policy that cannot be read stops the server before it listens: never serve under a policy nobody meant.
+      const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy);
       // Listening for signals before announcing readiness: whoever reads the line may signal at once.
       const stopSignal = untilStopSignal();
       const running = await startCooldownServer({
@@ -42,6 +47,7 @@ export function serveCommand(): Command {
         prePubtimeInference: flags.prePubtimeInference,
         upstreamTimeoutMs: parseSeconds(flags.upstreamTimeout) * 1000,
         quiet: flags.quiet,
+        ...(policy === undefined ? {} : { policy }),
       });
       process.stdout.write(`listening on ${running.url}\n`);
       await stopSignal;

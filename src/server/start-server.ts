@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { VisibilityRules } from "../core/policy.ts";
+import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
@@ -28,6 +29,8 @@ export interface CooldownServerOptions {
   readonly dbPath?: string;
   /** Overrides the rules `prePubtimeInference` would give. */
   readonly rules?: VisibilityRules;
+  /** Yanked and unknown-age handling, exceptions, security-fix admission (see `loadPolicyFile`). Default: the defaults. */
+  readonly policy?: Policy;
   /** Default `auto`: infer pre-pubtime publish times only when the upstream is https://index.crates.io. */
   readonly prePubtimeInference?: PrePubtimeInferenceMode;
   /** How long the core waits for upstream before answering 503. Default 15 s. */
@@ -80,7 +83,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const proxy = createCooldownProxy({
     upstream,
     publishTimes: database,
-    rules: options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl),
+    rules: withPolicy(options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl), options.policy),
     upstreamTimeoutMs,
     service: { version: PACKAGE_VERSION, home: "node" },
     freshness: { freshness: async () => readFreshness(database) },
@@ -128,6 +131,10 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
         database.close();
       })()),
   };
+}
+
+function withPolicy(rules: VisibilityRules, policy: Policy | undefined): VisibilityRules {
+  return policy === undefined ? rules : applyPolicy(rules, policy);
 }
 
 function openTimestampDatabase(path: string): TimestampDatabase {
