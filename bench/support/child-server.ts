@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -10,8 +11,16 @@ export interface ChildServer {
   readonly url: string;
   readonly process: ChildProcess;
   send(message: unknown): Promise<void>;
+  /**
+   * CPU seconds the child has used so far (all its threads), or null where /proc is absent. Other load on the
+   * machine stretches a run's wall time but not the CPU the server spent per request.
+   */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
 }
+
+/** Linux reports process times in USER_HZ ticks, 100 per second on every mainstream architecture. */
+const TICKS_PER_SECOND = 100;
 
 /** Messages children send; `ready` answers a parent message that needed work before serving. */
 export type ChildMessage = { listening: string } | { ready: true };
@@ -45,6 +54,15 @@ export async function startChildServer(script: string, args: readonly string[], 
         child.on("message", onMessage);
         child.send(message as object);
       }),
+    cpuSeconds: () => {
+      try {
+        // Fields after the command name (which is in parentheses and may hold spaces): utime is the 12th, stime the 13th.
+        const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      } catch {
+        return null;
+      }
+    },
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

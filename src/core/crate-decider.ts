@@ -22,7 +22,15 @@ export interface CrateDeciderOptions {
  * be (404, 502, 503). The proxy, the explain route and the lockfile check all start from this, so they cannot differ.
  */
 export type DecidedIndexFile =
-  | { ok: true; file: ScannedIndexFile; filtered: FilteredIndexFile; now: UnixSeconds; upstreamHeaders: Headers }
+  | {
+      ok: true;
+      file: ScannedIndexFile;
+      filtered: FilteredIndexFile;
+      now: UnixSeconds;
+      upstreamHeaders: Headers;
+      /** The upstream body exactly as received (identity-coded). */
+      upstreamBytes: Uint8Array<ArrayBuffer>;
+    }
   | { ok: false; response: Response };
 
 export type CrateDecider = (name: string, path: string, window: CooldownWindow, userAgent: string | null) => Promise<DecidedIndexFile>;
@@ -80,8 +88,9 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       return { ok: false, response: plainText(502, `upstream sent ${path} with content-encoding "${encoding}", which this proxy cannot decode`) };
     }
     let text: string;
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
-      const bytes = await upstream.arrayBuffer();
+      bytes = new Uint8Array(await upstream.arrayBuffer());
       try {
         text = decodeUtf8Exactly(bytes);
       } catch {
@@ -107,7 +116,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     }
     const now = clock.now();
     const filtered = filterIndexFile(name, file, record, window, now, options.rules);
-    return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers };
+    return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
   return { decide, fetchUpstream };

@@ -11,74 +11,55 @@ export interface IndexLine {
   readonly yanked: boolean;
   /** `pubtime` when present and in cargo's exact format; otherwise `null`. */
   readonly pubtime: UnixSeconds | null;
-  /** Whether the line carries a top-level `pubtime` key at all (for an unreadable line: any `"pubtime"` text). */
+  /** Whether the line carries a top-level `pubtime` key at all (for an unreadable line: any `pubtime"` text). */
   readonly hasPubtimeKey: boolean;
 }
 
 export interface ScannedIndexFile {
   readonly text: string;
   readonly lines: readonly IndexLine[];
-  /** Lines without a valid `pubtime` (unreadable lines included); the timestamp store is needed only when > 0. */
+  /** Lines without a valid `pubtime` (unreadable lines included). */
   readonly linesWithoutPubtime: number;
   /** Lines that carry a `pubtime` key, valid or not (see `IndexLine.hasPubtimeKey`). */
   readonly linesWithPubtimeKey: number;
 }
 
-/** Needles for the fast path. Each is a whole JSON key including its quotes. */
-const VERS = '"vers"';
-const YANKED = '"yanked"';
-const PUBTIME = '"pubtime"';
-/** A `\u` escape could spell a key in a way the needles do not see; such lines take the exact path. */
-const UNICODE_ESCAPE = "\\u";
-
 /**
- * Finds occurrences of one needle line by line without rescanning: the cursor holds the next occurrence in the whole
- * text, so each needle is searched once per occurrence, never once per line (a missing `pubtime` costs nothing).
+ * Finds the occurrences of one needle line by line without rescanning: the cursor holds the next occurrence in the
+ * whole text and is only moved forward, so the text is searched at most once per needle, however many lines ask.
+ * Searching starts on first use: a file whose lines never need the needle never pays for it.
  */
 class NeedleCursor {
-  next: number;
+  private next = -2;
   constructor(
     private readonly text: string,
     private readonly needle: string,
-  ) {
-    this.next = this.find(0);
-  }
-  private find(from: number): number {
-    const at = this.text.indexOf(this.needle, from);
-    return at === -1 ? Number.POSITIVE_INFINITY : at;
-  }
-  /** Counts occurrences that start before `end`, returning the first one (or -1); advances past them. */
-  take(end: number): { first: number; count: number } {
-    let first = -1;
-    let count = 0;
-    while (this.next < end) {
-      if (count === 0) first = this.next;
-      count++;
-      this.next = this.find(this.next + this.needle.length);
-    }
-    return { first, count };
+  ) {}
+  /** Whether the needle occurs in [start, end). */
+  occursIn(start: number, end: number): boolean {
+    if (this.next === -2 || (this.next !== -1 && this.next < start)) this.next = this.text.indexOf(this.needle, start);
+    return this.next !== -1 && this.next < end;
   }
 }
 
 /**
  * Reads `vers`, `yanked` and `pubtime` from every line of an index file.
  *
- * Fast path. In JSON a key can only be spelled with its literal characters or with `\u` escapes, and `"vers"` cannot
- * occur inside a string value without escaped quotes. A line takes the fast path when it has no `\u` escape, starts
- * with `{` and ends with `}`, holds exactly one `"vers"` followed by `:"` before the first nested `{`/`[`, and at most
- * one `"yanked"` (followed by `:true`/`:false`) and one `"pubtime"`, each after the last nested `}`/`]`. Then, for a
- * line that is valid JSON, those are the top-level fields and their values can be sliced out — which is how crates.io
- * writes every line (`name, vers, deps, cksum, features, …, yanked, …, pubtime, v`). Every other line takes
- * `JSON.parse`. So on valid JSON the result always equals a full parse. A line that is not valid JSON but passes the
- * fast path's checks is read by its fields; cargo cannot parse such a line and skips it, so keeping or dropping it
- * shows cargo nothing either way.
+ * Fast path, for lines shaped as every serde writer of the index (crates.io, cargo, kellnr) writes them:
+ * `{"name":"…","vers":"…",` first, then the nested `deps`/`features`, then after the last `}` a tail of plain values
+ * (`"yanked":…`, `"links"`, `"rust_version"`, `"pubtime"`, `"v"`, in any order) up to the closing `}`. `vers` is then
+ * the second key of the outermost object and the tail keys follow its last nested value, so all are top-level, read
+ * by position without searching the (possibly megabytes of) nested middle. Only when the tail has no `pubtime` is the
+ * middle searched, once per file at most, for a `pubtime"` or `\u` (a key spelled with escapes) that could be one.
+ * Every other line takes `JSON.parse`.
+ *
+ * So on every valid JSON line without duplicate top-level keys the result equals a full parse. cargo itself refuses a
+ * line with a duplicate field (serde) or that is not JSON, and skips it: for such lines keeping or dropping shows
+ * cargo nothing, and the scanner may read either of a duplicate's values.
  */
 export function scanIndexFile(text: string): ScannedIndexFile {
   const lines: IndexLine[] = [];
-  const vers = new NeedleCursor(text, VERS);
-  const yanked = new NeedleCursor(text, YANKED);
-  const pubtime = new NeedleCursor(text, PUBTIME);
-  const escapes = new NeedleCursor(text, UNICODE_ESCAPE);
+  const middle = { pubtime: new NeedleCursor(text, 'pubtime"'), escape: new NeedleCursor(text, "\\u") };
   let withoutPubtime = 0;
   let withPubtimeKey = 0;
   let start = 0;
@@ -86,12 +67,7 @@ export function scanIndexFile(text: string): ScannedIndexFile {
     const newline = text.indexOf("\n", start);
     const contentEnd = newline === -1 ? text.length : newline;
     const end = newline === -1 ? text.length : newline + 1;
-    const v = vers.take(contentEnd);
-    const y = yanked.take(contentEnd);
-    const p = pubtime.take(contentEnd);
-    const e = escapes.take(contentEnd);
-    const line =
-      (e.count === 0 && fastLine(text, start, end, v, y, p)) || exactLine(text, start, end, contentEnd, p.count > 0);
+    const line = fastLine(text, start, end, contentEnd, middle) ?? exactLine(text, start, end, contentEnd);
     if (line.pubtime === null) withoutPubtime++;
     if (line.hasPubtimeKey) withPubtimeKey++;
     lines.push(line);
@@ -100,84 +76,103 @@ export function scanIndexFile(text: string): ScannedIndexFile {
   return { text, lines, linesWithoutPubtime: withoutPubtime, linesWithPubtimeKey: withPubtimeKey };
 }
 
-type Hits = { first: number; count: number };
+const HEAD = '{"name":"';
+const VERS_KEY = '","vers":"';
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
-function fastLine(text: string, start: number, end: number, v: Hits, y: Hits, p: Hits): IndexLine | null {
-  if (v.count !== 1 || y.count > 1 || p.count > 1) return null;
-  const last = lastContentChar(text, start, end);
-  // A cut-off line (truncated body) must not be read as an entry; cargo could not parse it either.
-  if (text.charCodeAt(start) !== 0x7b /* { */ || text.charCodeAt(last) !== 0x7d /* } */) return null;
-  // `vers` before anything nested opens, `yanked`/`pubtime` after everything nested closed: all three are then keys
-  // of the outermost object. A bracket inside a string only makes these checks stricter.
-  if (v.first > firstNestedOpen(text, start)) return null;
-  const lastClose = lastNestedClose(text, start, last);
-  if ((y.count === 1 && y.first < lastClose) || (p.count === 1 && p.first < lastClose)) return null;
-  // The needle's opening quote must delimit a key (after `{` or `,`), not be an escaped quote inside a string.
-  if (!opensKey(text, v.first) || (y.count === 1 && !opensKey(text, y.first)) || (p.count === 1 && !opensKey(text, p.first))) {
+function fastLine(
+  text: string,
+  start: number,
+  end: number,
+  contentEnd: number,
+  middle: { pubtime: NeedleCursor; escape: NeedleCursor },
+): IndexLine | null {
+  let last = contentEnd - 1;
+  if (text.charCodeAt(last) === 0x0d /* \r: JSON whitespace */) last--;
+  if (text.charCodeAt(last) !== 0x7d /* } */ || !text.startsWith(HEAD, start)) return null;
+  // Head: the name's closing quote (an escaped quote there sends the line to the exact path), then vers.
+  const nameEnd = text.indexOf('"', start + HEAD.length);
+  if (nameEnd === -1 || nameEnd >= last || text.charCodeAt(nameEnd - 1) === BACKSLASH || !text.startsWith(VERS_KEY, nameEnd)) {
     return null;
   }
-  const version = stringValueAfterKey(text, v.first + VERS.length, last);
-  if (version === null) return null;
-  let isYanked = false;
-  if (y.count === 1) {
-    const at = y.first + YANKED.length;
-    if (text.startsWith(":false", at)) isYanked = false;
-    else if (text.startsWith(":true", at)) isYanked = true;
-    else return null;
+  const versStart = nameEnd + VERS_KEY.length;
+  const versEnd = text.indexOf('"', versStart);
+  if (versEnd === -1 || versEnd >= last) return null;
+  const version = text.slice(versStart, versEnd);
+  if (version.includes("\\") || text.charCodeAt(versEnd + 1) !== 0x2c /* , */) return null;
+  // Tail: plain values after the last nested `}` (a `}` inside a tail string only makes the tail fail to parse).
+  const lastClose = text.lastIndexOf("}", last - 1);
+  if (lastClose <= versEnd) return null;
+  const tail = readTail(text, lastClose + 1, last);
+  if (tail === null || tail.yanked === null) return null;
+  if (tail.pubtime === undefined && (middle.pubtime.occursIn(versEnd, lastClose) || middle.escape.occursIn(start, contentEnd))) {
+    return null;
   }
-  let published: UnixSeconds | null = null;
-  if (p.count === 1) {
-    const raw = stringValueAfterKey(text, p.first + PUBTIME.length, last);
-    if (raw === null) return null;
-    published = parsePubtime(raw);
-  }
-  return { start, end, version, yanked: isYanked, pubtime: published, hasPubtimeKey: p.count === 1 };
-}
-
-/** Offset of the first `{` or `[` after the line's opening brace (the search may run past the line: that is fine). */
-function firstNestedOpen(text: string, start: number): number {
-  const brace = text.indexOf("{", start + 1);
-  const bracket = text.indexOf("[", start + 1);
-  return Math.min(brace === -1 ? Number.POSITIVE_INFINITY : brace, bracket === -1 ? Number.POSITIVE_INFINITY : bracket);
-}
-
-/** Offset of the last `}` or `]` before the line's closing brace, or -1 when there is none in the line. */
-function lastNestedClose(text: string, start: number, closing: number): number {
-  if (closing - 1 < start) return -1;
-  const close = Math.max(text.lastIndexOf("}", closing - 1), text.lastIndexOf("]", closing - 1));
-  return close < start ? -1 : close;
-}
-
-function lastContentChar(text: string, start: number, end: number): number {
-  let at = end - 1;
-  while (at > start && (text.charCodeAt(at) === 0x0a || text.charCodeAt(at) === 0x0d)) at--;
-  return at;
-}
-
-function opensKey(text: string, at: number): boolean {
-  const before = text.charCodeAt(at - 1);
-  return before === 0x2c /* , */ || before === 0x7b /* { */;
+  const pubtime = tail.pubtime === undefined ? null : tail.pubtime === null ? null : parsePubtime(tail.pubtime);
+  return { start, end, version, yanked: tail.yanked, pubtime, hasPubtimeKey: tail.pubtime !== undefined };
 }
 
 /**
- * The string after `:"` at `at`, if it is a plain string without escapes that closes before `limit`; `null` sends the
- * line to the exact path.
+ * Parses `,"key":value` pairs of plain values (strings without escapes, true, false, null, digits) from `at` up to
+ * `closing`. `null` when anything else is there, or `yanked`/`pubtime` repeat. `pubtime` is undefined when absent,
+ * `null` when present but not a string.
  */
-function stringValueAfterKey(text: string, at: number, limit: number): string | null {
-  if (text.charCodeAt(at) !== 0x3a /* : */ || text.charCodeAt(at + 1) !== 0x22 /* " */) return null;
-  const close = text.indexOf('"', at + 2);
-  if (close === -1 || close >= limit) return null;
-  const value = text.slice(at + 2, close);
-  return value.includes("\\") ? null : value;
+function readTail(text: string, at: number, closing: number): { yanked: boolean | null; pubtime: string | null | undefined } | null {
+  let yanked: boolean | null = null;
+  let pubtime: string | null | undefined;
+  let position = at;
+  while (position < closing) {
+    if (text.charCodeAt(position) !== 0x2c || text.charCodeAt(position + 1) !== QUOTE) return null;
+    const keyEnd = text.indexOf('"', position + 2);
+    if (keyEnd === -1 || keyEnd >= closing || text.charCodeAt(keyEnd + 1) !== 0x3a /* : */) return null;
+    const key = text.slice(position + 2, keyEnd);
+    // A second `vers` is a duplicate: cargo refuses the line; JSON.parse would take it. The exact path decides.
+    if (key.includes("\\") || key === "vers") return null;
+    const valueStart = keyEnd + 2;
+    let valueEnd: number;
+    let value: string | boolean | null | number;
+    const first = text.charCodeAt(valueStart);
+    if (first === QUOTE) {
+      valueEnd = text.indexOf('"', valueStart + 1);
+      if (valueEnd === -1 || valueEnd >= closing) return null;
+      value = text.slice(valueStart + 1, valueEnd);
+      if (value.includes("\\")) return null;
+      valueEnd++;
+    } else if (text.startsWith("true", valueStart)) {
+      value = true;
+      valueEnd = valueStart + 4;
+    } else if (text.startsWith("false", valueStart)) {
+      value = false;
+      valueEnd = valueStart + 5;
+    } else if (text.startsWith("null", valueStart)) {
+      value = null;
+      valueEnd = valueStart + 4;
+    } else {
+      valueEnd = valueStart;
+      while (valueEnd < closing && text.charCodeAt(valueEnd) >= 0x30 && text.charCodeAt(valueEnd) <= 0x39) valueEnd++;
+      if (valueEnd === valueStart) return null;
+      value = 0;
+    }
+    if (key === "yanked") {
+      if (yanked !== null || typeof value !== "boolean") return null;
+      yanked = value;
+    } else if (key === "pubtime") {
+      if (pubtime !== undefined) return null;
+      pubtime = typeof value === "string" ? value : null;
+    }
+    position = valueEnd;
+  }
+  return position === closing ? { yanked, pubtime } : null;
 }
 
-function exactLine(text: string, start: number, end: number, contentEnd: number, pubtimeText: boolean): IndexLine {
+function exactLine(text: string, start: number, end: number, contentEnd: number): IndexLine {
   let entry: unknown;
   try {
     entry = JSON.parse(text.slice(start, contentEnd));
   } catch {
     // Whether the writer wrote pubtime still counts for the pre-pubtime inference: keep it off on a guess.
-    return unreadable(start, end, pubtimeText);
+    return unreadable(start, end, text.slice(start, contentEnd).includes('"pubtime"'));
   }
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return unreadable(start, end, false);
   const fields = entry as Record<string, unknown>;

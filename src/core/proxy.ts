@@ -1,7 +1,8 @@
 import { filteredMaxAge, remainingUpstreamLifetime } from "./cache-control.ts";
 import { COOLDOWN_HEADER, describeFilter } from "./cooldown-header.ts";
 import { createCrateDecider, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
-import { strongEtagFor } from "./etag.ts";
+import { filteredEtag } from "./etag.ts";
+import { filteredBodyBytes } from "./filtered-body.ts";
 import { explainIndexFile, formatExplanationText } from "./explain.ts";
 import { NO_FRESHNESS, type FreshnessSource } from "./freshness.ts";
 import { ifNoneMatchHolds } from "./if-none-match.ts";
@@ -57,9 +58,9 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
   async function filtered(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {
     const decided = await decide(name, path, window, request.headers.get("user-agent"));
     if (!decided.ok) return decided.response;
-    const { filtered, upstreamHeaders, now } = decided;
-    const body = new TextEncoder().encode(filtered.body);
-    const etag = await strongEtagFor(body);
+    const { file, filtered, upstreamHeaders, upstreamBytes, now } = decided;
+    const body = filteredBodyBytes(upstreamBytes, file, filtered);
+    const etag = await filteredEtag(upstreamHeaders.get("etag"), filtered.verdicts, () => body);
     const maxAge = filteredMaxAge({
       now,
       upstreamMaxAge: remainingUpstreamLifetime(upstreamHeaders),

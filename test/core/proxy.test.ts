@@ -51,10 +51,35 @@ describe("cooldown proxy", () => {
     expect(upstream.requests[0]?.headers.get("user-agent")).toBe("cargo/1.95.0 (f2d3ce0bd 2026-03-21)");
   });
 
-  it("gives filtered files their own strong ETag, the hash of the filtered body", async () => {
-    const response = await get(proxy, "/3d/se/rd/serde");
-    expect(response.headers.get("etag")).toBe(await strongEtagFor(new TextEncoder().encode(OLD)));
-    expect(response.headers.get("etag")).not.toBe('"up"');
+  it("gives filtered files their own strong ETag, derived from upstream's tag and the kept lines", async () => {
+    const three = await get(proxy, "/3d/se/rd/serde");
+    const four = await get(proxy, "/4d/se/rd/serde");
+    const one = await get(proxy, "/1d/se/rd/serde");
+    expect(three.headers.get("etag")).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(three.headers.get("etag")).not.toBe('"up"');
+    // Same kept lines of the same upstream file: same bytes, same tag; another kept set: another tag.
+    expect(four.headers.get("etag")).toBe(three.headers.get("etag"));
+    expect(one.headers.get("etag")).not.toBe(three.headers.get("etag"));
+    // A new upstream file (new upstream tag) gives a new tag even when the same lines are kept.
+    upstream.set("se/rd/serde", { body: OLD + YOUNG, headers: { etag: '"up2"' } });
+    expect((await get(proxy, "/3d/se/rd/serde")).headers.get("etag")).not.toBe(three.headers.get("etag"));
+  });
+
+  it("hashes the filtered body itself when upstream has no strong ETag", async () => {
+    for (const headers of [{}, { etag: 'W/"weak"' }] as Record<string, string>[]) {
+      upstream.set("se/rd/serde", { body: OLD + YOUNG, headers });
+      const response = await get(proxy, "/3d/se/rd/serde");
+      expect(response.headers.get("etag")).toBe(await strongEtagFor(new TextEncoder().encode(OLD)));
+    }
+  });
+
+  it("sends the kept lines' original bytes, non-ASCII text included", async () => {
+    const unicode = indexLine({ name: "serde", vers: "1.0.2", pubtime: NOW - 40 * DAY, features: { "größe-🦀": [] } });
+    upstream.set("se/rd/serde", { body: unicode + YOUNG + OLD });
+    const body = new Uint8Array(await (await get(proxy, "/3d/se/rd/serde")).arrayBuffer());
+    expect(body).toEqual(new TextEncoder().encode(unicode + OLD));
+    upstream.set("se/rd/serde", { body: OLD + YOUNG + OLD });
+    expect(new Uint8Array(await (await get(proxy, "/3d/se/rd/serde")).arrayBuffer())).toEqual(new TextEncoder().encode(OLD + OLD));
   });
 
   it("answers If-None-Match with 304 and the same headers, and 200 once the visible set changes", async () => {

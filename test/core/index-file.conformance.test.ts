@@ -1,0 +1,487 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { scanIndexFile } from "../../src/core/index-file.ts";
+import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
+
+/*
+ * `scanIndexFile` reads vers, yanked and pubtime without parsing most lines. Its promise: on every line that is valid
+ * JSON the result equals a full parse. This file holds that promise against a reference written here from
+ * `JSON.parse` alone (sharing no code with the scanner), on every line of the real 2020 index, on hand-written edge
+ * cases and on generated lines.
+ *
+ * On a line JSON.parse rejects the scanner promises less, by design (see its doc comment): a line that does not
+ * start with `{` and end with `}` (a cut-off line, an HTML error page …) is unreadable, but a bracketed line whose
+ * fields sit where crates.io writes them may be read by those fields. cargo skips such a line whatever the proxy does
+ * with it. For those lines only the offsets are held to the reference here (and that a version read from one is text
+of that line), and the lines around them fully.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reference: what a full parse says about each line.
+
+/** One line as the scanner reports it. */
+interface LineReading {
+  readonly start: number;
+  readonly end: number;
+  readonly version: string | null;
+  readonly yanked: boolean;
+  readonly pubtime: number | null;
+  readonly hasPubtimeKey: boolean;
+}
+
+interface ReferenceLine {
+  readonly reading: LineReading;
+  /** False only for a line JSON.parse rejects that still starts with `{` and ends with `}`: its fields are not held. */
+  readonly binding: boolean;
+}
+
+/**
+ * Lines are what cargo splits on: every `\n`-terminated piece (its `\n` included in `end`), plus a final piece
+ * without `\n` when it is not empty. A `\r` before the `\n` belongs to the line (JSON reads it as whitespace).
+ */
+function referenceScan(text: string): ReferenceLine[] {
+  const lines: ReferenceLine[] = [];
+  const pieces = text.split("\n");
+  let start = 0;
+  pieces.forEach((piece, index) => {
+    const last = index === pieces.length - 1;
+    if (last && piece === "") return;
+    const end = start + piece.length + (last ? 0 : 1);
+    lines.push(referenceLine(piece, start, end));
+    start = end;
+  });
+  return lines;
+}
+
+function referenceLine(content: string, start: number, end: number): ReferenceLine {
+  const unreadable = (hasPubtimeKey: boolean) => ({ reading: { start, end, version: null, yanked: false, pubtime: null, hasPubtimeKey }, binding: true });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(content);
+  } catch {
+    // A line no parser can read still shows whether its writer wrote pubtime; counting it keeps the
+    // pre-pubtime inference (which needs "no line has the key") from being applied on a guess.
+    const bracketed = content.startsWith("{") && content.replace(/\r+$/, "").endsWith("}");
+    return { ...unreadable(content.includes('"pubtime"')), binding: !bracketed };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return unreadable(false);
+  const fields = parsed as Record<string, unknown>;
+  const hasPubtimeKey = Object.hasOwn(fields, "pubtime");
+  const vers = Object.hasOwn(fields, "vers") ? fields.vers : undefined;
+  if (typeof vers !== "string") return unreadable(hasPubtimeKey);
+  let yanked = false;
+  if (Object.hasOwn(fields, "yanked")) {
+    if (typeof fields.yanked !== "boolean") return unreadable(hasPubtimeKey);
+    yanked = fields.yanked;
+  }
+  const pubtime = hasPubtimeKey ? referencePubtime(fields.pubtime) : null;
+  return { reading: { start, end, version: vers, yanked, pubtime, hasPubtimeKey }, binding: true };
+}
+
+const PUBTIME_SHAPE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+
+/** cargo's format, exactly `YYYY-MM-DDThh:mm:ssZ`, and a real instant; computed without `Date` on purpose. */
+function referencePubtime(value: unknown): number | null {
+  if (typeof value !== "string") return null;
+  const match = PUBTIME_SHAPE.exec(value);
+  if (match === null) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  return daysSinceEpoch(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] as number;
+}
+
+/** Days from 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil). */
+function daysSinceEpoch(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+const FIELDS = ["version", "yanked", "pubtime", "hasPubtimeKey"] as const;
+
+/** Every way the scanner differs from the reference, readable in a failure message; empty when it agrees. */
+function disagreements(label: string, text: string, reference: readonly ReferenceLine[] = referenceScan(text)): string[] {
+  const found: string[] = [];
+  const scanned = scanIndexFile(text);
+  if (scanned.lines.length !== reference.length) return [`${label}: ${scanned.lines.length} lines scanned, ${reference.length} expected`];
+  const excerpt = (line: LineReading) => JSON.stringify(text.slice(line.start, Math.min(line.end, line.start + 160)));
+  reference.forEach(({ reading: want, binding }, index) => {
+    const got = scanned.lines[index] as LineReading;
+    for (const field of binding ? (["start", "end", ...FIELDS] as const) : (["start", "end"] as const)) {
+      if (!Object.is(got[field], want[field])) {
+        found.push(`${label}:${index + 1} ${field}: scanner ${JSON.stringify(got[field])}, JSON.parse ${JSON.stringify(want[field])} in ${excerpt(want)}`);
+      }
+    }
+    // Even a tolerated line is read only from itself: a version never takes text from beyond the line.
+    if (!binding && got.version !== null && (got.version.includes("\n") || !text.slice(want.start, want.end).includes(got.version))) {
+      found.push(`${label}:${index + 1} version: scanner ${JSON.stringify(got.version)} is not text of the line ${excerpt(want)}`);
+    }
+  });
+  // The per-file counts must agree with the lines they count (the lines themselves were checked above).
+  const withoutPubtime = scanned.lines.filter((line) => line.pubtime === null).length;
+  const withKey = scanned.lines.filter((line) => line.hasPubtimeKey).length;
+  if (scanned.linesWithoutPubtime !== withoutPubtime) found.push(`${label}: linesWithoutPubtime ${scanned.linesWithoutPubtime}, lines say ${withoutPubtime}`);
+  if (scanned.linesWithPubtimeKey !== withKey) found.push(`${label}: linesWithPubtimeKey ${scanned.linesWithPubtimeKey}, lines say ${withKey}`);
+  return found;
+}
+
+function expectConformance(text: string): void {
+  expect(disagreements("line", text)).toEqual([]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The real index.
+
+const corpusPresent = corpusAvailable();
+if (!corpusPresent) console.warn(`index-file conformance: skipping the real-index check: ${CORPUS_2020_MISSING}`);
+
+describe("scanIndexFile on the real crates.io index of 2020-03-25", () => {
+  it.skipIf(!corpusPresent)(`agrees with JSON.parse on every one of its ${CORPUS_2020_LINES.toLocaleString("en")} lines`, async () => {
+    const found: string[] = [];
+    let files = 0;
+    let lines = 0;
+    let heldLines = 0;
+    for await (const file of readCorpus2020()) {
+      files++;
+      const reference = referenceScan(file.text);
+      lines += reference.length;
+      heldLines += reference.filter((line) => line.binding).length;
+      if (found.length < 50) found.push(...disagreements(file.path, file.text, reference));
+    }
+    expect(found).toEqual([]);
+    expect(files).toBe(CORPUS_2020_FILES);
+    expect(lines).toBe(CORPUS_2020_LINES);
+    // Every real line is valid JSON, so every field of every line was held to the reference.
+    expect(heldLines).toBe(CORPUS_2020_LINES);
+  }, 120_000);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hand-written edge cases. Each text is a whole file; the expectation is always "same as JSON.parse" (see above for
+// the one tolerance on lines JSON.parse rejects).
+
+const CANONICAL =
+  '{"name":"demo","vers":"1.2.3","deps":[{"name":"serde","req":"^1","features":["derive"],"optional":false,"default_features":true,"target":null,"kind":"normal"}],"cksum":"ab12","features":{"std":["serde/std"]},"yanked":false,"pubtime":"2026-01-20T10:11:12Z"}';
+
+function edgeCases(cases: Record<string, string>): void {
+  for (const [name, text] of Object.entries(cases)) it(name, () => expectConformance(text));
+}
+
+describe("scanIndexFile agrees with JSON.parse on field order and spacing", () => {
+  edgeCases({
+    "reads a line in crates.io's own field order": `${CANONICAL}\n`,
+    "reads vers when yanked and pubtime come before it":
+      '{"yanked":true,"pubtime":"2026-01-20T10:11:12Z","name":"demo","vers":"1.2.3","deps":[],"cksum":"ab","features":{}}\n',
+    "reads vers as the last key": '{"name":"demo","yanked":false,"vers":"0.1.0"}\n',
+    "reads a line with whitespace between every token":
+      '{ "name" : "demo" , "vers" : "1.2.3" , "deps" : [ ] , "yanked" : true , "pubtime" : "2026-01-20T10:11:12Z" }\n',
+    "reads a line with tabs and carriage returns between tokens": '{\t"vers"\t:\r"1.2.3",\r"yanked":\tfalse}\n',
+    "reads a line indented and followed by spaces": '   {"name":"demo","vers":"1.2.3","yanked":false}   \n',
+    "treats each line of a pretty-printed object as unreadable": '{\n  "name": "demo",\n  "vers": "1.2.3"\n}\n',
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on unicode", () => {
+  edgeCases({
+    "reads a line with non-ASCII feature names and values":
+      '{"name":"demo","vers":"1.0.0","features":{"größe":["dép/ü","日本語"]},"yanked":false}\n',
+    "reads a line with emoji (surrogate pairs) in features and deps":
+      '{"name":"demo","vers":"1.0.0","deps":[{"name":"🦀","req":"^1"}],"features":{"😀":["🦀/😀"]},"yanked":true}\n',
+    "reads a non-ASCII version": '{"name":"demo","vers":"1.0.0-ünï+🦀","yanked":false}\n',
+    "gives offsets in UTF-16 code units after astral characters":
+      '{"name":"🦀🦀","vers":"1.0.0"}\n{"name":"😀","vers":"2.0.0","yanked":true}\n',
+    "reads a line with a raw U+2028 and U+2029 inside a string": '{"name":"demo\u2028\u2029","vers":"1.0.0"}\n',
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on escapes", () => {
+  edgeCases({
+    "reads a line whose name holds escaped quotes": '{"name":"de\\"mo\\"","vers":"1.0.0","yanked":false}\n',
+    "reads a line whose name ends in an escaped backslash": '{"name":"demo\\\\","vers":"1.0.0","yanked":false}\n',
+    "reads vers spelled with a \\u escape in the key": '{"name":"demo","v\\u0065rs":"1.0.0","yanked":false}\n',
+    "reads yanked spelled with a \\u escape in the key": '{"name":"demo","vers":"1.0.0","y\\u0061nked":true}\n',
+    "reads pubtime spelled with a \\u escape in the key": '{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
+    "reads a key spelled entirely in \\u escapes": '{"\\u0076\\u0065\\u0072\\u0073":"1.0.0"}\n',
+    "reads a version holding a \\u escape": '{"name":"demo","vers":"1.0.0-\\u0061lpha"}\n',
+    "reads a version holding an escaped slash": '{"name":"demo","vers":"1.0\\/0"}\n',
+    "reads a pubtime holding a \\u escape": '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12\\u005a"}\n',
+    "reads a line with an escaped lone surrogate in a feature": '{"name":"demo","vers":"1.0.0","features":{"\\ud800":[]}}\n',
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on look-alike keys", () => {
+  edgeCases({
+    'reads the top-level vers when a string holds "vers":"…"': '{"name":"demo","vers":"1.0.0","features":{"x":["\\"vers\\":\\"9.9.9\\""]}}\n',
+    'reads the top-level vers when a string value ends in \\"vers': '{"name":"de\\"vers","vers":"1.0.0"}\n',
+    "reads the top-level vers when a dependency is named vers": '{"name":"vers","vers":"1.0.0","deps":[{"name":"vers","req":"^1"}]}\n',
+    "reads the top-level vers when a feature is named vers": '{"name":"demo","vers":"1.0.0","features":{"vers":["a"]}}\n',
+    "reads the top-level vers when a nested object has a vers key": '{"name":"demo","vers":"1.0.0","deps":[{"vers":"9.9.9"}]}\n',
+    "reads the top-level vers when a nested vers comes first": '{"deps":[{"vers":"9.9.9"}],"vers":"1.0.0"}\n',
+    "finds no version when only a nested object has a vers key": '{"name":"demo","deps":[{"vers":"9.9.9"}]}\n',
+    "finds no version when only a features map has a vers key with a string value": '{"name":"demo","features":{"vers":"9.9.9"}}\n',
+    'finds no version when only a key ending in \\"vers exists': '{"name":"demo","a\\"vers":"9.9.9"}\n',
+    "finds no version in an object under __proto__": '{"__proto__":{"vers":"9.9.9"}}\n',
+    "reads the top-level yanked when a nested object says yanked": '{"name":"demo","vers":"1.0.0","deps":[{"yanked":true}],"yanked":false}\n',
+    "is not yanked when only a nested object says yanked": '{"name":"demo","vers":"1.0.0","deps":[{"yanked":true}]}\n',
+    "reads the top-level pubtime when a nested object has one":
+      '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2000-01-01T00:00:00Z"}],"pubtime":"2026-01-20T10:11:12Z"}\n',
+    "has no pubtime when only a nested object has one": '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2000-01-01T00:00:00Z"}]}\n',
+  });
+});
+
+describe("scanIndexFile counts the lines carrying a top-level pubtime key as JSON.parse does", () => {
+  const cases: Record<string, [text: string, count: number]> = {
+    "counts a valid pubtime": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z"}\n', 1],
+    "counts a pubtime in the wrong format": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12.000Z"}\n', 1],
+    "counts a null pubtime": ['{"name":"demo","vers":"1.0.0","pubtime":null}\n', 1],
+    "counts a pubtime key spelled with a \\u escape": ['{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n', 1],
+    "counts a pubtime on an unreadable line": ['{"name":"demo","vers":"1.0.0","yanked":null,"pubtime":"2026-01-20T10:11:12Z"}\n', 1],
+    "counts a pubtime on a cut line": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T1', 1],
+    "does not count a line without pubtime": ['{"name":"demo","vers":"1.0.0"}\n', 0],
+    "does not count a feature named pubtime": ['{"name":"demo","vers":"1.0.0","features":{"pubtime":[]}}\n', 0],
+    "does not count a dependency named pubtime": ['{"name":"demo","vers":"1.0.0","deps":[{"name":"pubtime","req":"^1"}]}\n', 0],
+    "does not count a pubtime inside a dependency": ['{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2026-01-20T10:11:12Z"}]}\n', 0],
+  };
+  for (const [name, [text, count]] of Object.entries(cases)) {
+    it(name, () => {
+      expect(referenceScan(text).filter((line) => line.reading.hasPubtimeKey)).toHaveLength(count);
+      expectConformance(text);
+      expect(scanIndexFile(text).linesWithPubtimeKey).toBe(count);
+    });
+  }
+});
+
+describe("scanIndexFile agrees with JSON.parse on duplicate keys (the last one wins)", () => {
+  edgeCases({
+    "reads the last of two vers": '{"name":"demo","vers":"1.0.0","vers":"2.0.0"}\n',
+    "reads the last of two yanked": '{"name":"demo","vers":"1.0.0","yanked":true,"yanked":false}\n',
+    "reads the last of two pubtimes": '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z","pubtime":"2026-01-21T10:11:12Z"}\n',
+    "is unreadable when the last vers is not a string": '{"name":"demo","vers":"1.0.0","vers":1}\n',
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on pubtime", () => {
+  const withPubtime = (raw: string) => `{"name":"demo","vers":"1.0.0","yanked":false,"pubtime":${raw}}\n`;
+  edgeCases({
+    "reads a valid pubtime": withPubtime('"2026-01-20T10:11:12Z"'),
+    "reads the first second of the epoch": withPubtime('"1970-01-01T00:00:00Z"'),
+    "reads a time before the epoch": withPubtime('"1969-12-31T23:59:59Z"'),
+    "reads Feb 29 of a leap year": withPubtime('"2024-02-29T00:00:00Z"'),
+    "reads Feb 29 of a 400-year leap year": withPubtime('"2000-02-29T00:00:00Z"'),
+    "reads a year before 100 as that year, not 19xx": withPubtime('"0050-06-01T00:00:00Z"'),
+    "reads year 0000": withPubtime('"0000-01-01T00:00:00Z"'),
+    "has no pubtime when it is missing": '{"name":"demo","vers":"1.0.0","yanked":false}\n',
+    "rejects Feb 30": withPubtime('"2026-02-30T00:00:00Z"'),
+    "rejects Feb 29 of a common year": withPubtime('"2025-02-29T00:00:00Z"'),
+    "rejects Feb 29 of a century that is not a leap year": withPubtime('"2100-02-29T00:00:00Z"'),
+    "rejects April 31": withPubtime('"2026-04-31T00:00:00Z"'),
+    "rejects month 00 and 13": withPubtime('"2026-00-10T00:00:00Z"') + withPubtime('"2026-13-10T00:00:00Z"'),
+    "rejects day 00": withPubtime('"2026-01-00T00:00:00Z"'),
+    "rejects hour 24, minute 60 and second 60":
+      withPubtime('"2026-01-20T24:00:00Z"') + withPubtime('"2026-01-20T10:60:00Z"') + withPubtime('"2026-01-20T10:11:60Z"'),
+    "rejects a fraction of a second": withPubtime('"2026-01-20T10:11:12.000Z"'),
+    "rejects an offset instead of Z": withPubtime('"2026-01-20T10:11:12+00:00"'),
+    "rejects a lowercase z": withPubtime('"2026-01-20T10:11:12z"'),
+    "rejects a lowercase t": withPubtime('"2026-01-20t10:11:12Z"'),
+    "rejects a space instead of T": withPubtime('"2026-01-20 10:11:12Z"'),
+    "rejects 19 characters (no Z)": withPubtime('"2026-01-20T10:11:12"'),
+    "rejects 21 characters": withPubtime('"2026-01-20T10:11:12ZZ"') + withPubtime('"02026-01-20T10:11:12Z"'),
+    "rejects non-ASCII digits": withPubtime('"２０２６-01-20T10:11:12Z"') + withPubtime('"٢٠٢٦-01-20T10:11:12Z"'),
+    "rejects a trailing newline inside the string": withPubtime('"2026-01-20T10:11:12Z\\n"'),
+    "rejects an empty string": withPubtime('""'),
+    "has no pubtime when it is null": withPubtime("null"),
+    "has no pubtime when it is a number": withPubtime("1768903872"),
+    "has no pubtime when it is a boolean or an object": withPubtime("true") + withPubtime('{"at":"2026-01-20T10:11:12Z"}'),
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on yanked and vers values", () => {
+  edgeCases({
+    "reads yanked true": '{"name":"demo","vers":"1.0.0","yanked":true}\n',
+    "reads yanked false": '{"name":"demo","vers":"1.0.0","yanked":false}\n',
+    "is not yanked when yanked is missing": '{"name":"demo","vers":"1.0.0"}\n',
+    "is unreadable when yanked is null": '{"name":"demo","vers":"1.0.0","yanked":null}\n',
+    'is unreadable when yanked is the string "true"': '{"name":"demo","vers":"1.0.0","yanked":"true"}\n',
+    "is unreadable when yanked is a number": '{"name":"demo","vers":"1.0.0","yanked":1}\n',
+    "is unreadable when vers is missing": '{"name":"demo","yanked":false}\n',
+    "is unreadable when vers is a number, null or an array":
+      '{"name":"demo","vers":1}\n{"name":"demo","vers":null}\n{"name":"demo","vers":["1.0.0"]}\n',
+    "reads an empty version string": '{"name":"demo","vers":""}\n',
+  });
+});
+
+describe("scanIndexFile agrees with JSON.parse on line structure", () => {
+  const line = (vers: string) => `{"name":"demo","vers":"${vers}","yanked":false}`;
+  edgeCases({
+    "reads nothing from an empty file": "",
+    "reads a last line without a trailing newline": `${line("1.0.0")}\n${line("1.1.0")}`,
+    "reads a file that is one line without a newline": line("1.0.0"),
+    "treats empty lines as unreadable lines with their own offsets": `\n${line("1.0.0")}\n\n${line("1.1.0")}\n\n`,
+    "treats a file of one newline as one unreadable line": "\n",
+    "reads CRLF line endings, the CR belonging to the line": `${line("1.0.0")}\r\n${line("1.1.0")}\r\n`,
+    "reads a line ending in several CRs": `${line("1.0.0")}\r\r\n`,
+    "treats a lone CR as whitespace inside one line": `${line("1.0.0")}\r${line("1.1.0")}\n`,
+    "treats a line with a byte-order mark as unreadable (JSON.parse rejects it)": `\uFEFF${line("1.0.0")}\n${line("1.1.0")}\n`,
+    "treats a line cut inside a string as unreadable": `${line("1.0.0")}\n{"name":"demo","vers":"1.1`,
+    "treats a line cut after yanked as unreadable": '{"name":"demo","vers":"1.0.0","yanked":true\n',
+    "treats two objects on one line as unreadable": `${line("1.0.0")}${line("1.1.0")}\n`,
+    "treats non-object JSON lines as unreadable": '[]\n"vers"\n1\nnull\n[{"vers":"1.0.0"}]\n',
+    "treats an HTML error page as unreadable lines": "<html>\n<body>502 Bad Gateway</body>\n</html>\n",
+  });
+});
+
+// Lines JSON.parse rejects but that still start with `{` and end with `}`: the scanner may read them by their fields
+// (cargo skips them either way). What is held: their offsets, and every line around them.
+describe("scanIndexFile locates invalid but bracketed lines and reads the lines around them", () => {
+  const line = (vers: string) => `{"name":"demo","vers":"${vers}","yanked":false}`;
+  edgeCases({
+    "a body cut right after a nested object": `${line("1.0.0")}\n{"name":"demo","vers":"1.1.0","deps":[{"name":"a","req":"^1"}`,
+    "a line cut inside vers, whose string must not run into the next line": `{"name":"demo","vers":"1.0}\n${line("1.1.0")}\n`,
+    "a line with a trailing comma": `{"name":"demo","vers":"1.0.0",}\n${line("1.1.0")}\n`,
+    "a line with text after the object": `{"name":"demo","vers":"1.0.0"} {}\n${line("1.1.0")}\n`,
+    "a line with garbage between fields": `{"name":"demo","vers":"1.0.0",garbage,"yanked":false}\n${line("1.1.0")}\n`,
+    "a line opening twice": `{{"name":"demo","vers":"1.0.0"}\n${line("1.1.0")}\n`,
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generated lines: every spelling JSON allows, look-alikes in nested objects, missing and duplicate fields.
+
+type Spelling = "plain" | "all-escaped" | "one-escaped";
+
+/** A JSON string token for `value`, spelled one of the ways JSON allows. */
+function stringToken(value: string, spelling: Spelling, at: number): string {
+  const escape = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  if (spelling === "all-escaped") return `"${Array.from({ length: value.length }, (_, i) => escape(value[i] as string)).join("")}"`;
+  if (spelling === "one-escaped" && value.length > 0) {
+    const i = at % value.length;
+    return `${JSON.stringify(value.slice(0, i)).slice(0, -1)}${escape(value[i] as string)}${JSON.stringify(value.slice(i + 1)).slice(1)}`;
+  }
+  return JSON.stringify(value);
+}
+
+const spelling = fc.constantFrom<Spelling>("plain", "plain", "plain", "plain", "all-escaped", "one-escaped");
+const token = (value: fc.Arbitrary<string>) => fc.tuple(value, spelling, fc.nat()).map(([v, s, at]) => stringToken(v, s, at));
+const keyToken = (name: string) => token(fc.constant(name));
+
+const LOOK_ALIKES = ["vers", "yanked", "pubtime", '"vers":"9.9.9"', '"yanked":true', "\\", '"', "a\"vers", "🦀", "é", "\u2028"];
+const text = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.string({ unit: "grapheme", maxLength: 6 }),
+  fc.string({ unit: "binary", maxLength: 4 }),
+  fc.constantFrom(...LOOK_ALIKES),
+);
+const version = fc.oneof(
+  fc.tuple(fc.nat(20), fc.nat(20), fc.nat(20)).map(([a, b, c]) => `${a}.${b}.${c}`),
+  fc.tuple(fc.nat(3), fc.string({ unit: "grapheme", maxLength: 5 })).map(([a, pre]) => `${a}.0.0-${pre}`),
+  text,
+);
+
+const validPubtime = fc
+  .date({ min: new Date("1900-01-01T00:00:00Z"), max: new Date("2200-12-31T23:59:59Z"), noInvalidDate: true })
+  .map((date) => date.toISOString().replace(/\.\d{3}Z$/, "Z"));
+const pad = (n: number, width: number) => String(n).padStart(width, "0");
+/** Right shape, any numbers: impossible dates, hour 24, year 0050. */
+const shapedPubtime = fc
+  .tuple(fc.nat(9999), fc.nat(14), fc.nat(32), fc.nat(25), fc.nat(61), fc.nat(61))
+  .map(([y, mo, d, h, mi, s]) => `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}Z`);
+const almostPubtime = fc
+  .tuple(validPubtime, fc.constantFrom(".000Z", "+00:00", "z", "", "ZZ", " ", "\n"))
+  .map(([valid, tail]) => valid.slice(0, -1) + tail);
+const pubtimeValue = fc.oneof(
+  { weight: 4, arbitrary: token(validPubtime) },
+  { weight: 2, arbitrary: token(shapedPubtime) },
+  { weight: 1, arbitrary: token(almostPubtime) },
+  { weight: 1, arbitrary: fc.constantFrom("null", "1768903872", "true", '"2026-01-20t10:11:12Z"') },
+);
+const versValue = fc.oneof({ weight: 8, arbitrary: token(version) }, { weight: 1, arbitrary: fc.constantFrom("1", "null", "true", "[]", "{}") });
+const yankedValue = fc.oneof({ weight: 8, arbitrary: fc.constantFrom("true", "false") }, { weight: 1, arbitrary: fc.constantFrom("null", '"true"', "0", "{}") });
+
+const NESTED_KEYS = ["name", "req", "vers", "yanked", "pubtime", "features", "optional", "target"];
+/** Nested values where a look-alike key may meet a string, `true` or a timestamp, as a fast scanner would hope for. */
+const nestedValue = fc.oneof(token(text), token(version), token(validPubtime), fc.constantFrom("true", "false", "null", "[]"), fc.array(token(text), { maxLength: 2 }).map((items) => `[${items.join(",")}]`));
+const nestedObject = fc
+  .array(fc.tuple(fc.oneof(token(fc.constantFrom(...NESTED_KEYS)), token(text)), nestedValue), { maxLength: 4 })
+  .map((members) => `{${members.map(([k, v]) => `${k}:${v}`).join(",")}}`);
+const depsValue = fc.array(nestedObject, { maxLength: 3 }).map((deps) => `[${deps.join(",")}]`);
+
+type Member = [key: string, value: string];
+const member = (name: string, value: fc.Arbitrary<string>): fc.Arbitrary<Member> => fc.tuple(keyToken(name), value);
+
+/** One index line: crates.io's fields, each maybe missing or repeated, then laid out in order or shuffled, spaced or not. */
+const indexLine = fc
+  .record({
+    name: fc.option(member("name", token(text)), { freq: 10 }),
+    vers: fc.option(member("vers", versValue), { freq: 8 }),
+    deps: fc.option(member("deps", depsValue), { freq: 3 }),
+    cksum: fc.option(member("cksum", token(fc.string({ unit: "binary-ascii", maxLength: 8 }))), { freq: 5 }),
+    features: fc.option(member("features", nestedObject), { freq: 3 }),
+    yanked: fc.option(member("yanked", yankedValue), { freq: 5 }),
+    pubtime: fc.option(member("pubtime", pubtimeValue), { freq: 2 }),
+    v: fc.option(member("v", fc.constantFrom("1", "2", "3")), { freq: 2 }),
+    repeated: fc.array(fc.oneof(member("vers", versValue), member("yanked", yankedValue), member("pubtime", pubtimeValue)), { maxLength: 1 }),
+  })
+  .chain(({ repeated, ...fields }) => {
+    const members = [...Object.values(fields), ...repeated].filter((m): m is Member => m !== null);
+    const order = fc.oneof(fc.constant(members), fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length }));
+    const gaps = fc.oneof({ weight: 3, arbitrary: fc.constant([""]) }, { weight: 1, arbitrary: fc.array(fc.constantFrom("", " ", "\t", "\r", "  "), { minLength: 1, maxLength: 6 }) });
+    return fc.tuple(order, gaps).map(([ordered, spaces]) => {
+      let next = 0;
+      const gap = () => spaces[next++ % spaces.length] as string;
+      return `${gap()}{${ordered.map(([k, v]) => `${gap()}${k}${gap()}:${gap()}${v}${gap()}`).join(",")}}${gap()}`;
+    });
+  });
+
+const indexFile = fc
+  .record({
+    lines: fc.array(fc.oneof({ weight: 9, arbitrary: indexLine }, { weight: 1, arbitrary: fc.constant("") }), { minLength: 1, maxLength: 5 }),
+    eol: fc.constantFrom("\n", "\r\n"),
+    trailingNewline: fc.boolean(),
+    bom: fc.oneof({ weight: 9, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constant("\uFEFF") }),
+  })
+  .map(({ lines, eol, trailingNewline, bom }) => bom + lines.join(eol) + (trailingNewline ? eol : ""));
+
+type Damage = { kind: "cut" | "delete" | "insert"; at: number; char: string };
+const damage = fc.record({
+  kind: fc.constantFrom<Damage["kind"]>("cut", "delete", "insert"),
+  at: fc.nat(),
+  char: fc.constantFrom("{", "}", "[", "]", '"', ":", ",", "\\", " ", "\n", "x", "1"),
+});
+function damaged(original: string, changes: readonly Damage[]): string {
+  let result = original;
+  for (const { kind, at, char } of changes) {
+    const i = at % (result.length + 1);
+    if (kind === "cut") result = result.slice(0, i);
+    else if (kind === "delete") result = result.slice(0, i) + result.slice(i + 1);
+    else result = result.slice(0, i) + char + result.slice(i);
+  }
+  return result;
+}
+
+describe("scanIndexFile agrees with JSON.parse on generated index files", () => {
+  const RUNS = { numRuns: Number(process.env.CONFORMANCE_RUNS ?? 3_000) };
+  const damagedFile = fc.tuple(indexFile, fc.array(damage, { minLength: 1, maxLength: 2 })).map(([file, changes]) => damaged(file, changes));
+
+  it("reads every line alike with any key spelling, field order, spacing, look-alike, missing or repeated field", () => {
+    fc.assert(fc.property(indexFile, expectConformance), RUNS);
+  });
+
+  it("reads every line alike after a cut, a deleted or an inserted character", () => {
+    fc.assert(fc.property(damagedFile, expectConformance), RUNS);
+  });
+
+  it("reads a real-shaped line cut at every position alike (unreadable unless the cut leaves it bracketed)", () => {
+    const found: string[] = [];
+    for (let at = 0; at <= CANONICAL.length; at++) found.push(...disagreements(`cut at ${at}`, CANONICAL.slice(0, at)));
+    expect(found).toEqual([]);
+  });
+});
