@@ -1,0 +1,64 @@
+/**
+ * The filter's CPU cost inside the Fastly Compute engine (StarlingMonkey), measured at build time by the in-engine
+ * self-test: the core vs. a JSON.parse-per-line filter on the same files, in the same run.
+ *
+ *   npx tsx bench/engine.bench.ts        (or call `engineBench()` from another bench)
+ *
+ * Needs ../shared/fixtures/crates-io-2020 (web-sys and the corpus's largest file); prints why and stops without it.
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildEngineSelfTest, WEB_SYS } from "../test/engine/build-selftest.ts";
+import type { EngineBench } from "../test/engine/engine-vector.ts";
+
+/** From the issue: web-sys filtered in at most 1/5 of the JSON.parse filter's time; the largest file well under 50 ms. */
+export const WEB_SYS_TARGET_RATIO = 0.2;
+export const LARGEST_FILE_BUDGET_MS = 50;
+
+export interface EngineBenchReport {
+  readonly bench: EngineBench;
+  readonly lines: readonly string[];
+}
+
+/** Builds the self-test and returns the engine's figures with a human summary, or why it could not measure. */
+export async function engineBench(): Promise<EngineBenchReport | { skipped: string }> {
+  // Without the corpus sample: a smaller heap means fewer collections inside the timed passes.
+  const result = await buildEngineSelfTest({ corpusSample: false });
+  if (result.exitCode !== 0) throw new Error(`engine self-test build failed (exit ${result.exitCode}):\n${result.output}`);
+  if (result.corpusSkipped !== null) return { skipped: result.corpusSkipped };
+  if (result.bench === null) throw new Error(`engine self-test printed no ENGINE-BENCH line:\n${result.output}`);
+  return { bench: result.bench, lines: summarize(result.bench) };
+}
+
+function summarize(bench: EngineBench): string[] {
+  const lines = [`${bench.runtime}; best of 3 interleaved rounds, ms per pass, bytes → filtered body`];
+  for (const file of bench.files) {
+    const isWebSys = file.name.startsWith(WEB_SYS);
+    const verdict = isWebSys
+      ? `ratio ${file.ratio.toFixed(2)} (target ≤ ${WEB_SYS_TARGET_RATIO}: ${file.ratio <= WEB_SYS_TARGET_RATIO ? "met" : "MISSED"})`
+      : `core ${ms(file.coreMs)} (target well under ${LARGEST_FILE_BUDGET_MS} ms: ${file.coreMs < LARGEST_FILE_BUDGET_MS / 2 ? "met" : "MISSED"})`;
+    lines.push(
+      `${file.name}: ${(file.bytes / 1e6).toFixed(2)} MB, ${file.lines} lines, ${file.kept} kept`,
+      `  core ${ms(file.coreMs)} vs JSON.parse ${ms(file.jsonParseMs)}: ${verdict}${file.agrees ? "" : "; BODIES DIFFER"}`,
+      `  core parts: decode ${ms(file.decodeMs)}, scan ${ms(file.scanMs)}, filter ${ms(file.filterMs)}`,
+      `  whole filtered 200: + encode ${ms(file.encodeMs)} + ETag (SHA-256) ${ms(file.etagMs)} = ${ms(file.requestMs)}`,
+    );
+  }
+  return lines;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(2)} ms`;
+}
+
+async function main(): Promise<void> {
+  const report = await engineBench();
+  if ("skipped" in report) {
+    console.log(`engine bench skipped: ${report.skipped}`);
+    return;
+  }
+  for (const line of report.lines) console.log(line);
+  console.log(`ENGINE-BENCH ${JSON.stringify(report.bench)}`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();

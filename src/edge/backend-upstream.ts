@@ -1,0 +1,67 @@
+import { CacheOverride } from "fastly:cache-override";
+import { maxAgeOf } from "../core/cache-control.ts";
+import type { Upstream } from "../core/ports.ts";
+import type { UnixSeconds } from "../core/time.ts";
+
+/** The backend name in fastly.toml and on the service; its host is index.crates.io. */
+export const CRATES_IO_BACKEND = "crates_io_index";
+export const CRATES_IO_INDEX_ORIGIN = "https://index.crates.io";
+
+/** The Fastly-specific fetch options this adapter sets (a subset of the SDK's `RequestInit`). */
+export interface BackendRequestInit {
+  readonly headers: Headers;
+  readonly backend: string;
+  readonly cacheOverride: CacheOverride;
+  readonly fastly: { readonly decompressGzip: boolean };
+}
+
+export type BackendFetch = (url: string, init: BackendRequestInit) => Promise<Response>;
+
+/** What the `afterSend` hook may read and change on the response about to enter the edge cache. */
+export interface CacheCandidate {
+  readonly headers: Headers;
+  ttl: number | undefined;
+}
+
+export interface BackendUpstreamOptions {
+  readonly maxTtlSeconds: UnixSeconds;
+  readonly backend?: string;
+  readonly origin?: string;
+  /** Compute's global `fetch` unless a test passes its own. */
+  readonly fetch?: BackendFetch;
+}
+
+/**
+ * The upstream index through a named backend and the edge cache. The cache holds upstream's gzip bytes;
+ * `decompressGzip` hands the core identity bytes (the core refuses any other encoding).
+ */
+export function backendUpstream(options: BackendUpstreamOptions): Upstream {
+  const send = options.fetch ?? fetch;
+  const backend = options.backend ?? CRATES_IO_BACKEND;
+  const origin = options.origin ?? CRATES_IO_INDEX_ORIGIN;
+  return {
+    fetch(path, headers) {
+      const upstreamHeaders = new Headers(headers);
+      upstreamHeaders.set("accept-encoding", "gzip");
+      return send(`${origin}/${path}`, {
+        headers: upstreamHeaders,
+        backend,
+        cacheOverride: new CacheOverride({ afterSend: (candidate) => capCacheTtl(candidate, options.maxTtlSeconds) }),
+        fastly: { decompressGzip: true },
+      });
+    },
+  };
+}
+
+/**
+ * Keeps an upstream file in the edge cache no longer than upstream's `max-age` and no longer than the configured
+ * maximum: a stale copy would delay yanks and new versions. Upstream saying `no-store`/`no-cache` (max-age 0) or a
+ * maximum of 0 means the file is not stored at all.
+ */
+export function capCacheTtl(candidate: CacheCandidate, maxTtlSeconds: UnixSeconds): { cache: false } | undefined {
+  const upstreamMaxAge = maxAgeOf(candidate.headers.get("cache-control"));
+  const cap = Math.min(maxTtlSeconds, upstreamMaxAge ?? Number.POSITIVE_INFINITY);
+  if (cap <= 0) return { cache: false };
+  if (candidate.ttl === undefined || candidate.ttl > cap) candidate.ttl = cap;
+  return undefined;
+}

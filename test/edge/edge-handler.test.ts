@@ -1,0 +1,129 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { encodeFreshness } from "../../src/core/freshness.ts";
+import { DEFAULT_POLICY, encodePolicy } from "../../src/core/policy-document.ts";
+import { encodeCrateRecord } from "../../src/core/publish-times.ts";
+import type { BackendRequestInit } from "../../src/edge/backend-upstream.ts";
+import { createEdgeHandler } from "../../src/edge/edge-handler.ts";
+import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
+import { kvLog, resetKvStores, seedKvStore } from "./fastly-doubles/kv-store.ts";
+
+const NOW = Date.parse("2026-09-21T12:00:00Z") / 1000;
+const clock = { now: () => NOW };
+
+const OLD = '{"name":"demo","vers":"1.0.0","deps":[],"cksum":"aa","features":{},"yanked":false,"pubtime":"2026-08-01T00:00:00Z"}\n';
+const YOUNG = '{"name":"demo","vers":"1.1.0","deps":[],"cksum":"bb","features":{},"yanked":false,"pubtime":"2026-09-20T00:00:00Z"}\n';
+/** A file crates.io last wrote before it had pubtime: no line has one. */
+const PRE_PUBTIME = '{"name":"olden","vers":"0.1.0","deps":[],"cksum":"cc","features":{},"yanked":false}\n';
+const CONFIG_JSON = '{\n  "dl": "https://static.crates.io/crates",\n  "api": "https://crates.io"\n}';
+
+function fakeIndex(files: Record<string, string>) {
+  const calls: Array<{ url: string; init: BackendRequestInit }> = [];
+  const fetch = async (url: string, init: BackendRequestInit) => {
+    calls.push({ url, init });
+    const body = files[new URL(url).pathname.slice(1)];
+    if (body === undefined) return new Response("not found", { status: 404 });
+    return new Response(body, { status: 200, headers: { "cache-control": "public, max-age=300", etag: '"upstream"' } });
+  };
+  return { calls, fetch };
+}
+
+describe("the edge handler", () => {
+  beforeEach(() => {
+    resetKvStores();
+    resetConfigStores();
+    seedKvStore("cooldown_times", {});
+  });
+
+  it("serves a filtered index file fetched through the crates_io_index backend, marked for compression", async () => {
+    const index = fakeIndex({ "de/mo/demo": OLD + YOUNG });
+    const handle = createEdgeHandler({ fetch: index.fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(OLD);
+    expect(response.headers.get("x-compress-hint")).toBe("on");
+    expect(response.headers.get("x-cooldown")).toContain("too-young=1");
+    expect(index.calls.map((call) => [call.url, call.init.backend])).toEqual([["https://index.crates.io/de/mo/demo", "crates_io_index"]]);
+  });
+
+  it("reads the policy, then the crate's record under its lowercased name, from cooldown_times", async () => {
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "de/mo/demo": OLD + YOUNG }).fetch, clock });
+    await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(kvLog.gets).toEqual([
+      { store: "cooldown_times", key: "_policy" },
+      { store: "cooldown_times", key: "demo" },
+    ]);
+  });
+
+  it("decides lines without pubtime with times from the cooldown_times KV store", async () => {
+    seedKvStore("cooldown_times", {
+      olden: encodeCrateRecord({ crate: "olden", versions: new Map([["0.1.0", NOW - 86_400]]) }),
+    });
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "ol/de/olden": PRE_PUBTIME }).fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/ol/de/olden"));
+    expect(kvLog.gets).toContainEqual({ store: "cooldown_times", key: "olden" });
+    expect(await response.text()).toBe("");
+    expect(response.headers.get("x-cooldown")).toContain("too-young=1");
+  });
+
+  it("shows a file without any pubtime by the pre-pubtime inference while the switch is on (the default)", async () => {
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "ol/de/olden": PRE_PUBTIME }).fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/ol/de/olden"));
+    expect(await response.text()).toBe(PRE_PUBTIME);
+  });
+
+  it("hides versions of unknown age when pre_pubtime_inference is off in the Config Store", async () => {
+    seedConfigStore("cooldown_config", { pre_pubtime_inference: "off" });
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "ol/de/olden": PRE_PUBTIME }).fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/ol/de/olden"));
+    expect(await response.text()).toBe("");
+    expect(response.headers.get("x-cooldown")).toContain("unknown-age=1");
+  });
+
+  it("caps the upstream cache TTL with upstream_max_ttl_seconds from the Config Store", async () => {
+    seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "15" });
+    const index = fakeIndex({ "de/mo/demo": OLD });
+    await createEdgeHandler({ fetch: index.fetch, clock })(new Request("https://cooldown.example/7d/de/mo/demo"));
+    const stored = { headers: new Headers({ "cache-control": "max-age=300" }), ttl: 300 as number | undefined };
+    await index.calls[0]?.init.cacheOverride.afterSend?.(stored);
+    expect(stored.ttl).toBe(15);
+  });
+
+  it("passes config.json through byte-identical, also marked for compression", async () => {
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "config.json": CONFIG_JSON }).fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/config.json"));
+    expect(await response.text()).toBe(CONFIG_JSON);
+    expect(response.headers.get("x-compress-hint")).toBe("on");
+  });
+
+  it("answers /-/status as the edge home, with the freshness kv push wrote and the configured rules", async () => {
+    seedKvStore("cooldown_times", {
+      _freshness: encodeFreshness({ dumpWatermark: NOW - 3_600, lastFeedPoll: NOW - 60, lastKvPush: NOW - 30, feedGap: null }),
+    });
+    seedConfigStore("cooldown_config", { pre_pubtime_inference: "off" });
+    const response = await createEdgeHandler({ fetch: fakeIndex({}).fetch, clock })(new Request("https://cooldown.example/-/status"));
+    const status = (await response.json()) as { home: string; rules: { pre_pubtime_inference: { enabled: boolean } }; data: { stale: boolean } };
+    expect(status.home).toBe("edge");
+    expect(status.rules.pre_pubtime_inference.enabled).toBe(false);
+    expect(status.data.stale).toBe(false);
+    expect(response.headers.get("x-compress-hint")).toBe("on");
+  });
+
+  it("applies the policy pushed to KV: an exception shows a version younger than the window", async () => {
+    seedKvStore("cooldown_times", {
+      _policy: encodePolicy({ ...DEFAULT_POLICY, exceptions: [{ crate: "demo", version: "1.1.0", reason: "hotfix", expires: NOW + 86_400 }] }),
+    });
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "de/mo/demo": OLD + YOUNG }).fetch, clock });
+    const response = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(await response.text()).toBe(OLD + YOUNG);
+  });
+
+  it("answers 503 without asking upstream when the pushed policy cannot be read", async () => {
+    seedKvStore("cooldown_times", { _policy: '{"v":99}' });
+    const index = fakeIndex({ "de/mo/demo": OLD + YOUNG });
+    const response = await createEdgeHandler({ fetch: index.fetch, clock })(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).not.toBeNull();
+    expect(await response.text()).toContain("policy unavailable");
+    expect(index.calls).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
+import { DEFAULT_EDGE_SETTINGS, readEdgeSettings, visibilityRulesFor } from "../../src/edge/edge-settings.ts";
+import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
+
+describe("edge settings from the cooldown_config Config Store", () => {
+  beforeEach(() => resetConfigStores());
+  afterEach(() => vi.restoreAllMocks());
+
+  it("runs on defaults (60 s cache cap, inference on) when the store is not linked to the service", () => {
+    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
+    expect(DEFAULT_EDGE_SETTINGS).toEqual({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
+  });
+
+  it("runs on defaults for keys the store does not have", () => {
+    seedConfigStore("cooldown_config", {});
+    expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
+  });
+
+  it("reads upstream_max_ttl_seconds and pre_pubtime_inference", () => {
+    seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "300", pre_pubtime_inference: "off" });
+    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 300, prePubtimeInference: false });
+  });
+
+  it("keeps the default and warns (without the request) when a value cannot be read", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "5m", pre_pubtime_inference: "yes" });
+    expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[0]?.[0])).toContain("upstream_max_ttl_seconds");
+    expect(String(warn.mock.calls[1]?.[0])).toContain('expected "on" or "off"');
+  });
+
+  it("turns the pre-pubtime inference of the crates.io rules on and off", () => {
+    const on = visibilityRulesFor({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
+    const off = visibilityRulesFor({ upstreamMaxTtlSeconds: 60, prePubtimeInference: false });
+    expect(on.prePubtimeInference).toEqual({ enabled: true, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
+    expect(off.prePubtimeInference).toEqual({ enabled: false, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * What the build script (Node) hands to the in-engine self-test: index files, the circumstances to decide them in,
+ * and what must come out. Plain data only, because it is written into a generated module and read by the engine.
+ */
+export interface EngineVector {
+  readonly name: string;
+  /** Lowercased crate name (exceptions name crates). */
+  readonly crate: string;
+  /** The index file as the proxy would decode it. */
+  readonly text: string;
+  readonly window: { readonly label: string; readonly seconds: number };
+  readonly now: number;
+  /** The KV value for the crate, encoded with the core's record codec, or `null` when the store has none. */
+  readonly record: string | null;
+  readonly prePubtimeInference: boolean;
+  /** The operator's policy as the KV store holds it (`encodePolicy`), or `null` for the defaults. */
+  readonly policy: string | null;
+  readonly expected: ExpectedOutcome;
+  /** Timed inside the engine (core vs. a JSON.parse-per-line filter) after every vector passed. */
+  readonly bench?: boolean;
+}
+
+export interface ExpectedOutcome {
+  /** Per line: `visible` or the hidden reason. */
+  readonly reasons: readonly string[];
+  /** The filtered body, literally; big files give its `etag` and length instead. */
+  readonly body?: string;
+  readonly bodyLength?: number;
+  /** `strongEtagFor` of the body as Node computed it: also proves `crypto.subtle` agrees in the engine. */
+  readonly etag?: string;
+  readonly nextVisibleAt?: number | null;
+  /** Node's `scanIndexFile` result as JSON (without the text): every field the core reads, line by line. */
+  readonly scan?: string;
+  /** Node's `filterIndexFile` result as JSON (without the body): verdicts, counts, next-visible moment. */
+  readonly filter?: string;
+}
+
+export interface EngineSelfTestInput {
+  readonly vectors: readonly EngineVector[];
+  /** Timing passes per round (at least this many, and at least `minBenchMs` of work); the best of 3 rounds counts. */
+  readonly benchPasses: number;
+  readonly minBenchMs: number;
+}
+
+/** Lines the engine prints for the build script to read. */
+export const SELFTEST_PASSED = "ENGINE-SELFTEST passed";
+export const SELFTEST_FAILED = "ENGINE-SELFTEST FAILED";
+export const ENGINE_BENCH = "ENGINE-BENCH";
+
+/** One timed file, as printed on the `ENGINE-BENCH` line. Times are milliseconds per pass. */
+export interface EngineBenchFigure {
+  readonly name: string;
+  readonly bytes: number;
+  readonly lines: number;
+  readonly kept: number;
+  readonly passes: number;
+  /** UTF-8 decode of the upstream bytes alone (part of both filters below). */
+  readonly decodeMs: number;
+  /** The core's `scanIndexFile` alone, on decoded text. */
+  readonly scanMs: number;
+  /** The core's `filterIndexFile` alone (decisions, kept slices, join), on a scanned file. */
+  readonly filterMs: number;
+  /** Bytes → filtered body with the core: decode, record decode, scan, filter. */
+  readonly coreMs: number;
+  /** Bytes → filtered body with `JSON.parse` per line: decode, record decode, parse, decide, join. */
+  readonly jsonParseMs: number;
+  /** coreMs / jsonParseMs. */
+  readonly ratio: number;
+  /** `TextEncoder.encode` of the filtered body (the proxy sends and hashes bytes). */
+  readonly encodeMs: number;
+  /** `strongEtagFor` of the encoded body (SHA-256 through crypto.subtle). */
+  readonly etagMs: number;
+  /** coreMs + encodeMs + etagMs: the CPU a filtered 200 costs beyond I/O, as the proxy does it today. */
+  readonly requestMs: number;
+  /** Whether both filters produced the same body. */
+  readonly agrees: boolean;
+}
+
+export interface EngineBench {
+  readonly runtime: string;
+  readonly files: readonly EngineBenchFigure[];
+}

@@ -1,0 +1,237 @@
+/// <reference types="@fastly/js-compute" />
+/**
+ * Runs inside the StarlingMonkey engine that Fastly Compute runs, at build time (Wizer executes top-level code):
+ * checks every vector with the core and times the filter. Any mismatch throws, which fails the build (exit 1).
+ * It is compiled through a generated entry (test/engine/generated/entry.ts) that hands it the vectors, so this file
+ * type-checks on a fresh clone where nothing is generated yet.
+ */
+import { strongEtagFor } from "../../src/core/etag.ts";
+import { scanIndexFile } from "../../src/core/index-file.ts";
+import { filterIndexFile } from "../../src/core/index-filter.ts";
+import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
+import { decodeCrateRecord } from "../../src/core/publish-times.ts";
+import { parsePubtime } from "../../src/core/time.ts";
+import { decodeUtf8Exactly } from "../../src/core/utf8.ts";
+import { decideVector, filterJson, reasonsOf, rulesFor, scanJson } from "./decide-vector.ts";
+import {
+  ENGINE_BENCH,
+  SELFTEST_FAILED,
+  SELFTEST_PASSED,
+  type EngineBenchFigure,
+  type EngineSelfTestInput,
+  type EngineVector,
+} from "./engine-vector.ts";
+
+/** The proxy's own decoder: the SDK's .d.ts omits TextDecoder's options, so the engine's honouring them is checked. */
+const decodeUpstream = decodeUtf8Exactly;
+
+export async function runEngineSelfTest(input: EngineSelfTestInput): Promise<void> {
+  const failures = [...(await checkEngineFacts()), ...(await checkVectors(input.vectors))];
+  if (failures.length > 0) {
+    console.log(`${SELFTEST_FAILED}: ${failures.length} problem(s) in ${input.vectors.length} vectors`);
+    for (const failure of failures) console.log(`  - ${failure}`);
+    throw new Error(`engine self-test failed: ${failures[0]}`);
+  }
+  console.log(`${SELFTEST_PASSED} ${input.vectors.length} vectors`);
+  const benched = input.vectors.filter((vector) => vector.bench === true);
+  if (benched.length > 0) {
+    const files: EngineBenchFigure[] = [];
+    for (const vector of benched) files.push(await benchVector(vector, input.benchPasses, input.minBenchMs));
+    console.log(`${ENGINE_BENCH} ${JSON.stringify({ runtime: "StarlingMonkey via js-compute-runtime (Fastly Compute), build time", files })}`);
+  }
+}
+
+/** What the core assumes of the engine, beyond plain JavaScript. */
+async function checkEngineFacts(): Promise<string[]> {
+  const failures: string[] = [];
+  try {
+    decodeUpstream(new Uint8Array([0x7b, 0xff, 0x7d]));
+    failures.push("TextDecoder {fatal: true} accepted invalid UTF-8 (the proxy would pass U+FFFD instead of refusing the body)");
+  } catch (error) {
+    if (!(error instanceof TypeError)) failures.push(`TextDecoder {fatal: true} threw ${String(error)}, not the TypeError the Encoding standard specifies`);
+  }
+  const withBom = decodeUpstream(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]));
+  if (withBom !== "\uFEFF{}") failures.push(`TextDecoder {ignoreBOM: true} dropped the BOM (got ${JSON.stringify(withBom)})`);
+  const abc = await strongEtagFor(new TextEncoder().encode("abc"));
+  if (abc !== '"ba7816bf8f01cfea414140de5dae2223"') failures.push(`SHA-256 via crypto.subtle gave ${abc} for "abc"`);
+  return failures;
+}
+
+async function checkVectors(vectors: readonly EngineVector[]): Promise<string[]> {
+  const failures: string[] = [];
+  for (const vector of vectors) {
+    try {
+      failures.push(...(await checkVector(vector)).map((problem) => `${vector.name}: ${problem}`));
+    } catch (error) {
+      failures.push(`${vector.name}: threw ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return failures;
+}
+
+async function checkVector(vector: EngineVector): Promise<string[]> {
+  const problems: string[] = [];
+  const { file, filtered } = decideVector(vector);
+  const expected = vector.expected;
+  const reasons = reasonsOf(filtered);
+  if (JSON.stringify(reasons) !== JSON.stringify(expected.reasons)) {
+    problems.push(`reasons ${JSON.stringify(reasons)}, expected ${JSON.stringify(expected.reasons)}`);
+  }
+  if (expected.body !== undefined && filtered.body !== expected.body) {
+    problems.push(`body ${JSON.stringify(filtered.body).slice(0, 200)}, expected ${JSON.stringify(expected.body).slice(0, 200)}`);
+  }
+  if (expected.bodyLength !== undefined && filtered.body.length !== expected.bodyLength) {
+    problems.push(`body of ${filtered.body.length} characters, expected ${expected.bodyLength}`);
+  }
+  if (expected.etag !== undefined) {
+    const etag = await strongEtagFor(new TextEncoder().encode(filtered.body));
+    if (etag !== expected.etag) problems.push(`body hashes to ${etag}, expected ${expected.etag}`);
+  }
+  if (expected.nextVisibleAt !== undefined && filtered.nextVisibleAt !== expected.nextVisibleAt) {
+    problems.push(`next visible at ${filtered.nextVisibleAt}, expected ${expected.nextVisibleAt}`);
+  }
+  if (expected.scan !== undefined && scanJson(file) !== expected.scan) problems.push("scan differs from Node's line by line");
+  if (expected.filter !== undefined && filterJson(filtered) !== expected.filter) problems.push("verdicts differ from Node's");
+  return problems;
+}
+
+async function benchVector(vector: EngineVector, minPasses: number, minMs: number): Promise<EngineBenchFigure> {
+  const bytes = new TextEncoder().encode(vector.text);
+  const rules = rulesFor(vector);
+  const coreBody = () => {
+    const file = scanIndexFile(decodeUpstream(bytes));
+    const record = vector.record === null ? null : decodeCrateRecord(vector.record);
+    return filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules).body;
+  };
+  const jsonBody = () => jsonParseFilter(decodeUpstream(bytes), vector);
+  const decoded = decodeUpstream(bytes);
+  const scanned = scanIndexFile(decoded);
+  const record = vector.record === null ? null : decodeCrateRecord(vector.record);
+  const body = coreBody();
+  const encoded = new TextEncoder().encode(body);
+
+  // Interleaved rounds, best round of each: the same engine, the same moment, the same input for both filters; the
+  // best round filters out pauses for garbage collection, which grow with the heap this self-test holds.
+  const core = new Best();
+  const json = new Best();
+  for (let round = 0; round < ROUNDS; round++) {
+    core.add(timed(coreBody, minPasses, minMs));
+    json.add(timed(jsonBody, minPasses, minMs));
+  }
+  const decodeMs = bestOf(() => timed(() => decodeUpstream(bytes), minPasses, minMs));
+  const scanMs = bestOf(() => timed(() => scanIndexFile(decoded), minPasses, minMs));
+  const filterMs = bestOf(() => timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs));
+  const encodeMs = bestOf(() => timed(() => new TextEncoder().encode(body), minPasses, minMs));
+  const etag = new Best();
+  for (let round = 0; round < ROUNDS; round++) etag.add(await timedAsync(() => strongEtagFor(encoded), minPasses, minMs));
+  return {
+    name: vector.name,
+    bytes: bytes.byteLength,
+    lines: scanned.lines.length,
+    kept: scanIndexFile(body).lines.length,
+    passes: core.passes,
+    decodeMs: round3(decodeMs),
+    scanMs: round3(scanMs),
+    filterMs: round3(filterMs),
+    coreMs: round3(core.msPerPass),
+    jsonParseMs: round3(json.msPerPass),
+    ratio: round3(core.msPerPass / json.msPerPass),
+    encodeMs: round3(encodeMs),
+    etagMs: round3(etag.msPerPass),
+    requestMs: round3(core.msPerPass + encodeMs + etag.msPerPass),
+    agrees: jsonBody() === body,
+  };
+}
+
+const ROUNDS = 3;
+
+type Timing = { passes: number; msPerPass: number };
+
+class Best {
+  passes = 0;
+  msPerPass = Number.POSITIVE_INFINITY;
+  add(timing: Timing): void {
+    this.passes += timing.passes;
+    this.msPerPass = Math.min(this.msPerPass, timing.msPerPass);
+  }
+}
+
+function bestOf(measure: () => Timing): number {
+  const best = new Best();
+  for (let round = 0; round < ROUNDS; round++) best.add(measure());
+  return best.msPerPass;
+}
+
+/** At least `minPasses` passes and `minMs` of work, after one warm-up pass; Date.now() is all the engine offers here. */
+function timed(work: () => unknown, minPasses: number, minMs: number): Timing {
+  let sink = work() === undefined ? 0 : 1;
+  const start = Date.now();
+  let passes = 0;
+  let elapsed = 0;
+  while (passes < minPasses || elapsed < minMs) {
+    if (work() !== undefined) sink++;
+    passes++;
+    elapsed = Date.now() - start;
+  }
+  if (sink < 0) console.log("unreachable");
+  return { passes, msPerPass: elapsed / passes };
+}
+
+async function timedAsync(work: () => Promise<unknown>, minPasses: number, minMs: number): Promise<Timing> {
+  await work();
+  const start = Date.now();
+  let passes = 0;
+  let elapsed = 0;
+  while (passes < minPasses || elapsed < minMs) {
+    await work();
+    passes++;
+    elapsed = Date.now() - start;
+  }
+  return { passes, msPerPass: elapsed / passes };
+}
+
+/**
+ * The filter as one would write it without a scanner: JSON.parse every line, then the same decision. Independent of
+ * the core's scanner on purpose, so its agreement on the big real files is a second check.
+ */
+function jsonParseFilter(text: string, vector: EngineVector): string {
+  const record = vector.record === null ? null : decodeCrateRecord(vector.record);
+  const lines: Array<{ start: number; end: number; vers: string | null; yanked: boolean; pubtime: number | null }> = [];
+  let anyPubtimeKey = false;
+  let start = 0;
+  while (start < text.length) {
+    const newline = text.indexOf("\n", start);
+    const end = newline === -1 ? text.length : newline + 1;
+    let vers: string | null = null;
+    let yanked = false;
+    let pubtime: number | null = null;
+    try {
+      const entry = JSON.parse(text.slice(start, newline === -1 ? text.length : newline)) as Record<string, unknown>;
+      if (typeof entry === "object" && entry !== null && !Array.isArray(entry)) {
+        if ("pubtime" in entry) anyPubtimeKey = true;
+        if (typeof entry.vers === "string" && (entry.yanked === undefined || typeof entry.yanked === "boolean")) {
+          vers = entry.vers;
+          yanked = entry.yanked === true;
+          pubtime = typeof entry.pubtime === "string" ? parsePubtime(entry.pubtime) : null;
+        }
+      }
+    } catch {
+      // unreadable: dropped
+    }
+    lines.push({ start, end, vers, yanked, pubtime });
+    start = end;
+  }
+  const inferred = vector.prePubtimeInference && !anyPubtimeKey ? CRATES_IO_PUBTIME_SWITCH_ON : null;
+  let body = "";
+  for (const line of lines) {
+    if (line.vers === null || line.yanked) continue;
+    const stored = record?.versions.get(line.vers);
+    const known = line.pubtime !== null && stored !== undefined ? Math.max(line.pubtime, stored) : (line.pubtime ?? stored ?? inferred);
+    if (known !== null && vector.now >= known + vector.window.seconds) body += text.slice(line.start, line.end);
+  }
+  return body;
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
