@@ -9,7 +9,11 @@ import type { FilteredIndexFile } from "./index-filter.ts";
 export function filteredBodyBytes(upstream: Uint8Array<ArrayBuffer>, file: ScannedIndexFile, filtered: FilteredIndexFile): Uint8Array<ArrayBuffer> {
   if (filtered.unchanged) return upstream;
   if (file.text.length !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
-  const out = new Uint8Array(filtered.body.length);
+  let length = 0;
+  file.lines.forEach((line, index) => {
+    if (filtered.verdicts[index]?.visible) length += line.end - line.start;
+  });
+  const out = new Uint8Array(length);
   let at = 0;
   file.lines.forEach((line, index) => {
     if (!filtered.verdicts[index]?.visible) return;

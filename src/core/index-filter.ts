@@ -8,6 +8,7 @@ import type { CooldownWindow } from "./window.ts";
 /** Every line's verdict, and the body cargo gets: the visible lines, byte for byte, in upstream order. */
 export interface FilteredIndexFile {
   readonly verdicts: readonly Verdict[];
+  /** The kept lines as text, joined on first use (the proxy sends bytes and usually never needs it). */
   readonly body: string;
   /** True when no line was dropped (the body is the upstream text itself). */
   readonly unchanged: boolean;
@@ -73,7 +74,20 @@ export function filterIndexFile(
   });
   const kept = keptParts.length;
   const unchanged = kept === file.lines.length;
-  return { verdicts, body: unchanged ? file.text : keptParts.join(""), unchanged, kept, hidden, nextVisibleAt, nextChangeAt, unknownAges };
+  let body: string | undefined = unchanged ? file.text : undefined;
+  return {
+    verdicts,
+    get body() {
+      body ??= keptParts.join("");
+      return body;
+    },
+    unchanged,
+    kept,
+    hidden,
+    nextVisibleAt,
+    nextChangeAt,
+    unknownAges,
+  };
 }
 
 function exceptionsFor(crate: string, exceptions: readonly VersionException[]): Map<string, VersionException> | null {

@@ -60,17 +60,17 @@ export interface EngineBenchFigure {
   readonly scanMs: number;
   /** The core's `filterIndexFile` alone (decisions, kept slices, join), on a scanned file. */
   readonly filterMs: number;
-  /** Bytes → filtered body with the core: decode, record decode, scan, filter. */
+  /** Upstream bytes → the bytes a filtered 200 sends, with the core: decode, record decode, scan, filter, body bytes. */
   readonly coreMs: number;
-  /** Bytes → filtered body with `JSON.parse` per line: decode, record decode, parse, decide, join. */
+  /** The same with `JSON.parse` per line: decode, record decode, parse, decide, join, encode. */
   readonly jsonParseMs: number;
   /** coreMs / jsonParseMs. */
   readonly ratio: number;
-  /** `TextEncoder.encode` of the filtered body (the proxy sends and hashes bytes). */
-  readonly encodeMs: number;
-  /** `strongEtagFor` of the encoded body (SHA-256 through crypto.subtle). */
+  /** `filteredEtag` with a strong upstream tag: what the proxy hashes when upstream has one (crates.io does). */
   readonly etagMs: number;
-  /** coreMs + encodeMs + etagMs: the CPU a filtered 200 costs beyond I/O, as the proxy does it today. */
+  /** `strongEtagFor` of the whole body (SHA-256 through crypto.subtle): the fallback without a strong upstream tag. */
+  readonly bodyHashEtagMs: number;
+  /** coreMs + etagMs: the CPU a filtered 200 costs beyond I/O, as the proxy does it. */
   readonly requestMs: number;
   /** Whether both filters produced the same body. */
   readonly agrees: boolean;
