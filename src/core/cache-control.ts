@@ -1,6 +1,6 @@
 import type { UnixSeconds } from "./time.ts";
 
-/** `max-age` (or `s-maxage` for shared caches) of a Cache-Control header; `no-store`/`no-cache` count as 0. */
+/** `max-age` of a Cache-Control header; `no-store`, `no-cache` and `private` count as 0 (nothing to share). */
 export function maxAgeOf(header: string | null): UnixSeconds | null {
   if (header === null) return null;
   let maxAge: number | null = null;

@@ -77,8 +77,9 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const database = openTimestampDatabase(options.dbPath ?? DEFAULT_DB_PATH);
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: upstreamTimeoutMs });
   const clock = options.clock ?? systemClock;
-  // SQLite's data_version changes whenever another connection (the ingest job) commits.
-  const responseCache = new FilteredResponseCache(clock, () => database.db.pragma("data_version", { simple: true }) as number);
+  // SQLite's data_version changes whenever another connection (the ingest job) commits. Prepared once: it runs per hit.
+  const dataVersion = database.db.prepare("PRAGMA data_version").pluck();
+  const responseCache = new FilteredResponseCache(clock, () => dataVersion.get() as number);
 
   const proxy = createCooldownProxy({
     upstream,
