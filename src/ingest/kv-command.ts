@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
+import { loadPolicyFile } from "../server/policy-file.ts";
 import { UserError } from "../user-error.ts";
 import { DEFAULT_KV_BATCH_LIMITS } from "./kv-batch-chunks.ts";
 import { exportKvStore } from "./kv-export.ts";
@@ -20,11 +21,13 @@ interface PushFlags {
   batchLines: string;
   batchBytes: string;
   maxWait: string;
+  policy?: string;
 }
 
 interface ExportFlags {
   out: string;
   db: string;
+  policy?: string;
 }
 
 /** Adds `kv push` and `kv export` to the CLI. */
@@ -39,6 +42,7 @@ export function registerKvCommands(program: Command): void {
     .option("--batch-lines <n>", "most keys per batch request", String(DEFAULT_KV_BATCH_LIMITS.maxLines))
     .option("--batch-bytes <n>", "most body bytes per batch request", String(DEFAULT_KV_BATCH_LIMITS.maxBytes))
     .option("--max-wait <seconds>", "longest wait for a rate limit to reset; a longer one stops the push (run it again later)", String(DEFAULT_RETRY_POLICY.maxWaitMs / 1000))
+    .option("--policy <path>", "policy file (TOML) to write to the `_policy` key the edge reads; without it that key is left as it is")
     .action(async function (this: Command, flags: PushFlags) {
       const token = process.env.FASTLY_API_TOKEN?.trim() ?? "";
       if (token === "") {
@@ -50,6 +54,8 @@ export function registerKvCommands(program: Command): void {
       const apiUrl = parseApiUrl(flags.api);
       const limits = { maxLines: positiveInteger("--batch-lines", flags.batchLines), maxBytes: positiveInteger("--batch-bytes", flags.batchBytes) };
       const maxWaitMs = positiveInteger("--max-wait", flags.maxWait, true) * 1000;
+      // A policy that cannot be read is refused before anything is sent: never push a policy nobody meant.
+      const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, EXIT_USAGE);
       if (!existsSync(flags.db)) throw new UserError(`no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`);
 
       const database = new TimestampDatabase(flags.db);
@@ -67,6 +73,7 @@ export function registerKvCommands(program: Command): void {
           retryPolicy: { ...DEFAULT_RETRY_POLICY, maxWaitMs },
           progress: kvPushProgressOn(process.stderr),
           signal: interrupt.signal,
+          ...(policy === undefined ? {} : { policy }),
         });
         process.stdout.write(`${describePush(summary)}\n`);
         process.exitCode = reportPushOutcome(summary);
@@ -85,11 +92,13 @@ export function registerKvCommands(program: Command): void {
     .description("write the whole store as the JSON file fastly.toml's [local_server.kv_stores] reads (format = \"json\")")
     .requiredOption("--out <path>", "file to write, e.g. fastly/local-kv-store.json (replaced atomically)")
     .option("--db <path>", "SQLite timestamp database", DEFAULT_DB_PATH)
+    .option("--policy <path>", "policy file (TOML) to include as the `_policy` key")
     .action((flags: ExportFlags) => {
+      const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, EXIT_USAGE);
       if (!existsSync(flags.db)) throw new UserError(`no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`);
       const database = new TimestampDatabase(flags.db, { readonly: true });
       try {
-        const summary = exportKvStore(database, flags.out);
+        const summary = exportKvStore(database, flags.out, policy);
         const skipped = summary.skipped > 0 ? ` (${summary.skipped} names that are not crate names left out)` : "";
         process.stdout.write(
           `kv export: ${summary.crates} crates and the freshness key written to ${summary.path}, ${(summary.bytes / 1e6).toFixed(1)} MB in ${(summary.durationMs / 1000).toFixed(2)} s${skipped}\n`,
@@ -113,6 +122,7 @@ export function describePush(s: KvPushSummary): string {
   ];
   if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (not crate names)`);
   parts.push(s.freshnessWritten ? "freshness key written" : "freshness key not written");
+  if (s.policyWritten) parts.push("policy key written");
   const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   return `kv push to store ${s.storeId}: ${parts.join(", ")}; ${seconds(s.durationMs)} (preparing ${seconds(s.prepareMs)}, sending ${seconds(s.sendMs)})`;
 }

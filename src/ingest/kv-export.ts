@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { encodeFreshness, FRESHNESS_KV_KEY } from "../core/freshness.ts";
+import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { crateNameProblem } from "../core/index-path.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
@@ -25,7 +26,7 @@ const WRITE_CHUNK = 1 << 20;
  * string value): every crate's record, exactly as `kv push` would write it, plus the freshness key. Written to a
  * temporary file beside `outPath` and renamed over it, so a reader never sees half a file.
  */
-export function exportKvStore(database: TimestampDatabase, outPath: string): KvExportSummary {
+export function exportKvStore(database: TimestampDatabase, outPath: string, policy?: Policy): KvExportSummary {
   const started = performance.now();
   const temp = join(dirname(outPath), `.${basename(outPath)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, "w");
@@ -43,6 +44,7 @@ export function exportKvStore(database: TimestampDatabase, outPath: string): KvE
   };
   try {
     write(`{\n${JSON.stringify(FRESHNESS_KV_KEY)}: ${JSON.stringify(encodeFreshness(readFreshness(database)))}`);
+    if (policy !== undefined) write(`,\n${JSON.stringify(POLICY_KV_KEY)}: ${JSON.stringify(encodePolicy(policy))}`);
     const page = `SELECT r.crate, r.revision, ${PACKED_VERSIONS} FROM crate_revisions r WHERE r.crate > @after ORDER BY r.crate LIMIT @limit`;
     for (const { record } of readCrateRecords(database.db, page)) {
       if (crateNameProblem(record.crate) !== null) {

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { Agent } from "undici";
 import { encodeFreshness, FRESHNESS_KV_KEY } from "../core/freshness.ts";
+import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { crateNameProblem } from "../core/index-path.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
@@ -28,6 +29,8 @@ export interface KvPushOptions {
   readonly progress?: KvPushProgress;
   /** Aborting stops the push where it is; what was accepted so far stays marked. */
   readonly signal?: AbortSignal;
+  /** Written to `_policy` before any crate, so the edge applies it (exceptions, yanked mode …) at once. */
+  readonly policy?: Policy;
 }
 
 /** A line the API would not take, after retries where they made sense. Its crate stays unpushed. */
@@ -57,6 +60,8 @@ export interface KvPushSummary {
   readonly skipped: readonly string[];
   /** The freshness key was written (only after every pending crate got through). */
   readonly freshnessWritten: boolean;
+  /** The policy key was written (only when a policy was given). */
+  readonly policyWritten: boolean;
   readonly stop: KvPushStop | null;
   readonly durationMs: number;
   /** Reading SQLite, encoding records and NDJSON lines (wall clock). */
@@ -105,6 +110,7 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
   let prepareCpuMs = 0;
   let sendMs = 0;
   let freshnessWritten = false;
+  let policyWritten = false;
   let stop: KvPushStop | null = null;
   const rejected: RejectedLine[] = [];
   const skipped: string[] = [];
@@ -113,7 +119,10 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
   const accept = (lines: readonly PushLine[]) => {
     const crates: { crate: string; revision: number }[] = [];
     for (const line of lines) {
-      if (line.revision === null) freshnessWritten ||= line.key === FRESHNESS_KV_KEY;
+      if (line.revision === null) {
+        freshnessWritten ||= line.key === FRESHNESS_KV_KEY;
+        policyWritten ||= line.key === POLICY_KV_KEY;
+      }
       else crates.push({ crate: line.key, revision: line.revision });
     }
     if (crates.length > 0) markPushedCrates(db, options.storeId, crates);
@@ -181,6 +190,12 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
       prepareMs += now - mark;
       return now;
     };
+    if (options.policy !== undefined) {
+      const sending = prepared();
+      await sendBatch([{ ...kvBatchLine(POLICY_KV_KEY, encodePolicy(options.policy)), revision: null }]);
+      mark = performance.now();
+      sendMs += mark - sending;
+    }
     for (const batch of chunkKvBatches(pendingKvLines(db, options.storeId, skipped), options.limits ?? DEFAULT_KV_BATCH_LIMITS)) {
       const sending = prepared();
       await sendBatch(batch);
@@ -219,6 +234,7 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
     rejected,
     skipped,
     freshnessWritten,
+    policyWritten,
     stop,
     durationMs: performance.now() - started,
     prepareMs,

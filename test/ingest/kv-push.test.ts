@@ -270,3 +270,23 @@ describe("kv push", () => {
     expect(decodeCrateRecord(api.store(STORE).get("gone") as string)).toEqual({ crate: "gone", versions: new Map() });
   });
 });
+
+describe("kv push --policy", () => {
+  it("writes the policy to _policy before any crate, in the record the edge decodes", async () => {
+    const { api, push } = await setUp(3);
+    const { readPolicy, decodePolicy, POLICY_KV_KEY } = await import("../../src/core/policy-document.ts");
+    const policy = readPolicy({ yanked: "keep", exception: [{ crate: "serde", version: "1.0.0", reason: "r", expires: "2026-12-01" }] });
+    const summary = await push({ policy });
+    expect(summary.policyWritten).toBe(true);
+    expect(api.batches[0]?.keys).toEqual([POLICY_KV_KEY]);
+    expect(decodePolicy(api.store(STORE).get(POLICY_KV_KEY) as string)).toEqual(policy);
+    expect(summary.cratesSent).toBe(3);
+  });
+
+  it("leaves _policy alone without a policy", async () => {
+    const { api, push } = await setUp(2);
+    const summary = await push();
+    expect(summary.policyWritten).toBe(false);
+    expect(api.store(STORE).has("_policy")).toBe(false);
+  });
+});
