@@ -1,3 +1,4 @@
+import type { SecurityAdvisory } from "../core/security-fixes.ts";
 import type Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
 import type { UnixSeconds } from "../core/time.ts";
@@ -37,6 +38,8 @@ export function* readCrateRecords(
 ): Generator<RevisedCrateRecord> {
   const page = db.prepare(pageSql).raw(true);
   const versionsOf = db.prepare("SELECT version, published_at FROM versions WHERE crate = ? ORDER BY version").raw(true);
+  // Advisories are few (thousands): read once, attached to their crates' records (record format version 2).
+  const advisories = advisoriesByCrate(db);
   let after = "";
   for (;;) {
     const rows = page.all({ ...params, after, limit: pageCrates }) as PackedCrateRow[];
@@ -44,10 +47,22 @@ export function* readCrateRecords(
     for (const [crate, revision, packed] of rows) {
       // A version holding the separator (never a valid `vers`) makes the packing ambiguous: read that crate row by row.
       const versions = unpackVersions(packed) ?? new Map(versionsOf.all(crate) as [string, UnixSeconds][]);
-      yield { revision, record: { crate, versions } };
+      const crateAdvisories = advisories.get(crate);
+      yield { revision, record: crateAdvisories === undefined ? { crate, versions } : { crate, versions, advisories: crateAdvisories } };
     }
     after = (rows[rows.length - 1] as PackedCrateRow)[0];
   }
+}
+
+function advisoriesByCrate(db: Database.Database): Map<string, SecurityAdvisory[]> {
+  const byCrate = new Map<string, SecurityAdvisory[]>();
+  const rows = db.prepare("SELECT id, crate, patched FROM advisories WHERE withdrawn = 0 ORDER BY id").all() as { id: string; crate: string; patched: string }[];
+  for (const row of rows) {
+    const list = byCrate.get(row.crate) ?? [];
+    list.push({ id: row.id, patched: JSON.parse(row.patched) as string[] });
+    byCrate.set(row.crate, list);
+  }
+  return byCrate;
 }
 
 /** The versions of a `PACKED_VERSIONS` text, or null when it does not hold exactly the count it announces. */

@@ -59,8 +59,8 @@ export function writeAdvisoryDbFolder(root: string, advisories: readonly Generat
 export async function advisoryDbTarball(advisories: readonly GeneratedAdvisory[], top = "advisory-db-main"): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise((resolve) => pack.on("end", resolve));
+  pack.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve) => pack.on("end", () => resolve()));
   pack.entry({ name: `${top}/README.md` }, "# RustSec Advisory Database (miniature)\n");
   for (const advisory of advisories) pack.entry({ name: `${top}/crates/${advisory.package}/${advisory.id}.md` }, advisoryText(advisory));
   pack.finalize();
