@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerIngestCommands } from "./ingest/ingest-command.ts";
 import { registerKvCommands } from "./ingest/kv-command.ts";
 import { checkCommand } from "./inspect/check-command.ts";
 import { explainCommand } from "./inspect/explain-command.ts";
@@ -12,6 +13,7 @@ const program = new Command("crates-cooldown")
   .addCommand(serveCommand())
   .addCommand(explainCommand())
   .addCommand(checkCommand());
+registerIngestCommands(program);
 registerKvCommands(program);
 
 try {

@@ -21,4 +21,6 @@ export const META_KEYS = {
   feedLastRun: "feed.last_run",
   /** When the last complete `kv push` finished, Unix seconds (written by kv push through src/store/database-freshness.ts). */
   kvLastPush: "kv.last_push",
+  /** When `ingest advisories` last synced the RustSec advisory database, Unix seconds. */
+  advisoriesSynced: "advisories.synced",
 } as const;

@@ -2,14 +2,18 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
+import { ADVISORIES_DDL, advisoriesFor } from "./advisories.ts";
 import type { PublishTimes } from "../core/ports.ts";
 import type { UnixSeconds } from "../core/time.ts";
 
 /** Where `serve`, `ingest` and `kv` keep the timestamp database unless `--db` says otherwise. */
 export const DEFAULT_DB_PATH = "data/timestamps.sqlite";
 
+/** Rows per JSON array handed to one statement: few statements, bounded memory. */
+const JSON_BATCH = 4096;
+
 /** Bumped whenever the schema below changes; older files are migrated in `migrate`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 /** One publish time to record. `crate` may be in any case; it is stored lowercased like the index path. */
 export interface PublishTimeRow {
@@ -40,7 +44,11 @@ export interface RecordOutcome {
  *   changes; `kv push` sends every crate whose revision is above what `kv_pushed` holds for that store.
  * - `kv_pushed(store_id, crate, revision)`: the revision a KV store is known to hold, written only after the API
  *   accepted it, so an interrupted push loses nothing.
- * - `meta(key, value)`: freshness and bookkeeping (dump watermark, feed validator, last poll, last push …).
+ * - `meta(key, value)`: freshness and bookkeeping (dump watermark, feed validator, last poll, last push …); the keys
+ *   are listed in meta-keys.ts.
+ * - `advisories(id, crate, patched, withdrawn)`: RustSec advisories, for security-fix admission (advisories.ts).
+ * - `dump_digests(crate, digest)`: a keyed hash of the crate's rows in the last applied dump, so re-applying a dump
+ *   skips every crate whose rows did not change (see dump-merge.ts).
  */
 export class TimestampDatabase implements PublishTimes {
   readonly db: Database.Database;
@@ -48,7 +56,7 @@ export class TimestampDatabase implements PublishTimes {
   private readonly selectTime: Database.Statement<[string, string], { published_at: number }>;
   private readonly insertTime: Database.Statement<[string, string, number]>;
   private readonly moveTimeLater: Database.Statement<[number, string, string]>;
-  private readonly bumpRevision: Database.Statement<[string, number]>;
+  private readonly bumpRevisions: Database.Statement<[number, string]>;
   private readonly selectMeta: Database.Statement<[string], { value: string }>;
   private readonly upsertMeta: Database.Statement<[string, string]>;
 
@@ -64,8 +72,8 @@ export class TimestampDatabase implements PublishTimes {
     this.selectTime = this.db.prepare("SELECT published_at FROM versions WHERE crate = ? AND version = ?");
     this.insertTime = this.db.prepare("INSERT OR IGNORE INTO versions (crate, version, published_at) VALUES (?, ?, ?)");
     this.moveTimeLater = this.db.prepare("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
-    this.bumpRevision = this.db.prepare(
-      "INSERT INTO crate_revisions (crate, revision) VALUES (?, ?) ON CONFLICT (crate) DO UPDATE SET revision = excluded.revision",
+    this.bumpRevisions = this.db.prepare(
+      "INSERT INTO crate_revisions (crate, revision) SELECT value, ? + key FROM json_each(?) WHERE true ON CONFLICT (crate) DO UPDATE SET revision = excluded.revision",
     );
     this.selectMeta = this.db.prepare("SELECT value FROM meta WHERE key = ?");
     this.upsertMeta = this.db.prepare(
@@ -77,10 +85,14 @@ export class TimestampDatabase implements PublishTimes {
     return this.recordFor(crate);
   }
 
+  /** The crate's publish times and the advisories that may admit one of its versions early; null when neither. */
   recordFor(crate: string): CrateRecord | null {
-    const rows = this.selectCrate.all(crate.toLowerCase());
-    if (rows.length === 0) return null;
-    return { crate: crate.toLowerCase(), versions: new Map(rows.map((row) => [row.version, row.published_at])) };
+    const name = crate.toLowerCase();
+    const rows = this.selectCrate.all(name);
+    const advisories = advisoriesFor(this.db, name);
+    if (rows.length === 0 && advisories.length === 0) return null;
+    const versions = new Map(rows.map((row) => [row.version, row.published_at]));
+    return advisories.length === 0 ? { crate: name, versions } : { crate: name, versions, advisories };
   }
 
   /**
@@ -115,13 +127,31 @@ export class TimestampDatabase implements PublishTimes {
     })();
   }
 
-  /** Bumps the revision of each crate so the next `kv push` sends it. */
+  /** Bumps the revision of each crate so the next `kv push` sends it; a statement per 4,096 crates. */
   markChanged(crates: Iterable<string>): void {
     this.db.transaction(() => {
       let revision = Number(this.getMeta("revision") ?? "0");
-      for (const crate of crates) this.bumpRevision.run(crate.toLowerCase(), ++revision);
+      let batch: string[] = [];
+      const flush = () => {
+        // json_each's key is the array index: the batch gets revisions revision+1 … revision+n, in the order given.
+        this.bumpRevisions.run(revision + 1, JSON.stringify(batch));
+        revision += batch.length;
+        batch = [];
+      };
+      for (const crate of crates) if (batch.push(crate.toLowerCase()) === JSON_BATCH) flush();
+      if (batch.length > 0) flush();
       this.setMeta("revision", String(revision));
     })();
+  }
+
+  /**
+   * For one large transaction on this connection (a dump): a page cache that holds the B-trees' inner pages (inserts
+   * come in key order, so more buys nothing), and a WAL cut back to 64 MiB after the checkpoint instead of keeping the
+   * size of the biggest transaction.
+   */
+  prepareForBulkWrite(): void {
+    this.db.pragma("cache_size = -8192");
+    this.db.pragma("journal_size_limit = 67108864");
   }
 
   getMeta(key: string): string | null {
@@ -162,6 +192,15 @@ function migrate(db: Database.Database): void {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
+  if (version < 2) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS dump_digests (
+        crate TEXT PRIMARY KEY,         -- lowercased crate name
+        digest INTEGER NOT NULL         -- order-independent keyed hash of (version, published_at) rows in the last dump
+      ) WITHOUT ROWID;
+    `);
+  }
+  if (version < 3) db.exec(ADVISORIES_DDL);
+  if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }

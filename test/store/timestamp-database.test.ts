@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
+import Database from "better-sqlite3";
+import { SCHEMA_VERSION, TimestampDatabase } from "../../src/store/timestamp-database.ts";
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -71,5 +72,35 @@ describe("TimestampDatabase", () => {
     db.db.pragma("user_version = 99");
     db.close();
     expect(() => new TimestampDatabase(path)).toThrow(/schema 99 is newer/);
+  });
+});
+
+describe("TimestampDatabase schema", () => {
+  it("migrates a version-1 file to the current schema, keeping its rows", async () => {
+    const path = fresh();
+    mkdirSync(dirname(path), { recursive: true });
+    const v1 = new Database(path);
+    v1.exec(`
+      CREATE TABLE versions (crate TEXT NOT NULL, version TEXT NOT NULL, published_at INTEGER NOT NULL, PRIMARY KEY (crate, version)) WITHOUT ROWID;
+      CREATE TABLE crate_revisions (crate TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE kv_pushed (store_id TEXT NOT NULL, crate TEXT NOT NULL, revision INTEGER NOT NULL, PRIMARY KEY (store_id, crate)) WITHOUT ROWID;
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO versions VALUES ('serde', '1.0.0', 100);
+    `);
+    v1.pragma("user_version = 1");
+    v1.close();
+    const db = new TimestampDatabase(path);
+    expect(db.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.db.prepare("SELECT count(*) AS n FROM dump_digests").get()).toEqual({ n: 0 });
+    expect((await db.lookup("serde"))?.versions.get("1.0.0")).toBe(100);
+    db.close();
+  });
+
+  it("opens a current file again without touching it", () => {
+    const path = fresh();
+    new TimestampDatabase(path).close();
+    const again = new TimestampDatabase(path);
+    expect(again.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    again.close();
   });
 });
