@@ -1,26 +1,14 @@
-import { readFileSync } from "node:fs";
 import { PACKAGE_VERSION } from "../package-version.ts";
 
-/** Where crates.io's operators can find out who is calling; package.json's `homepage` wins when it is set. */
-const FALLBACK_HOMEPAGE = "https://github.com/crates-cooldown/crates-cooldown";
-
 /**
- * The `User-Agent` of every request the ingest job makes: crates.io asks for one naming the application and a
- * contact (requests without one get 403), e.g. `crates-cooldown/0.1.0 (+https://github.com/…)`.
+ * The `User-Agent` of every request the ingest job makes. crates.io asks for one naming the application and a way to
+ * reach its operator; the operator supplies the contact (a URL or an e-mail address) in CRATES_COOLDOWN_CONTACT, e.g.
+ * `crates-cooldown/0.1.0 (+ops@example.com)`. Without it the agent still names the project.
  */
-export const INGEST_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION} (+${projectHomepage()})`;
-
-function projectHomepage(): string {
-  try {
-    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      homepage?: unknown;
-      repository?: unknown;
-    };
-    if (typeof manifest.homepage === "string" && /^https?:\/\//.test(manifest.homepage)) return manifest.homepage;
-    const repository = typeof manifest.repository === "object" && manifest.repository !== null ? (manifest.repository as { url?: unknown }).url : manifest.repository;
-    if (typeof repository === "string" && /^(git\+)?https?:\/\//.test(repository)) return repository.replace(/^git\+/, "").replace(/\.git$/, "");
-  } catch {
-    // The fallback below is as good a contact as any.
-  }
-  return FALLBACK_HOMEPAGE;
+export function ingestUserAgent(contact: string | undefined = process.env.CRATES_COOLDOWN_CONTACT): string {
+  const trimmed = contact?.trim() ?? "";
+  // One header line: a contact with control characters is dropped rather than sent.
+  return trimmed === "" || /[\u0000-\u001f\u007f]/.test(trimmed) ? `crates-cooldown/${PACKAGE_VERSION}` : `crates-cooldown/${PACKAGE_VERSION} (+${trimmed})`;
 }
+
+export const INGEST_USER_AGENT = ingestUserAgent();

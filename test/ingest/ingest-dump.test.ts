@@ -220,7 +220,7 @@ describe("ingest dump", () => {
     }
     expect(recordedTimes(db)).toEqual(BASE_TIMES);
     expect(server.requests[0]?.["user-agent"]).toBe(INGEST_USER_AGENT);
-    expect(INGEST_USER_AGENT).toMatch(/^crates-cooldown\/\d+\.\d+\.\d+\S* \(\+https:\/\/\S+\)$/);
+    expect(INGEST_USER_AGENT).toMatch(/^crates-cooldown\/\d+\.\d+\.\d+\S*( \(\+\S.*\))?$/);
   });
 
   describe("re-ingesting", () => {

@@ -55,3 +55,13 @@ describe("parseUpdatesFeed", () => {
     expect(() => parseUpdatesFeed(xml)).toThrow(message);
   });
 });
+
+describe("the ingest job's User-Agent", () => {
+  it("names the project and version, and the operator's contact when CRATES_COOLDOWN_CONTACT gives one", async () => {
+    const { ingestUserAgent } = await import("../../src/ingest/user-agent.ts");
+    const { PACKAGE_VERSION } = await import("../../src/package-version.ts");
+    expect(ingestUserAgent(undefined)).toBe(`crates-cooldown/${PACKAGE_VERSION}`);
+    expect(ingestUserAgent("ops@example.com")).toBe(`crates-cooldown/${PACKAGE_VERSION} (+ops@example.com)`);
+    expect(ingestUserAgent("evil\r\nX-Injected: 1")).toBe(`crates-cooldown/${PACKAGE_VERSION}`);
+  });
+});
