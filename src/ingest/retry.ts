@@ -1,4 +1,5 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
+import { backoffDelayMs } from "./backoff.ts";
 
 /** What to do after an attempt failed; the caller's `classify` decides, this module only waits and counts. */
 export type RetryDecision =
@@ -89,9 +90,7 @@ export async function withRetries<T>(
         if (delayMs > policy.maxWaitMs) throw new RetryWaitTooLongError(decision.at, error);
       } else {
         if (++backOffs >= policy.maxAttempts) throw error;
-        const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (backOffs - 1));
-        // Half fixed, half random: spreads retries of parallel jobs without ever retrying at once.
-        delayMs = ceiling / 2 + random() * (ceiling / 2);
+        delayMs = backoffDelayMs({ initialMs: policy.baseDelayMs, capMs: policy.maxDelayMs }, backOffs, random);
       }
       hooks.onRetry?.({ attempt, error, delayMs, reason: decision.kind });
       await sleepFor(delayMs, undefined, hooks.signal ? { signal: hooks.signal } : undefined);

@@ -23,7 +23,8 @@ describe("withRetries", () => {
     const result = await withRetries(operation, POLICY, { classify: classifyAs({ kind: "back-off" }), onRetry: (n) => notices.push(n), random: () => 0.5 });
     expect(result).toBe("done");
     expect(calls()).toBe(4);
-    expect(notices.map((n) => n.delayMs)).toEqual([6, 12, 15]);
+    // 87.5 % (random 0.5 between 75 % and 100 %, see backoff.ts) of 8, 16, then the cap 20.
+    expect(notices.map((n) => n.delayMs)).toEqual([7, 14, 18]);
     expect(notices.map((n) => n.attempt)).toEqual([1, 2, 3]);
   });
 
