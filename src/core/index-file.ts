@@ -50,8 +50,9 @@ class NeedleCursor {
  * (`"yanked":…`, `"links"`, `"rust_version"`, `"pubtime"`, `"v"`, in any order) up to the closing `}`. `vers` is then
  * the second key of the outermost object and the tail keys follow its last nested value, so all are top-level, read
  * by position without searching the (possibly megabytes of) nested middle. Only when the tail has no `pubtime` is the
- * middle searched, once per file at most, for a `pubtime"` or `\u` (a key spelled with escapes) that could be one.
- * Every other line takes `JSON.parse`.
+ * middle searched (a cursor per needle, so at most once per file) for a `btime"` that could be a top-level `pubtime`
+ * key; a line holding a `\u` escape, which could spell a key unseen, takes the exact path. Every other line takes
+ * `JSON.parse` too.
  *
  * So on every valid JSON line without duplicate top-level keys the result equals a full parse. cargo itself refuses a
  * line with a duplicate field (serde) or that is not JSON, and skips it: for such lines keeping or dropping shows
@@ -93,6 +94,8 @@ function fastLine(
   let last = contentEnd - 1;
   if (text.charCodeAt(last) === 0x0d /* \r: JSON whitespace */) last--;
   if (text.charCodeAt(last) !== 0x7d /* } */ || !text.startsWith(HEAD, start)) return null;
+  // `\u` escapes can spell a key's letters unseen (`"pubtim\u0065"`): such lines take the exact path.
+  if (middle.escape.occursIn(start, contentEnd)) return null;
   // Head: the name's closing quote (an escaped quote there sends the line to the exact path), then vers.
   const nameEnd = text.indexOf('"', start + HEAD.length);
   if (nameEnd === -1 || nameEnd >= last || text.charCodeAt(nameEnd - 1) === BACKSLASH || !text.startsWith(VERS_KEY, nameEnd)) {
@@ -105,41 +108,39 @@ function fastLine(
   if (version.includes("\\") || text.charCodeAt(versEnd + 1) !== 0x2c /* , */) return null;
   // Tail: plain values after the last nested `}` (a `}` inside a tail string only makes the tail fail to parse).
   const lastClose = text.lastIndexOf("}", last - 1);
-  if (lastClose <= versEnd) return null;
-  const tail = readTail(text, lastClose + 1, last);
-  if (tail === null || tail.yanked === null) return null;
-  if (tail.pubtime === undefined && (middle.pubtime.occursIn(versEnd, lastClose) || middle.escape.occursIn(start, contentEnd))) {
-    return null;
-  }
-  const pubtime = tail.pubtime === undefined ? null : tail.pubtime === null ? null : parsePubtime(tail.pubtime);
+  if (lastClose <= versEnd || !readTail(text, lastClose + 1, last) || tail.yanked === null) return null;
+  // Without a pubtime in the tail, one could still be hiding in the middle, as a key among the nested values.
+  if (tail.pubtime === undefined && middle.pubtime.occursIn(versEnd, lastClose)) return null;
+  const pubtime = typeof tail.pubtime === "string" ? parsePubtime(tail.pubtime) : null;
   return { start, end, version, yanked: tail.yanked, pubtime, hasPubtimeKey: tail.pubtime !== undefined };
 }
 
+/** What `readTail` found; one object reused for every line (scanning is not re-entrant). */
+const tail = { yanked: null as boolean | null, pubtime: undefined as string | null | undefined };
+
 /**
- * Parses `,"key":value` pairs of plain values (strings without escapes, true, false, null, digits) from `at` up to
- * `closing`. `null` when anything else is there, or `yanked`/`pubtime` repeat. `pubtime` is undefined when absent,
- * `null` when present but not a string.
+ * Parses `,"key":value` pairs of plain values (strings, true, false, null, digits) from `at` up to `closing` into
+ * `tail`. False when anything else is there, or `vers`/`yanked`/`pubtime` repeat. `tail.pubtime` is undefined when
+ * absent, `null` when present but not a string. Keys are compared in place, never copied: the caller has already
+ * sent lines with `\u` escapes (the only way to spell a key's letters otherwise) to the exact path.
  */
-function readTail(text: string, at: number, closing: number): { yanked: boolean | null; pubtime: string | null | undefined } | null {
-  let yanked: boolean | null = null;
-  let pubtime: string | null | undefined;
+function readTail(text: string, at: number, closing: number): boolean {
+  tail.yanked = null;
+  tail.pubtime = undefined;
   let position = at;
   while (position < closing) {
-    if (text.charCodeAt(position) !== 0x2c || text.charCodeAt(position + 1) !== QUOTE) return null;
-    const keyEnd = text.indexOf('"', position + 2);
-    if (keyEnd === -1 || keyEnd >= closing || text.charCodeAt(keyEnd + 1) !== 0x3a /* : */) return null;
-    const key = text.slice(position + 2, keyEnd);
-    // A second `vers` is a duplicate: cargo refuses the line; JSON.parse would take it. The exact path decides.
-    if (key.includes("\\") || key === "vers") return null;
+    if (text.charCodeAt(position) !== 0x2c || text.charCodeAt(position + 1) !== QUOTE) return false;
+    const keyStart = position + 2;
+    const keyEnd = text.indexOf('"', keyStart);
+    if (keyEnd === -1 || keyEnd >= closing || text.charCodeAt(keyEnd + 1) !== 0x3a /* : */) return false;
+    const keyLength = keyEnd - keyStart;
     const valueStart = keyEnd + 2;
     let valueEnd: number;
-    let value: string | boolean | null | number;
+    let value: boolean | null | undefined;
     const first = text.charCodeAt(valueStart);
     if (first === QUOTE) {
       valueEnd = text.indexOf('"', valueStart + 1);
-      if (valueEnd === -1 || valueEnd >= closing) return null;
-      value = text.slice(valueStart + 1, valueEnd);
-      if (value.includes("\\")) return null;
+      if (valueEnd === -1 || valueEnd >= closing) return false;
       valueEnd++;
     } else if (text.startsWith("true", valueStart)) {
       value = true;
@@ -153,19 +154,21 @@ function readTail(text: string, at: number, closing: number): { yanked: boolean 
     } else {
       valueEnd = valueStart;
       while (valueEnd < closing && text.charCodeAt(valueEnd) >= 0x30 && text.charCodeAt(valueEnd) <= 0x39) valueEnd++;
-      if (valueEnd === valueStart) return null;
-      value = 0;
+      if (valueEnd === valueStart) return false;
     }
-    if (key === "yanked") {
-      if (yanked !== null || typeof value !== "boolean") return null;
-      yanked = value;
-    } else if (key === "pubtime") {
-      if (pubtime !== undefined) return null;
-      pubtime = typeof value === "string" ? value : null;
+    if (keyLength === 6 && text.startsWith("yanked", keyStart)) {
+      if (tail.yanked !== null || typeof value !== "boolean") return false;
+      tail.yanked = value;
+    } else if (keyLength === 7 && text.startsWith("pubtime", keyStart)) {
+      if (tail.pubtime !== undefined) return false;
+      tail.pubtime = first === QUOTE ? text.slice(valueStart + 1, valueEnd - 1) : null;
+    } else if (keyLength === 4 && text.startsWith("vers", keyStart)) {
+      // A second `vers` is a duplicate: cargo refuses the line; JSON.parse would take it. The exact path decides.
+      return false;
     }
     position = valueEnd;
   }
-  return position === closing ? { yanked, pubtime } : null;
+  return position === closing;
 }
 
 function exactLine(text: string, start: number, end: number, contentEnd: number): IndexLine {

@@ -1,4 +1,4 @@
-import type { ScannedIndexFile } from "./index-file.ts";
+import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
 import { decideVisibility, resolvePublishTime, type HiddenReason, type LineGrants, type Verdict, type VersionException, type VisibilityRules } from "./policy.ts";
 import type { CrateRecord } from "./publish-times.ts";
 import { admittedFixes } from "./security-fixes.ts";
@@ -46,39 +46,46 @@ export function filterIndexFile(
   const fixes = rules.securityFixes.enabled && record?.advisories !== undefined ? admittedFixes(file.lines, record.advisories) : null;
   const hidden: Record<HiddenReason, number> = { "too-young": 0, yanked: 0, "unknown-publish-time": 0, "unreadable-line": 0 };
   const verdicts: Verdict[] = [];
-  const keptParts: string[] = [];
+  let kept = 0;
   let nextVisibleAt: UnixSeconds | null = null;
   let nextChangeAt: UnixSeconds | null = null;
   let unknownAges = 0;
-  const earliest = (a: UnixSeconds | null, b: UnixSeconds) => (a === null || b < a ? b : a);
-  file.lines.forEach((line, index) => {
+  const lines = file.lines;
+  // A plain loop with no closures: this runs for every line of every file served.
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as IndexLine;
     const stored = record !== null && line.version !== null ? record.versions.get(line.version) : undefined;
-    const grants: LineGrants = {
-      ...(line.version !== null && exceptions?.has(line.version) ? { exception: exceptions.get(line.version) } : {}),
-      ...(fixes?.has(index) ? { securityFix: { advisory: fixes.get(index) as string, floor: rules.securityFixes.floor } } : {}),
-    };
+    const exception = line.version !== null ? exceptions?.get(line.version) : undefined;
+    const advisory = fixes?.get(index);
+    // Most lines have no grant: one shared empty object instead of one per line.
+    const grants: LineGrants =
+      exception === undefined && advisory === undefined
+        ? NO_GRANTS
+        : {
+            ...(exception === undefined ? {} : { exception }),
+            ...(advisory === undefined ? {} : { securityFix: { advisory, floor: rules.securityFixes.floor } }),
+          };
     const publishedAt = resolvePublishTime(line, stored, inferredBound);
     if (publishedAt === null && line.version !== null) unknownAges++;
     const verdict = decideVisibility(line, publishedAt, window, now, rules, grants);
     verdicts.push(verdict);
     if (verdict.visible) {
-      keptParts.push(file.text.slice(line.start, line.end));
+      kept++;
       if (verdict.grant?.kind === "exception") nextChangeAt = earliest(nextChangeAt, verdict.grant.expires);
-      return;
+      continue;
     }
     hidden[verdict.reason]++;
     if (verdict.reason === "too-young") {
       nextVisibleAt = earliest(nextVisibleAt, verdict.visibleAt);
       nextChangeAt = earliest(nextChangeAt, verdict.visibleAt);
     }
-  });
-  const kept = keptParts.length;
+  }
   const unchanged = kept === file.lines.length;
   let body: string | undefined = unchanged ? file.text : undefined;
   return {
     verdicts,
     get body() {
-      body ??= keptParts.join("");
+      body ??= keptText(file, verdicts);
       return body;
     },
     unchanged,
@@ -88,6 +95,20 @@ export function filterIndexFile(
     nextChangeAt,
     unknownAges,
   };
+}
+
+const NO_GRANTS: LineGrants = {};
+
+function earliest(a: UnixSeconds | null, b: UnixSeconds): UnixSeconds {
+  return a === null || b < a ? b : a;
+}
+
+function keptText(file: ScannedIndexFile, verdicts: readonly Verdict[]): string {
+  let text = "";
+  file.lines.forEach((line, index) => {
+    if (verdicts[index]?.visible) text += file.text.slice(line.start, line.end);
+  });
+  return text;
 }
 
 function exceptionsFor(crate: string, exceptions: readonly VersionException[]): Map<string, VersionException> | null {
