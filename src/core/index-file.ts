@@ -94,8 +94,6 @@ function fastLine(
   let last = contentEnd - 1;
   if (text.charCodeAt(last) === 0x0d /* \r: JSON whitespace */) last--;
   if (text.charCodeAt(last) !== 0x7d /* } */ || !text.startsWith(HEAD, start)) return null;
-  // `\u` escapes can spell a key's letters unseen (`"pubtim\u0065"`): such lines take the exact path.
-  if (middle.escape.occursIn(start, contentEnd)) return null;
   // Head: the name's closing quote (an escaped quote there sends the line to the exact path), then vers.
   const nameEnd = text.indexOf('"', start + HEAD.length);
   if (nameEnd === -1 || nameEnd >= last || text.charCodeAt(nameEnd - 1) === BACKSLASH || !text.startsWith(VERS_KEY, nameEnd)) {
@@ -109,8 +107,14 @@ function fastLine(
   // Tail: plain values after the last nested `}` (a `}` inside a tail string only makes the tail fail to parse).
   const lastClose = text.lastIndexOf("}", last - 1);
   if (lastClose <= versEnd || !readTail(text, lastClose + 1, last) || tail.yanked === null) return null;
-  // Without a pubtime in the tail, one could still be hiding in the middle, as a key among the nested values.
-  if (tail.pubtime === undefined && middle.pubtime.occursIn(versEnd, lastClose)) return null;
+  // `\u` escapes can spell a key's letters unseen (`"pubtim\u0065"`): lines with one where it matters take the exact
+  // path. With a pubtime in the tail only the tail matters (another one in the middle would be a duplicate); without,
+  // one could be hiding in the middle too, as a key among the nested values.
+  if (tail.pubtime !== undefined) {
+    if (text.slice(lastClose, contentEnd).includes("\\u")) return null;
+  } else if (middle.pubtime.occursIn(versEnd, lastClose) || middle.escape.occursIn(versEnd, contentEnd)) {
+    return null;
+  }
   const pubtime = typeof tail.pubtime === "string" ? parsePubtime(tail.pubtime) : null;
   return { start, end, version, yanked: tail.yanked, pubtime, hasPubtimeKey: tail.pubtime !== undefined };
 }
