@@ -127,3 +127,29 @@ describe("the edge handler", () => {
     expect(index.calls).toEqual([]);
   });
 });
+
+describe("the edge handler's explain route", () => {
+  beforeEach(() => {
+    resetKvStores();
+    resetConfigStores();
+    seedKvStore("cooldown_times", {});
+  });
+
+  it("explains every version as text and as JSON, and answers 404 for an unknown crate or a bad window", async () => {
+    const handle = createEdgeHandler({ fetch: fakeIndex({ "de/mo/demo": OLD + YOUNG }).fetch, clock });
+    const text = await (await handle(new Request("https://cooldown.example/7d/-/explain/demo"))).text();
+    expect(text).toContain("demo under /7d/ at 2026-09-21T12:00:00Z: 1 of 2 versions visible");
+    expect(text).toMatch(/1\.1\.0\s+2026-09-20T00:00:00Z\s+pubtime\s+no\s+too young until 2026-09-27T00:00:00Z/);
+    const json = (await (await handle(new Request("https://cooldown.example/7d/-/explain/Demo", { headers: { accept: "application/json" } }))).json()) as {
+      crate: string;
+      versions: { version: string; visible: boolean; reason: string | null }[];
+    };
+    expect(json.crate).toBe("demo");
+    expect(json.versions.map((v) => [v.version, v.visible, v.reason])).toEqual([
+      ["1.0.0", true, null],
+      ["1.1.0", false, "too-young"],
+    ]);
+    expect((await handle(new Request("https://cooldown.example/7d/-/explain/nosuch"))).status).toBe(404);
+    expect((await handle(new Request("https://cooldown.example/7D/-/explain/demo"))).status).toBe(404);
+  });
+});
