@@ -7,7 +7,10 @@ import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
+import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
+import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestDump } from "../../src/ingest/ingest-dump.ts";
+import { exportKvStore } from "../../src/ingest/kv-export.ts";
 import { startCooldownServer, type RunningCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { CargoProject, cargoVersion, createCargoHome, describeRun } from "../support/cargo-project.ts";
@@ -110,6 +113,27 @@ describe.skipIf(!FIXTURE_PRESENT)("replaying crates.io's 2019-10 … 2020-03 pub
       }
       expect(checked).toBe(220_008);
       expect(wrong.slice(0, 10)).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("exports, with kv export, a local KV file holding exactly the database's record of every crate", () => {
+    const db = new TimestampDatabase(dbPath);
+    try {
+      const out = join(scratch, "local-kv-store.json");
+      exportKvStore(db, out);
+      const file = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+      const crateKeys = Object.keys(file).filter((key) => !key.startsWith("_"));
+      expect(crateKeys.length).toBe(crates.size);
+      const wrong: string[] = [];
+      for (const key of crateKeys) {
+        const record = decodeCrateRecord(file[key] as string);
+        const expected = db.recordFor(key);
+        if (record.crate !== key || JSON.stringify([...record.versions].sort()) !== JSON.stringify([...(expected?.versions ?? [])].sort())) wrong.push(key);
+      }
+      expect(wrong.slice(0, 10)).toEqual([]);
+      expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string).dumpWatermark).not.toBeNull();
     } finally {
       db.close();
     }
