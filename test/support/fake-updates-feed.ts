@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenBounded } from "./bounded-loopback-server.ts";
 
 /**
  * A fake `https://static.crates.io/rss/updates.xml` on 127.0.0.1: RSS 2.0 with the `crates:` namespace, items newest
@@ -71,19 +71,10 @@ export async function startFakeUpdatesFeed(options: FakeUpdatesFeedOptions = {})
     if (req.headers["if-none-match"] === tag) return answer(304, { etag: tag, "last-modified": lastModified });
     answer(200, { "content-type": "application/xml; charset=utf-8", etag: tag, "last-modified": lastModified }, body());
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const timer = setTimeout(() => void close(), options.timeoutMs ?? 120_000);
-  timer.unref();
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
-      clearTimeout(timer);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+  const { port, close } = await listenBounded(server, options.timeoutMs ?? 120_000);
 
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rss/updates.xml`,
+    url: `http://127.0.0.1:${port}/rss/updates.xml`,
     setItems(next) {
       items = [...next];
       changedAt = now();

@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenBounded } from "./bounded-loopback-server.ts";
 
 /**
  * Serves one file over HTTP on 127.0.0.1, as static.crates.io serves `db-dump.tar.gz`, optionally misbehaving:
@@ -44,15 +44,6 @@ export async function serveFileOnLoopback(path: string, options: LoopbackFileSer
     // The promised bytes never come: the socket just closes, as a dropped connection does.
     partial.on("end", () => setTimeout(() => res.socket?.destroy(), 20));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const timer = setTimeout(() => void close(), options.timeoutMs ?? 120_000);
-  timer.unref();
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
-      clearTimeout(timer);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/db-dump.tar.gz`, requests, close };
+  const { port, close } = await listenBounded(server, options.timeoutMs ?? 120_000);
+  return { url: `http://127.0.0.1:${port}/db-dump.tar.gz`, requests, close };
 }
