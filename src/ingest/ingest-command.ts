@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
 import { advisoriesCommand } from "./advisories-command.ts";
+import { DEFAULT_ADVISORY_SOURCE } from "./ingest-advisories.ts";
 import { dumpProgressOn, silentDumpProgress } from "./dump-progress.ts";
 import { DEFAULT_DUMP_SOURCE } from "./dump-source.ts";
 import { DURATION_FORMAT, parseDuration } from "./duration.ts";
@@ -21,6 +22,9 @@ interface FeedFlags {
 }
 
 interface WatchFlags {
+  advisories: boolean;
+  advisoriesEvery: string;
+  advisoriesSource: string;
   feedEvery: string;
   dumpEvery: string;
   feedSource: string;
@@ -66,6 +70,9 @@ export function registerIngestCommands(program: Command): Command {
     .option("--feed-source <url|path>", "the feed", DEFAULT_FEED_SOURCE)
     .option("--dump-source <url|path>", "the dump", DEFAULT_DUMP_SOURCE)
     .option("--db <path>", "SQLite timestamp database (created when absent)", DEFAULT_DB_PATH)
+    .option("--advisories-every <duration>", "RustSec advisory database sync interval (security-fix admission)", "6h")
+    .option("--advisories-source <url|path>", "rustsec/advisory-db as a folder, .tar.gz or URL", DEFAULT_ADVISORY_SOURCE)
+    .option("--no-advisories", "do not sync RustSec advisories")
     .action(async (flags: WatchFlags) => {
       await ingestWatch({
         dbPath: flags.db,
@@ -77,6 +84,9 @@ export function registerIngestCommands(program: Command): Command {
         log: (line) => void process.stdout.write(`${line}\n`),
         warn: warnLine,
         dumpProgressEveryMs: 60_000,
+        ...(flags.advisories
+          ? { advisories: { source: flags.advisoriesSource, everyMs: parseDuration(flags.advisoriesEvery, "--advisories-every") } }
+          : {}),
       });
     });
   return ingest;

@@ -3,6 +3,8 @@ import { backoffFor } from "./backoff.ts";
 import { dumpProgressOn, silentDumpProgress } from "./dump-progress.ts";
 import { formatDuration } from "./duration.ts";
 import { formatDumpSummary, ingestDump } from "./ingest-dump.ts";
+import { formatAdvisorySummary } from "./advisories-command.ts";
+import { ingestAdvisories } from "./ingest-advisories.ts";
 import { formatFeedSummary, ingestFeed } from "./ingest-feed.ts";
 import { runSchedule, type ScheduledJob } from "./job-schedule.ts";
 import { openTimestampDatabaseForWriting } from "./open-database.ts";
@@ -19,6 +21,8 @@ export interface WatchOptions {
   readonly warn: (line: string) => void;
   /** Dump progress lines every this often (default: none). */
   readonly dumpProgressEveryMs?: number;
+  /** RustSec advisories for security-fix admission: synced this often from this source; absent = not synced. */
+  readonly advisories?: { readonly source: string; readonly everyMs: number };
 }
 
 /** The feed covers ~60 minutes: a longer interval loses versions whenever nothing else covers them. */
@@ -49,10 +53,31 @@ export async function ingestWatch(options: WatchOptions): Promise<void> {
       return formatDumpSummary(await ingestDump({ source: options.dumpSource, dbPath: options.dbPath, signal, progress }));
     },
   };
+  const jobs = [feed, dump];
+  const advisories = options.advisories;
+  if (advisories !== undefined) {
+    jobs.push({
+      name: "advisories",
+      everyMs: advisories.everyMs,
+      backoff: backoffFor(advisories.everyMs),
+      firstRunInMs: 0,
+      run: async () => {
+        const database = openTimestampDatabaseForWriting(options.dbPath);
+        try {
+          const summary = await ingestAdvisories(database, advisories.source);
+          for (const { path, reason } of summary.unreadable) options.warn(`warning: advisory ${path} skipped: ${reason}`);
+          return formatAdvisorySummary(summary);
+        } finally {
+          database.close();
+        }
+      },
+    });
+  }
   options.log(
-    `ingest watch: feed every ${formatDuration(options.feedEveryMs)}, dump every ${formatDuration(options.dumpEveryMs)} (next dump in ${formatDuration(dump.firstRunInMs)}); database ${options.dbPath}`,
+    `ingest watch: feed every ${formatDuration(options.feedEveryMs)}, dump every ${formatDuration(options.dumpEveryMs)} (next dump in ${formatDuration(dump.firstRunInMs)}); database ${options.dbPath}` +
+      (advisories === undefined ? "; advisories not synced" : `; advisories every ${formatDuration(advisories.everyMs)}`),
   );
-  await runSchedule([feed, dump], { signal: options.signal, log: options.log, warn: options.warn });
+  await runSchedule(jobs, { signal: options.signal, log: options.log, warn: options.warn });
   options.log("ingest watch: stopped");
 }
 

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { truncateArchive, writeDumpArchive } from "../support/dump-generator.ts";
 import { startFakeUpdatesFeed, type FakeUpdatesFeed } from "../support/fake-updates-feed.ts";
 import { BASE_TIMES, baseDump, databaseContents, recordedTimes, scratch } from "./dump-test-kit.ts";
+import { writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/crates-cooldown.js", import.meta.url));
 
@@ -110,11 +111,15 @@ describe("crates-cooldown ingest (the CLI)", () => {
     feed.failNext(503);
     const db = join(scratch(), "t.sqlite");
     const run = await cli(
-      ["ingest", "watch", "--feed-every", "1s", "--dump-every", "1h", "--feed-source", feed.url, "--dump-source", await dumpFile(), "--db", db],
-      { until: (stdout) => stdout.includes("ingest dump: snapshot") && stdout.includes("ingest feed: 1 items") },
+      [
+        "ingest", "watch", "--feed-every", "1s", "--dump-every", "1h", "--feed-source", feed.url, "--dump-source", await dumpFile(),
+        "--advisories-every", "1h", "--advisories-source", writeAdvisoryDbFolder(join(scratch(), "advisory-db"), [{ id: "RUSTSEC-2026-0001", package: "fresh", patched: [">= 0.1.0"] }]),
+        "--db", db,
+      ],
+      { until: (stdout) => stdout.includes("ingest dump: snapshot") && stdout.includes("ingest feed: 1 items") && stdout.includes("ingest advisories: 1 advisories") },
     );
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^ingest watch: feed every 1s, dump every 1h \(next dump in 0ms\); database /);
+    expect(run.stdout).toMatch(/^ingest watch: feed every 1s, dump every 1h \(next dump in 0ms\); database .*; advisories every 1h\n/);
     expect(run.stdout).toMatch(/ingest watch: stopped\n$/);
     // The first poll met a 503: one line, then a retry after the back-off.
     expect(run.stderr).toMatch(/ingest watch: feed failed \(1 in a row\): cannot fetch the feed .*: the server answered 503; next try in \d+(ms|s)\n/);
