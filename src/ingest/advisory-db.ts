@@ -1,15 +1,13 @@
 import { createReadStream } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { parse } from "smol-toml";
 import tar from "tar-stream";
-import { Agent, interceptors, request } from "undici";
 import { UserError } from "../user-error.ts";
-import { isUrl } from "./dump-source.ts";
-import { INGEST_USER_AGENT } from "./user-agent.ts";
+import { download, isUrl } from "./dump-source.ts";
 
 /** One RustSec advisory, as security-fix admission needs it. */
 export interface AdvisoryEntry {
@@ -36,7 +34,7 @@ const ADVISORY_PATH = /(?:^|\/)crates\/([^/]+)\/(RUSTSEC-\d{4}-\d{4,})\.md$/;
  * the main branch).
  */
 export async function readAdvisoryDb(source: string): Promise<AdvisoryDb> {
-  const files = isUrl(source) ? await filesFromArchive(await download(source), source) : await filesFromPath(source);
+  const files = isUrl(source) ? await filesFromArchive((await download(source, "the advisory database")).stream, source) : await filesFromPath(source);
   const advisories: AdvisoryEntry[] = [];
   const unreadable: { path: string; reason: string }[] = [];
   for (const [path, text] of files) {
@@ -127,18 +125,4 @@ async function filesFromArchive(stream: Readable, source: string): Promise<Map<s
     throw new UserError(`the advisory database archive ${source} is not a readable .tar.gz: ${(error as Error).message}`);
   }
   return files;
-}
-
-async function download(url: string): Promise<Readable> {
-  const dispatcher = new Agent({ headersTimeout: 60_000, bodyTimeout: 120_000 }).compose(interceptors.redirect({ maxRedirections: 5 }));
-  const response = await request(url, { headers: { "user-agent": INGEST_USER_AGENT }, dispatcher }).catch(
-    (error: Error) => {
-      throw new UserError(`cannot download the advisory database ${url}: ${error.message}`);
-    },
-  );
-  if (response.statusCode !== 200) {
-    await response.body.dump();
-    throw new UserError(`cannot download the advisory database ${url}: HTTP ${response.statusCode}`);
-  }
-  return Readable.from(response.body);
 }

@@ -35,6 +35,14 @@ export async function openDumpSource(source: string, signal?: AbortSignal): Prom
     }
     return { stream: createReadStream(source, { highWaterMark: 1 << 20, signal }), totalBytes: size };
   }
+  return download(source, "the dump", signal);
+}
+
+/**
+ * One streaming GET of a file to download (the dump, the advisory database): the project's User-Agent, identity
+ * coding, redirects followed; a network error or a non-200 answer is a `UserError` saying `what` could not be had.
+ */
+export async function download(source: string, what: string, signal?: AbortSignal): Promise<DumpSource> {
   const dispatcher = new Agent({ headersTimeout: 60_000, bodyTimeout: 120_000 }).compose(interceptors.redirect({ maxRedirections: 5 }));
   let response: Awaited<ReturnType<typeof request>>;
   try {
@@ -46,12 +54,12 @@ export async function openDumpSource(source: string, signal?: AbortSignal): Prom
     });
   } catch (error) {
     await dispatcher.close().catch(() => {});
-    throw new UserError(`cannot download the dump from ${source}: ${describeNetworkError(error)}`);
+    throw new UserError(`cannot download ${what} from ${source}: ${describeNetworkError(error)}`);
   }
   if (response.statusCode !== 200) {
     await response.body.dump().catch(() => {});
     await dispatcher.close().catch(() => {});
-    throw new UserError(`cannot download the dump from ${source}: the server answered ${response.statusCode}`);
+    throw new UserError(`cannot download ${what} from ${source}: the server answered ${response.statusCode}`);
   }
   const length = Number(response.headers["content-length"]);
   const stream = response.body;

@@ -75,3 +75,24 @@ describe("parseAdvisoryFile", () => {
     );
   });
 });
+
+describe("readAdvisoryDb over HTTP", () => {
+  it("downloads the .tar.gz from a URL, and says so in one line when the server refuses", async () => {
+    const { createServer } = await import("node:http");
+    const { listenBounded } = await import("../support/bounded-loopback-server.ts");
+    const tarball = await advisoryDbTarball(ADVISORIES);
+    const server = createServer((req, res) => {
+      if (req.url === "/main.tar.gz") res.writeHead(200, { "content-type": "application/gzip" }).end(tarball);
+      else res.writeHead(404).end();
+    });
+    const { port, close } = await listenBounded(server, 30_000);
+    try {
+      expect(byId((await readAdvisoryDb(`http://127.0.0.1:${port}/main.tar.gz`)).advisories)).toEqual(expected);
+      await expect(readAdvisoryDb(`http://127.0.0.1:${port}/missing.tar.gz`)).rejects.toThrow(
+        `cannot download the advisory database from http://127.0.0.1:${port}/missing.tar.gz: the server answered 404`,
+      );
+    } finally {
+      await close();
+    }
+  });
+});
