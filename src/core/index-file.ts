@@ -11,7 +11,7 @@ export interface IndexLine {
   readonly yanked: boolean;
   /** `pubtime` when present and in cargo's exact format; otherwise `null`. */
   readonly pubtime: UnixSeconds | null;
-  /** Whether the line carries a top-level `pubtime` key at all (for an unreadable line: any `pubtime"` text). */
+  /** Whether the line carries a top-level `pubtime` key at all (for a line that is not JSON: any `"pubtime"` text). */
   readonly hasPubtimeKey: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { filteredMaxAge, remainingUpstreamLifetime } from "./cache-control.ts";
 import { COOLDOWN_HEADER, describeFilter } from "./cooldown-header.ts";
-import { createCrateDecider, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
+import { createCrateDecider, messageOf, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
 import { filteredEtag } from "./etag.ts";
 import { filteredBodyBytes } from "./filtered-body.ts";
 import { explainIndexFile, formatExplanationText } from "./explain.ts";
@@ -99,7 +99,7 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
       try {
         freshness = await options.freshness.freshness();
       } catch (error) {
-        problem = `freshness data unavailable: ${error instanceof Error ? error.message : String(error)}`;
+        problem = `freshness data unavailable: ${messageOf(error)}`;
       }
     }
     const body = buildStatus(service, options.rules, freshness, clock.now());

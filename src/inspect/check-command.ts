@@ -1,8 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { UserError } from "../user-error.ts";
-import { CLI_USER_AGENT } from "./explain-command.ts";
-import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 import { LockfileError, parseLockfile } from "./lockfile.ts";
 import { checkLockfile, formatCheckText } from "./lockfile-check.ts";
 

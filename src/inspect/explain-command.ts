@@ -1,15 +1,12 @@
 import { Command, Option } from "commander";
 import { explainIndexFile, formatExplanationText } from "../core/explain.ts";
 import { crateNameProblem, indexPathFor } from "../core/index-path.ts";
-import { PACKAGE_VERSION } from "../package-version.ts";
 import { UserError } from "../user-error.ts";
-import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 
 interface ExplainFlags extends DecisionFlags {
   format: "text" | "json";
 }
-
-export const CLI_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;
 
 /** `crates-cooldown explain <crate>`: every version, its publish time and source, and the verdict for the window. */
 export function explainCommand(): Command {

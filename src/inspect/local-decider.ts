@@ -1,13 +1,16 @@
 import { Option, type Command } from "commander";
 import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts";
-import { applyPolicy } from "../core/policy-document.ts";
 import { loadPolicyFile } from "../server/policy-file.ts";
 import { parseWindow, type CooldownWindow } from "../core/window.ts";
 import { createHttpUpstream } from "../server/http-upstream.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../server/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../server/upstream-url.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
+import { PACKAGE_VERSION } from "../package-version.ts";
 import { UserError } from "../user-error.ts";
+
+/** How `explain` and `check` introduce themselves to the upstream. */
+export const CLI_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;
 
 /** The flags `explain` and `check` share: where the decisions' inputs come from. */
 export interface DecisionFlags {
@@ -56,7 +59,7 @@ export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: 
   const { decide } = createCrateDecider({
     upstream,
     publishTimes: database,
-    rules: policy === undefined ? visibilityRulesFor(flags.prePubtimeInference, upstreamUrl) : applyPolicy(visibilityRulesFor(flags.prePubtimeInference, upstreamUrl), policy),
+    rules: visibilityRulesFor(flags.prePubtimeInference, upstreamUrl, policy),
     upstreamTimeoutMs: 30_000,
   });
   return {

@@ -1,3 +1,4 @@
+import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { defaultRules, type VisibilityRules } from "../core/policy.ts";
 import { isCratesIoIndex } from "./upstream-url.ts";
 
@@ -5,6 +6,8 @@ import { isCratesIoIndex } from "./upstream-url.ts";
 export const PRE_PUBTIME_INFERENCE_MODES = ["auto", "on", "off"] as const;
 export type PrePubtimeInferenceMode = (typeof PRE_PUBTIME_INFERENCE_MODES)[number];
 
-export function visibilityRulesFor(mode: PrePubtimeInferenceMode, upstream: URL): VisibilityRules {
-  return defaultRules(mode === "on" || (mode === "auto" && isCratesIoIndex(upstream)));
+/** The rules a Node home (server, explain, check) decides by: the inference mode for this upstream, then the policy. */
+export function visibilityRulesFor(mode: PrePubtimeInferenceMode, upstream: URL, policy?: Policy): VisibilityRules {
+  const rules = defaultRules(mode === "on" || (mode === "auto" && isCratesIoIndex(upstream)));
+  return policy === undefined ? rules : applyPolicy(rules, policy);
 }

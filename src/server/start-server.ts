@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { VisibilityRules } from "../core/policy.ts";
-import { applyPolicy, type Policy } from "../core/policy-document.ts";
+import type { Policy } from "../core/policy-document.ts";
 import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
@@ -84,7 +84,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const proxy = createCooldownProxy({
     upstream,
     publishTimes: database,
-    rules: withPolicy(options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl), options.policy),
+    rules: options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl, options.policy),
     upstreamTimeoutMs,
     service: { version: PACKAGE_VERSION, home: "node" },
     freshness: { freshness: async () => readFreshness(database) },
@@ -132,10 +132,6 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
         database.close();
       })()),
   };
-}
-
-function withPolicy(rules: VisibilityRules, policy: Policy | undefined): VisibilityRules {
-  return policy === undefined ? rules : applyPolicy(rules, policy);
 }
 
 function openTimestampDatabase(path: string): TimestampDatabase {
