@@ -60,12 +60,14 @@ export interface EngineBenchFigure {
   readonly scanMs: number;
   /** The core's `filterIndexFile` alone (decisions, kept slices, join), on a scanned file. */
   readonly filterMs: number;
-  /** Upstream bytes → the bytes a filtered 200 sends, with the core: decode, record decode, scan, filter, body bytes. */
+  /** Upstream bytes → the bytes a filtered 200 sends, with the core: decode, record decode, scan, filter, body bytes (best round). */
   readonly coreMs: number;
   /** The same with `JSON.parse` per line: decode, record decode, parse, decide, join, encode. */
   readonly jsonParseMs: number;
-  /** coreMs / jsonParseMs. */
+  /** The median over interleaved rounds of (core ÷ JSON.parse filter) timed back to back in one round. */
   readonly ratio: number;
+  /** The lowest and highest of those rounds' ratios. */
+  readonly ratioRange: readonly [number, number];
   /** `filteredEtag` with a strong upstream tag: what the proxy hashes when upstream has one (crates.io does). */
   readonly etagMs: number;
   /** `strongEtagFor` of the whole body (SHA-256 through crypto.subtle): the fallback without a strong upstream tag. */
