@@ -1,4 +1,4 @@
-import { scanIndexFile, type ScannedIndexFile } from "./index-file.ts";
+import { scanIndexFile, type IndexScanOptions, type ScannedIndexFile } from "./index-file.ts";
 import { filterIndexFile, needsPublishTimes, type FilteredIndexFile } from "./index-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { systemClock, type Clock, type PublishTimes, type Upstream } from "./ports.ts";
@@ -15,6 +15,8 @@ export interface CrateDeciderOptions {
   readonly clock?: Clock;
   /** How long to wait for upstream before giving up (503; cargo retries). */
   readonly upstreamTimeoutMs?: number;
+  /** How index lines are read: the cheapest way differs between engines (see `TailReader`); results do not. */
+  readonly scan?: IndexScanOptions;
 }
 
 /**
@@ -99,7 +101,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     } catch (error) {
       return { ok: false, response: upstreamUnavailable(error) };
     }
-    const file = scanIndexFile(text);
+    const file = scanIndexFile(text, options.scan);
     if (file.lines.length > 0 && file.lines.every((line) => line.version === null)) {
       return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
     }

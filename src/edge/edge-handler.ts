@@ -6,6 +6,7 @@ import { plainText } from "../core/responses.ts";
 import { backendUpstream, type BackendFetch } from "./backend-upstream.ts";
 import { withCompressHint } from "./compress-hint.ts";
 import { readEdgeSettings, visibilityRulesFor } from "./edge-settings.ts";
+import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
 import { kvFreshness } from "./kv-freshness.ts";
 import { readKvPolicy } from "./kv-policy.ts";
 import { kvPublishTimes } from "./kv-publish-times.ts";
@@ -42,6 +43,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       freshness: kvFreshness(),
       service: EDGE_SERVICE,
       clock: options.clock,
+      scan: ENGINE_INDEX_SCAN,
     });
     return withCompressHint(await proxy(request));
   };

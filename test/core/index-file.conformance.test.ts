@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { scanIndexFile } from "../../src/core/index-file.ts";
+import { scanIndexFile, type TailReader } from "../../src/core/index-file.ts";
 import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
 
 /*
@@ -14,7 +14,12 @@ import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvaila
  * fields sit where crates.io writes them may be read by those fields. cargo skips such a line whatever the proxy does
  * with it. For those lines only the offsets are held to the reference here (and that a version read from one is text
 of that line), and the lines around them fully.
+ *
+ * Every check runs once per tail reader (the Node home reads by position, the edge by JSON.parse): both must agree
+ * with the reference, line for line.
  */
+
+const TAIL_READERS: readonly TailReader[] = ["positional", "json-parse"];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The reference: what a full parse says about each line.
@@ -110,8 +115,12 @@ const FIELDS = ["version", "yanked", "pubtime", "hasPubtimeKey"] as const;
 
 /** Every way the scanner differs from the reference, readable in a failure message; empty when it agrees. */
 function disagreements(label: string, text: string, reference: readonly ReferenceLine[] = referenceScan(text)): string[] {
+  return TAIL_READERS.flatMap((tailReader) => disagreementsOf(`${label} [${tailReader}]`, text, reference, tailReader));
+}
+
+function disagreementsOf(label: string, text: string, reference: readonly ReferenceLine[], tailReader: TailReader): string[] {
   const found: string[] = [];
-  const scanned = scanIndexFile(text);
+  const scanned = scanIndexFile(text, { tailReader });
   if (scanned.lines.length !== reference.length) return [`${label}: ${scanned.lines.length} lines scanned, ${reference.length} expected`];
   const excerpt = (line: LineReading) => JSON.stringify(text.slice(line.start, Math.min(line.end, line.start + 160)));
   reference.forEach(({ reading: want, binding }, index) => {
@@ -255,9 +264,25 @@ describe("scanIndexFile counts the lines carrying a top-level pubtime key as JSO
     it(name, () => {
       expect(referenceScan(text).filter((line) => line.reading.hasPubtimeKey)).toHaveLength(count);
       expectConformance(text);
-      expect(scanIndexFile(text).linesWithPubtimeKey).toBe(count);
+      for (const tailReader of TAIL_READERS) expect(scanIndexFile(text, { tailReader }).linesWithPubtimeKey, tailReader).toBe(count);
     });
   }
+});
+
+// The last `}` before the line's end is where the tail starts; these put it elsewhere than after a top-level value.
+describe("scanIndexFile agrees with JSON.parse when the last nested } is not a top-level value's", () => {
+  edgeCases({
+    "a } inside a tail string": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"links":"a}b","pubtime":"2026-01-20T10:11:12Z"}\n',
+    "a } inside a tail string, followed by what reads as members": '{"name":"demo","vers":"1.0.0","features":{},"links":"},","yanked":true,"x":"","yanked2":false}\n',
+    "a string ending in }, whose next key starts with a colon": '{"name":"demo","vers":"1.0.0","deps":[],"k":"},",":1,":2,"yanked":false}\n',
+    "an object inside an array, closed in the tail by ]": '{"name":"demo","vers":"1.0.0","deps":[{"a":1},"yanked",{"b":2},1],"yanked":true}\n',
+    "an object two arrays deep": '{"name":"demo","vers":"1.0.0","x":[[{"a":1}],true],"yanked":false,"pubtime":"2026-01-20T10:11:12Z"}\n',
+    "an array of plain values in the tail": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"tags":["a","}"],"pubtime":"2026-01-20T10:11:12Z"}\n',
+    "spaces around the tail's members": '{"name":"demo","vers":"1.0.0","features":{} , "yanked" : true , "pubtime" : "2026-01-20T10:11:12Z" }\n',
+    "a tail key spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yank\\u0065d":true,"pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
+    "a tail value spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"pubtime":"2026\\u002d01-20T10:11:12Z"}\n',
+    "__proto__ in the tail": '{"name":"demo","vers":"1.0.0","features":{},"__proto__":{"yanked":true},"yanked":false}\n',
+  });
 });
 
 describe("scanIndexFile agrees with JSON.parse on duplicate keys (the last one wins)", () => {

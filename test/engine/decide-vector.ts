@@ -1,13 +1,17 @@
-import { scanIndexFile, type ScannedIndexFile } from "../../src/core/index-file.ts";
+import { scanIndexFile, type IndexScanOptions, type ScannedIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile, type FilteredIndexFile } from "../../src/core/index-filter.ts";
 import { applyPolicy, decodePolicy } from "../../src/core/policy-document.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { EngineVector } from "./engine-vector.ts";
 
-/** One way to run the core on a vector, shared by Node (expectations) and the engine (checks), so both call alike. */
-export function decideVector(vector: Omit<EngineVector, "expected">): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
-  const file = scanIndexFile(vector.text);
+/**
+ * One way to run the core on a vector, shared by Node (expectations) and the engine (checks), so both call alike.
+ * Node reads lines as the Node home does and the engine as the edge does, so a vector also holds the two tail readers
+ * to each other.
+ */
+export function decideVector(vector: Omit<EngineVector, "expected">, scan: IndexScanOptions = {}): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
+  const file = scanIndexFile(vector.text, scan);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
   const filtered = filterIndexFile(vector.crate, file, record, vector.window, vector.now, rulesFor(vector));
   return { file, filtered };

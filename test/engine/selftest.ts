@@ -7,6 +7,7 @@
  */
 import { filteredEtag, strongEtagFor } from "../../src/core/etag.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
+import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
@@ -72,7 +73,7 @@ async function checkVectors(vectors: readonly EngineVector[]): Promise<string[]>
 
 async function checkVector(vector: EngineVector): Promise<string[]> {
   const problems: string[] = [];
-  const { file, filtered } = decideVector(vector);
+  const { file, filtered } = decideVector(vector, ENGINE_INDEX_SCAN);
   const expected = vector.expected;
   const reasons = reasonsOf(filtered);
   if (JSON.stringify(reasons) !== JSON.stringify(expected.reasons)) {
@@ -101,13 +102,13 @@ async function benchVector(vector: EngineVector, minPasses: number, minMs: numbe
   const rules = rulesFor(vector);
   // Both sides go from upstream bytes to the bytes a filtered 200 sends, as the proxy and a naive filter would.
   const coreBytes = () => {
-    const file = scanIndexFile(decodeUpstream(bytes));
+    const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
     const record = vector.record === null ? null : decodeCrateRecord(vector.record);
     return filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules));
   };
   const jsonBytes = () => new TextEncoder().encode(jsonParseFilter(decodeUpstream(bytes), vector));
   const decoded = decodeUpstream(bytes);
-  const scanned = scanIndexFile(decoded);
+  const scanned = scanIndexFile(decoded, ENGINE_INDEX_SCAN);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
   const filtered = filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules);
   const body = coreBytes();
@@ -127,7 +128,7 @@ async function benchVector(vector: EngineVector, minPasses: number, minMs: numbe
   }
   ratios.sort((a, b) => a - b);
   const decodeMs = bestOf(() => timed(() => decodeUpstream(bytes), minPasses, minMs));
-  const scanMs = bestOf(() => timed(() => scanIndexFile(decoded), minPasses, minMs));
+  const scanMs = bestOf(() => timed(() => scanIndexFile(decoded, ENGINE_INDEX_SCAN), minPasses, minMs));
   const filterMs = bestOf(() => timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs));
   const etag = new Best();
   const bodyHash = new Best();
