@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { scanIndexFile, type TailReader } from "../../src/core/index-file.ts";
+import { scanIndexFile, type IndexScanOptions, type TailReader } from "../../src/core/index-file.ts";
 import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
 
 /*
@@ -15,11 +15,13 @@ import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvaila
  * with it. For those lines only the offsets are held to the reference here (and that a version read from one is text
 of that line), and the lines around them fully.
  *
- * Every check runs once per tail reader (the Node home reads by position, the edge by JSON.parse): both must agree
- * with the reference, line for line.
+ * Every check runs once per way of scanning (the Node home reads tails by position, the edge by JSON.parse and parses
+ * short lines outright): each must agree with the reference, line for line.
  */
 
 const TAIL_READERS: readonly TailReader[] = ["positional", "json-parse"];
+/** Each reader alone, then as the edge uses it: short lines parsed outright (the threshold picks some of every kind). */
+const SCANS: readonly IndexScanOptions[] = [...TAIL_READERS.map((tailReader) => ({ tailReader })), { tailReader: "json-parse", parseLinesShorterThan: 600 }];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The reference: what a full parse says about each line.
@@ -115,12 +117,12 @@ const FIELDS = ["version", "yanked", "pubtime", "hasPubtimeKey"] as const;
 
 /** Every way the scanner differs from the reference, readable in a failure message; empty when it agrees. */
 function disagreements(label: string, text: string, reference: readonly ReferenceLine[] = referenceScan(text)): string[] {
-  return TAIL_READERS.flatMap((tailReader) => disagreementsOf(`${label} [${tailReader}]`, text, reference, tailReader));
+  return SCANS.flatMap((scan) => disagreementsOf(`${label} ${JSON.stringify(scan)}`, text, reference, scan));
 }
 
-function disagreementsOf(label: string, text: string, reference: readonly ReferenceLine[], tailReader: TailReader): string[] {
+function disagreementsOf(label: string, text: string, reference: readonly ReferenceLine[], scan: IndexScanOptions): string[] {
   const found: string[] = [];
-  const scanned = scanIndexFile(text, { tailReader });
+  const scanned = scanIndexFile(text, scan);
   if (scanned.lines.length !== reference.length) return [`${label}: ${scanned.lines.length} lines scanned, ${reference.length} expected`];
   const excerpt = (line: LineReading) => JSON.stringify(text.slice(line.start, Math.min(line.end, line.start + 160)));
   reference.forEach(({ reading: want, binding }, index) => {
@@ -264,7 +266,7 @@ describe("scanIndexFile counts the lines carrying a top-level pubtime key as JSO
     it(name, () => {
       expect(referenceScan(text).filter((line) => line.reading.hasPubtimeKey)).toHaveLength(count);
       expectConformance(text);
-      for (const tailReader of TAIL_READERS) expect(scanIndexFile(text, { tailReader }).linesWithPubtimeKey, tailReader).toBe(count);
+      for (const scan of SCANS) expect(scanIndexFile(text, scan).linesWithPubtimeKey, JSON.stringify(scan)).toBe(count);
     });
   }
 });
@@ -281,6 +283,7 @@ describe("scanIndexFile agrees with JSON.parse when the last nested } is not a t
     "spaces around the tail's members": '{"name":"demo","vers":"1.0.0","features":{} , "yanked" : true , "pubtime" : "2026-01-20T10:11:12Z" }\n',
     "a tail key spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yank\\u0065d":true,"pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
     "a tail value spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"pubtime":"2026\\u002d01-20T10:11:12Z"}\n',
+    "__proto__ on a line read by JSON.parse": '{"vers":"1.0.0","__proto__":{"vers":"9.9.9","yanked":true,"pubtime":"2026-01-20T10:11:12Z"},"name":"demo"}\n',
     "__proto__ in the tail": '{"name":"demo","vers":"1.0.0","features":{},"__proto__":{"yanked":true},"yanked":false}\n',
   });
 });

@@ -15,6 +15,7 @@ import { strongEtagFor } from "../../src/core/etag.ts";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { formatRfc3339 } from "../../src/core/time.ts";
 import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020 } from "../support/corpus-2020.ts";
+import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { decideVector, filterJson, reasonsOf, scanJson } from "./decide-vector.ts";
 import { EDGE_CASE_INPUTS, type VectorInput } from "./edge-case-inputs.ts";
 import {
@@ -103,7 +104,7 @@ export async function buildEngineSelfTest(options: EngineSelfTestOptions = {}): 
 /** Hand-written expectations must hold in Node too; otherwise the vector (or the core) is wrong before any engine. */
 function checkedHandWrittenVectors(): EngineVector[] {
   for (const vector of HAND_WRITTEN_VECTORS) {
-    const { filtered } = decideVector(vector);
+    const { filtered } = decideVector(vector, ENGINE_INDEX_SCAN);
     const reasons = reasonsOf(filtered);
     const problems: string[] = [];
     if (JSON.stringify(reasons) !== JSON.stringify(vector.expected.reasons)) problems.push(`reasons ${JSON.stringify(reasons)}`);
@@ -117,7 +118,7 @@ function checkedHandWrittenVectors(): EngineVector[] {
 }
 
 async function expectFromCore(input: VectorInput): Promise<EngineVector> {
-  const { file, filtered } = decideVector(input);
+  const { file, filtered } = decideVector(input, ENGINE_INDEX_SCAN);
   const literal = filtered.body.length <= LITERAL_BODY_LIMIT;
   return {
     ...input,

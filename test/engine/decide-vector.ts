@@ -6,11 +6,11 @@ import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { EngineVector } from "./engine-vector.ts";
 
 /**
- * One way to run the core on a vector, shared by Node (expectations) and the engine (checks), so both call alike.
- * Node reads lines as the Node home does and the engine as the edge does, so a vector also holds the two tail readers
- * to each other.
+ * One way to run the core on a vector, shared by Node (expectations) and the engine (checks), so both call alike. Both
+ * sides pass the edge's scan options: the self-test proves the engine computes what Node computes with the same code.
+ * (The ways of scanning are held to JSON.parse, and so to each other, by the conformance test.)
  */
-export function decideVector(vector: Omit<EngineVector, "expected">, scan: IndexScanOptions = {}): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
+export function decideVector(vector: Omit<EngineVector, "expected">, scan: IndexScanOptions): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
   const file = scanIndexFile(vector.text, scan);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
   const filtered = filterIndexFile(vector.crate, file, record, vector.window, vector.now, rulesFor(vector));
