@@ -47,7 +47,19 @@ function summarize(bench: EngineBench): string[] {
       `  whole filtered 200: + ETag ${ms(file.etagMs)} = ${ms(file.requestMs)} (hashing the body instead, without a strong upstream tag: ${ms(file.bodyHashEtagMs)})`,
     );
   }
+  const typical = bench.typical;
+  if (typical !== undefined) {
+    lines.push(
+      `typical files (every 100th of the corpus, pubtime on every line): ${typical.files} files, ${typical.lines} lines, ${(typical.bytes / 1e6).toFixed(2)} MB`,
+      `  core ${ms(typical.coreMs)} vs JSON.parse ${ms(typical.jsonParseMs)}: ratio ${typical.ratio.toFixed(2)}, rounds ${typical.ratioRange[0].toFixed(2)}–${typical.ratioRange[1].toFixed(2)}; ` +
+        `core ${usPerLine(typical.coreMs, typical.lines)} per line, ${ms(typical.coreMs / typical.files)} per file`,
+    );
+  }
   return lines;
+}
+
+function usPerLine(totalMs: number, lines: number): string {
+  return `${((totalMs * 1000) / lines).toFixed(1)} µs`;
 }
 
 function ms(value: number): string {
@@ -62,7 +74,22 @@ async function main(): Promise<void> {
   }
   for (const line of report.lines) console.log(line);
   console.log(`ENGINE-BENCH ${JSON.stringify(report.bench)}`);
-  printBenchSummary({ bench: "engine", figures: report.bench.files.flatMap(figuresOf) });
+  const typical = report.bench.typical;
+  printBenchSummary({
+    bench: "engine",
+    figures: [
+      ...report.bench.files.flatMap(figuresOf),
+      ...(typical === undefined
+        ? []
+        : [
+            {
+              figure: `typical files (${typical.files} files, ${typical.lines} lines, pubtime on every line): core ÷ JSON.parse filter, median of 9 paired rounds (rounds ${typical.ratioRange[0].toFixed(2)}–${typical.ratioRange[1].toFixed(2)})`,
+              value: typical.ratio.toFixed(2),
+            },
+            { figure: "typical files: core per line, upstream bytes → bytes sent", value: usPerLine(typical.coreMs, typical.lines) },
+          ]),
+    ],
+  });
 }
 
 /** The headline figures per file for run-all's table: the ratio for web-sys, the absolute cost for the largest file. */

@@ -35,6 +35,8 @@ export const DEFAULT_OUT_DIR = resolve(HERE, "generated");
 /** The two real files the issue names: many long lines, and the corpus's largest file. */
 export const WEB_SYS = "we/b-/web-sys";
 const CORPUS_SAMPLE_EVERY = 250;
+/** The typical-request benchmark's files: every 100th of the corpus (378 files), in the shape crates.io writes now. */
+const TYPICAL_SAMPLE_EVERY = 100;
 /** Above this, a vector's expected body is carried as its hash and length, to keep the generated module small. */
 const LITERAL_BODY_LIMIT = 64 * 1024;
 
@@ -134,7 +136,8 @@ async function expectFromCore(input: VectorInput): Promise<EngineVector> {
 }
 
 /**
- * Real files from the 2020 index: a sample of the corpus, web-sys and the largest file. Their lines have no pubtime,
+ * Real files from the 2020 index: a sample of the corpus, web-sys and the largest file, and for a benchmark every
+ * 100th file (only with a pubtime on every line) to time together as typical requests. Their lines have no pubtime,
  * so each file comes twice: dated by a KV record (as today's edge does for old files), and with a pubtime written into
  * every line (as crates.io writes files now). Times are synthetic: every version two days after the previous one, the
  * newest an hour old, so a /7d/ window hides the last few and the filter has lines to drop.
@@ -142,12 +145,13 @@ async function expectFromCore(input: VectorInput): Promise<EngineVector> {
 async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVector[]> {
   const now = Date.parse("2026-09-21T12:00:00Z") / 1000;
   const window = { label: "7d", seconds: 7 * 86_400 };
-  const picked: Array<{ path: string; text: string; bench: boolean }> = [];
+  const picked: Array<{ path: string; text: string; bench: boolean; typical?: boolean }> = [];
   let largest: { path: string; text: string; bytes: number } | null = null;
   let index = 0;
   for await (const file of readCorpus2020()) {
     if (file.path === WEB_SYS) picked.push({ path: file.path, text: file.text, bench });
     else if (sample && index % CORPUS_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false });
+    else if (bench && index % TYPICAL_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false, typical: true });
     if (largest === null || file.bytes.byteLength > largest.bytes) largest = { path: file.path, text: file.text, bytes: file.bytes.byteLength };
     index++;
   }
@@ -168,6 +172,20 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
         return `${line.slice(0, close)},"pubtime":"${formatRfc3339(times[i] as number)}"${line.slice(close)}`;
       })
       .join("");
+    const modern = {
+      name: `${file.path} (pubtime on every line)`,
+      crate,
+      text: withPubtime,
+      window, now,
+      record: null,
+      prePubtimeInference: true,
+      policy: null,
+      bench: file.bench,
+    };
+    if (file.typical === true) {
+      vectors.push(await expectFromCore({ ...modern, benchTypical: true }));
+      continue;
+    }
     vectors.push(
       await expectFromCore({
         name: `${file.path} (2020 text, dated by a KV record)`,
@@ -179,16 +197,7 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
         policy: null,
         bench: file.bench,
       }),
-      await expectFromCore({
-        name: `${file.path} (pubtime on every line)`,
-        crate,
-        text: withPubtime,
-        window, now,
-        record: null,
-        prePubtimeInference: true,
-        policy: null,
-        bench: file.bench,
-      }),
+      await expectFromCore(modern),
     );
   }
   return vectors;

@@ -18,6 +18,8 @@ export interface EngineVector {
   readonly expected: ExpectedOutcome;
   /** Timed inside the engine (core vs. a JSON.parse-per-line filter) after every vector passed. */
   readonly bench?: boolean;
+  /** One of the ordinary files timed together, as a whole, for the typical cost of a request. */
+  readonly benchTypical?: boolean;
 }
 
 export interface ExpectedOutcome {
@@ -78,7 +80,21 @@ export interface EngineBenchFigure {
   readonly agrees: boolean;
 }
 
+/** Ordinary files timed as a set: what a typical request costs, where lines are many and short. */
+export interface EngineTypicalBench {
+  readonly files: number;
+  readonly lines: number;
+  readonly bytes: number;
+  /** All files, upstream bytes → bytes sent, best round. */
+  readonly coreMs: number;
+  readonly jsonParseMs: number;
+  /** Median over rounds of core ÷ JSON.parse filter timed back to back, and the rounds' range. */
+  readonly ratio: number;
+  readonly ratioRange: readonly [number, number];
+}
+
 export interface EngineBench {
   readonly runtime: string;
   readonly files: readonly EngineBenchFigure[];
+  readonly typical?: EngineTypicalBench;
 }
