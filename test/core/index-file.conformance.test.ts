@@ -13,7 +13,8 @@ import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvaila
  * start with `{` and end with `}` (a cut-off line, an HTML error page …) is unreadable, but a bracketed line whose
  * fields sit where crates.io writes them may be read by those fields. cargo skips such a line whatever the proxy does
  * with it. For those lines only the offsets are held to the reference here (and that a version read from one is text
-of that line), and the lines around them fully.
+of that line), and the lines around them fully. The same goes for a line that repeats `vers`, `yanked` or `pubtime`:
+ * JSON.parse keeps the last, serde (cargo) refuses the line, and the scanner may read either.
  *
  * Every check runs once per way of scanning (the Node home reads tails by position, the edge by JSON.parse and parses
  * short lines outright): each must agree with the reference, line for line.
@@ -72,6 +73,8 @@ function referenceLine(content: string, start: number, end: number): ReferenceLi
     return { ...unreadable(content.includes('"pubtime"')), binding: !bracketed };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return unreadable(false);
+  const keys = topLevelKeys(content);
+  const repeats = READ_FIELDS.some((field) => keys.indexOf(field) !== keys.lastIndexOf(field));
   const fields = parsed as Record<string, unknown>;
   const hasPubtimeKey = Object.hasOwn(fields, "pubtime");
   const vers = Object.hasOwn(fields, "vers") ? fields.vers : undefined;
@@ -82,7 +85,35 @@ function referenceLine(content: string, start: number, end: number): ReferenceLi
     yanked = fields.yanked;
   }
   const pubtime = hasPubtimeKey ? referencePubtime(fields.pubtime) : null;
-  return { reading: { start, end, version: vers, yanked, pubtime, hasPubtimeKey }, binding: true };
+  return { reading: { start, end, version: vers, yanked, pubtime, hasPubtimeKey }, binding: !repeats };
+}
+
+/** The fields the scanner reads; a line repeating one is refused by cargo (serde), so its reading is not held. */
+const READ_FIELDS = ["vers", "yanked", "pubtime"];
+
+/** The top-level keys of valid JSON object text, in order and with repeats (JSON.parse keeps only the last). */
+function topLevelKeys(json: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let close = i + 1;
+      while (json[close] !== '"') close += json[close] === "\\" ? 2 : 1;
+      if (depth === 1 && keyNext) keys.push(JSON.parse(json.slice(i, close + 1)) as string);
+      keyNext = false;
+      i = close;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      keyNext = c === "{" && depth === 1;
+    } else if (c === "}" || c === "]") {
+      depth--;
+    } else if (c === ",") {
+      keyNext = depth === 1;
+    }
+  }
+  return keys;
 }
 
 const PUBTIME_SHAPE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
@@ -288,7 +319,8 @@ describe("scanIndexFile agrees with JSON.parse when the last nested } is not a t
   });
 });
 
-describe("scanIndexFile agrees with JSON.parse on duplicate keys (the last one wins)", () => {
+// cargo refuses these lines; the scanner reads them from the line itself (which value it takes is not held).
+describe("scanIndexFile reads lines repeating a field from the line", () => {
   edgeCases({
     "reads the last of two vers": '{"name":"demo","vers":"1.0.0","vers":"2.0.0"}\n',
     "reads the last of two yanked": '{"name":"demo","vers":"1.0.0","yanked":true,"yanked":false}\n',
@@ -511,5 +543,11 @@ describe("scanIndexFile agrees with JSON.parse on generated index files", () => 
     const found: string[] = [];
     for (let at = 0; at <= CANONICAL.length; at++) found.push(...disagreements(`cut at ${at}`, CANONICAL.slice(0, at)));
     expect(found).toEqual([]);
+  });
+});
+
+describe("the reference's top-level key lister", () => {
+  it("lists top-level keys with repeats, decoded, and nothing nested or in values", () => {
+    expect(topLevelKeys('{"a":{"b":1,"c":[{"d":2}]},"v\\u0065rs":"x","e":"{\\"f\\":1}", "a" : [ "g" ] }')).toEqual(["a", "vers", "e", "a"]);
   });
 });
