@@ -1,4 +1,4 @@
-import { Comparator, compare, parse, Range, satisfies, valid, validRange, type SemVer } from "semver";
+import { Comparator, compare, parse, Range, validRange, type SemVer } from "semver";
 
 /**
  * Cargo's version requirements (as RustSec writes them in `patched`/`unaffected`) in terms of the `semver` package,
@@ -22,23 +22,13 @@ export function cargoRequirementToRange(requirement: string): string | null {
   return validRange(range) === null ? null : range;
 }
 
-/** Whether `version` meets the Cargo requirement (false for versions that are not semver). */
-export function meetsCargoRequirement(version: string, range: string): boolean {
-  return valid(version) !== null && satisfies(version, range);
-}
-
-/** Semver order of two valid versions (build metadata ignored). */
-export function compareVersions(a: string, b: string): number {
-  return compare(a, b);
-}
-
 /**
  * A version as an index line spells it, read once for many requirement tests. A plain release (`X.Y.Z`, maybe with
  * build metadata) is kept as three numbers; anything else semver accepts (a pre-release) as semver's own object.
  */
 export type IndexVersion =
-  | { readonly text: string; readonly release: readonly [number, number, number]; readonly semver?: undefined }
-  | { readonly text: string; readonly release?: undefined; readonly semver: SemVer };
+  | { readonly text: string; readonly major: number; readonly minor: number; readonly patch: number; readonly semver: null }
+  | { readonly text: string; readonly major: 0; readonly minor: 0; readonly patch: 0; readonly semver: SemVer };
 
 /** What semver accepts as a plain release: no leading zeros, optional build metadata (ignored for order). */
 const PLAIN_RELEASE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
@@ -54,21 +44,37 @@ export function readIndexVersion(text: string): IndexVersion | null {
   if (text.length <= SEMVER_MAX_LENGTH) {
     const plain = PLAIN_RELEASE.exec(text);
     if (plain !== null) {
-      const release = [Number(plain[1]), Number(plain[2]), Number(plain[3])] as const;
-      if (release.every(Number.isSafeInteger)) return { text, release };
+      const major = Number(plain[1]);
+      const minor = Number(plain[2]);
+      const patch = Number(plain[3]);
+      if (major <= Number.MAX_SAFE_INTEGER && minor <= Number.MAX_SAFE_INTEGER && patch <= Number.MAX_SAFE_INTEGER) {
+        return { text, major, minor, patch, semver: null };
+      }
     }
   }
   const semver = parse(text);
-  return semver === null ? null : { text, semver };
+  return semver === null ? null : { text, major: 0, minor: 0, patch: 0, semver };
 }
 
 const ANY = (Comparator as unknown as { readonly ANY: symbol }).ANY;
 
-/** One comparator of a requirement, for plain releases: its operator and the version it compares against. */
+/** Comparator operators as numbers, so that testing one is arithmetic. */
+const EQ = 0;
+const LT = 1;
+const LE = 2;
+const GT = 3;
+const GE = 4;
+const OPERATORS: Readonly<Record<string, number>> = { "": EQ, "=": EQ, "<": LT, "<=": LE, ">": GT, ">=": GE };
+
+/**
+ * One comparator of a requirement, for plain releases: its operator and the version it compares against; a
+ * pre-release comparator version orders just before its release.
+ */
 interface ReleaseComparator {
-  readonly operator: "" | "=" | "<" | "<=" | ">" | ">=";
-  readonly release: readonly [number, number, number];
-  /** Whether the comparator's version is a pre-release (which orders just before its release). */
+  readonly operator: number;
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
   readonly prerelease: boolean;
 }
 
@@ -88,14 +94,12 @@ export function compileCargoRequirement(requirement: string): CargoRequirement |
   for (const set of range.set) {
     const comparators: ReleaseComparator[] = [];
     for (const comparator of set) {
-      const operator = comparator.operator;
       // semver's "any version" comparator (`*`) holds for every release (its .d.ts leaves ANY out).
       if ((comparator.semver as unknown) === ANY) continue;
-      if (operator !== "" && operator !== "=" && operator !== "<" && operator !== "<=" && operator !== ">" && operator !== ">=") {
-        return { range, sets: null };
-      }
+      const operator = OPERATORS[comparator.operator];
+      if (operator === undefined) return { range, sets: null };
       const { major, minor, patch, prerelease } = comparator.semver;
-      comparators.push({ operator, release: [major, minor, patch], prerelease: prerelease.length > 0 });
+      comparators.push({ operator, major, minor, patch, prerelease: prerelease.length > 0 });
     }
     sets.push(comparators);
   }
@@ -106,47 +110,38 @@ export function compileCargoRequirement(requirement: string): CargoRequirement |
  * Whether the version meets the requirement, exactly as `semver.satisfies` says. A plain release is compared in
  * numbers against the comparators semver parsed: it is never itself a pre-release, so semver's pre-release rule does
  * not apply, and against a pre-release comparator with the same X.Y.Z it orders after it. Pre-releases go to semver.
+ * Written as plain indexed loops with no calls: at the edge this runs for every version of a crate with advisories.
  */
 export function meetsRequirement(version: IndexVersion, requirement: CargoRequirement): boolean {
-  if (version.release === undefined || requirement.sets === null) return requirement.range.test(version.semver ?? version.text);
-  const release = version.release;
-  for (const set of requirement.sets) {
+  const sets = requirement.sets;
+  if (version.semver !== null || sets === null) return requirement.range.test(version.semver ?? version.text);
+  for (let s = 0; s < sets.length; s++) {
+    const set = sets[s] as readonly ReleaseComparator[];
     let holds = true;
-    for (const comparator of set) {
-      if (!releaseHolds(release, comparator)) {
-        holds = false;
-        break;
-      }
+    for (let c = 0; c < set.length && holds; c++) {
+      const comparator = set[c] as ReleaseComparator;
+      const order =
+        version.major !== comparator.major
+          ? version.major < comparator.major ? -1 : 1
+          : version.minor !== comparator.minor
+            ? version.minor < comparator.minor ? -1 : 1
+            : version.patch !== comparator.patch
+              ? version.patch < comparator.patch ? -1 : 1
+              : comparator.prerelease ? 1 : 0;
+      const operator = comparator.operator;
+      holds = operator === EQ ? order === 0 : operator === LT ? order < 0 : operator === LE ? order <= 0 : operator === GT ? order > 0 : order >= 0;
     }
     if (holds) return true;
   }
   return false;
 }
 
-function releaseHolds(release: readonly [number, number, number], comparator: ReleaseComparator): boolean {
-  let order = compareReleases(release, comparator.release);
-  if (order === 0 && comparator.prerelease) order = 1;
-  switch (comparator.operator) {
-    case "":
-    case "=":
-      return order === 0;
-    case "<":
-      return order < 0;
-    case "<=":
-      return order <= 0;
-    case ">":
-      return order > 0;
-    case ">=":
-      return order >= 0;
-  }
-}
-
-function compareReleases(a: readonly [number, number, number], b: readonly [number, number, number]): number {
-  return a[0] !== b[0] ? Math.sign(a[0] - b[0]) : a[1] !== b[1] ? Math.sign(a[1] - b[1]) : Math.sign(a[2] - b[2]);
-}
-
 /** Semver order of two read versions (build metadata ignored), as `semver.compare` gives it. */
 export function compareIndexVersions(a: IndexVersion, b: IndexVersion): number {
-  if (a.release !== undefined && b.release !== undefined) return compareReleases(a.release, b.release);
+  if (a.semver === null && b.semver === null) {
+    if (a.major !== b.major) return a.major < b.major ? -1 : 1;
+    if (a.minor !== b.minor) return a.minor < b.minor ? -1 : 1;
+    return a.patch === b.patch ? 0 : a.patch < b.patch ? -1 : 1;
+  }
   return compare(a.semver ?? a.text, b.semver ?? b.text);
 }
