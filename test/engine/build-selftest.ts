@@ -35,6 +35,12 @@ export const DEFAULT_OUT_DIR = resolve(HERE, "generated");
 /** The two real files the issue names: many long lines, and the corpus's largest file. */
 export const WEB_SYS = "we/b-/web-sys";
 const CORPUS_SAMPLE_EVERY = 250;
+/** Advisories for the benchmark's crate with the most versions: four `patched` requirements as RustSec writes them. */
+const BENCH_ADVISORIES = [
+  { id: "RUSTSEC-2020-0001", patched: [">= 600.0.0", "^500.0.3"] },
+  { id: "RUSTSEC-2021-0002", patched: [">= 610.0.0, < 620.0.0"] },
+  { id: "RUSTSEC-2022-0003", patched: [">= 640.0.0"] },
+];
 /** The typical-request benchmark's files: every 100th of the corpus (378 files), in the shape crates.io writes now. */
 const TYPICAL_SAMPLE_EVERY = 100;
 /** Above this, a vector's expected body is carried as its hash and length, to keep the generated module small. */
@@ -145,17 +151,22 @@ async function expectFromCore(input: VectorInput): Promise<EngineVector> {
 async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVector[]> {
   const now = Date.parse("2026-09-21T12:00:00Z") / 1000;
   const window = { label: "7d", seconds: 7 * 86_400 };
-  const picked: Array<{ path: string; text: string; bench: boolean; typical?: boolean }> = [];
+  const picked: Array<{ path: string; text: string; bench: boolean; typical?: boolean; advisories?: boolean }> = [];
   let largest: { path: string; text: string; bytes: number } | null = null;
+  let mostLines: { path: string; text: string; lines: number } | null = null;
   let index = 0;
   for await (const file of readCorpus2020()) {
     if (file.path === WEB_SYS) picked.push({ path: file.path, text: file.text, bench });
     else if (sample && index % CORPUS_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false });
     else if (bench && index % TYPICAL_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false, typical: true });
     if (largest === null || file.bytes.byteLength > largest.bytes) largest = { path: file.path, text: file.text, bytes: file.bytes.byteLength };
+    const lineCount = file.text.split("\n").length;
+    if (mostLines === null || lineCount > mostLines.lines) mostLines = { path: file.path, text: file.text, lines: lineCount };
     index++;
   }
   if (largest !== null && largest.path !== WEB_SYS) picked.push({ path: largest.path, text: largest.text, bench });
+  // The most versions, with advisories to admit fixes from: every version is tested against every requirement.
+  if (bench && mostLines !== null) picked.push({ path: mostLines.path, text: mostLines.text, bench, advisories: true });
   const vectors: EngineVector[] = [];
   for (const file of picked) {
     const lines = file.text.split(/(?<=\n)/);
@@ -184,6 +195,16 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
     };
     if (file.typical === true) {
       vectors.push(await expectFromCore({ ...modern, benchTypical: true }));
+      continue;
+    }
+    if (file.advisories === true) {
+      vectors.push(
+        await expectFromCore({
+          ...modern,
+          name: `${file.path} (most versions; pubtime on every line; ${BENCH_ADVISORIES.length} advisories)`,
+          record: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }),
+        }),
+      );
       continue;
     }
     vectors.push(
