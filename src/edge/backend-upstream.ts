@@ -21,6 +21,8 @@ export type BackendFetch = (url: string, init: BackendRequestInit) => Promise<Re
 export interface CacheCandidate {
   readonly headers: Headers;
   ttl: number | undefined;
+  /** How long Fastly may serve the copy stale while it revalidates (from upstream's `stale-while-revalidate`). */
+  swr: number | undefined;
 }
 
 export interface BackendUpstreamOptions {
@@ -55,13 +57,16 @@ export function backendUpstream(options: BackendUpstreamOptions): Upstream {
 
 /**
  * Keeps an upstream file in the edge cache no longer than upstream's `max-age` and no longer than the configured
- * maximum: a stale copy would delay yanks and new versions. Upstream saying `no-store`/`no-cache` (max-age 0) or a
- * maximum of 0 means the file is not stored at all.
+ * maximum: a stale copy would delay yanks (how compromised versions are pulled) and new versions. Serving it stale
+ * while revalidating counts too: fresh and stale together never exceed the configured maximum. Upstream saying
+ * `no-store`/`no-cache` (max-age 0) or a maximum of 0 means the file is not stored at all.
  */
 export function capCacheTtl(candidate: CacheCandidate, maxTtlSeconds: UnixSeconds): { cache: false } | undefined {
   const upstreamMaxAge = maxAgeOf(candidate.headers.get("cache-control"));
   const cap = Math.min(maxTtlSeconds, upstreamMaxAge ?? Number.POSITIVE_INFINITY);
   if (cap <= 0) return { cache: false };
   if (candidate.ttl === undefined || candidate.ttl > cap) candidate.ttl = cap;
+  const staleAllowance = maxTtlSeconds - candidate.ttl;
+  if (candidate.swr !== undefined && candidate.swr > staleAllowance) candidate.swr = staleAllowance;
   return undefined;
 }

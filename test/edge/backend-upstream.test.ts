@@ -11,10 +11,10 @@ function recordingFetch(response: () => Response = () => new Response("ok")) {
   return { calls, fetch };
 }
 
-function candidate(cacheControl: string | null, ttl: number | undefined): CacheCandidateDouble {
+function candidate(cacheControl: string | null, ttl: number | undefined, swr?: number): CacheCandidateDouble {
   const headers = new Headers();
   if (cacheControl !== null) headers.set("cache-control", cacheControl);
-  return { headers, ttl };
+  return { headers, ttl, swr };
 }
 
 describe("the upstream adapter over the crates_io_index backend", () => {
@@ -93,6 +93,21 @@ describe("capping the edge cache TTL of an upstream file", () => {
   it("does not store a file that upstream marks no-store or max-age=0", () => {
     expect(capCacheTtl(candidate("no-store", 3600), 60)).toEqual({ cache: false });
     expect(capCacheTtl(candidate("max-age=0", 3600), 60)).toEqual({ cache: false });
+  });
+
+  it("lets a copy be served stale only for what remains of the configured maximum, so yanks arrive within it", () => {
+    const long = candidate("max-age=600, stale-while-revalidate=86400", 600, 86400);
+    capCacheTtl(long, 60);
+    expect([long.ttl, long.swr]).toEqual([60, 0]);
+    const short = candidate("max-age=20, stale-while-revalidate=86400", 20, 86400);
+    capCacheTtl(short, 60);
+    expect([short.ttl, short.swr]).toEqual([20, 40]);
+    const modest = candidate("max-age=20, stale-while-revalidate=10", 20, 10);
+    capCacheTtl(modest, 60);
+    expect([modest.ttl, modest.swr]).toEqual([20, 10]);
+    const none = candidate("max-age=20", 20, undefined);
+    capCacheTtl(none, 60);
+    expect(none.swr).toBeUndefined();
   });
 
   it("does not store anything when the configured maximum is 0", () => {

@@ -2,6 +2,7 @@
 export interface CacheCandidateDouble {
   readonly headers: Headers;
   ttl: number | undefined;
+  swr: number | undefined;
 }
 
 export interface CacheOptions {
