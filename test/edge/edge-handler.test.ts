@@ -83,9 +83,9 @@ describe("the edge handler", () => {
     seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "15" });
     const index = fakeIndex({ "de/mo/demo": OLD });
     await createEdgeHandler({ fetch: index.fetch, clock })(new Request("https://cooldown.example/7d/de/mo/demo"));
-    const stored = { headers: new Headers({ "cache-control": "max-age=300" }), ttl: 300 as number | undefined };
+    const stored = { headers: new Headers({ "cache-control": "max-age=300, stale-while-revalidate=600" }), ttl: 300 as number | undefined, swr: 600 as number | undefined };
     await index.calls[0]?.init.cacheOverride.afterSend?.(stored);
-    expect(stored.ttl).toBe(15);
+    expect([stored.ttl, stored.swr]).toEqual([15, 0]);
   });
 
   it("passes config.json through byte-identical, also marked for compression", async () => {
