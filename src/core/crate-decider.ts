@@ -15,7 +15,7 @@ export interface CrateDeciderOptions {
   readonly clock?: Clock;
   /** How long to wait for upstream before giving up (503; cargo retries). */
   readonly upstreamTimeoutMs?: number;
-  /** How index lines are read: the cheapest way differs between engines (see `TailReader`); results do not. */
+  /** How index lines are read: the cheapest way differs between engines (see `IndexScanOptions`); what is read does not. */
   readonly scan?: IndexScanOptions;
 }
 

@@ -74,11 +74,11 @@ class NeedleCursor {
  * key; a line holding a `\u` escape, which could spell a key unseen, takes the exact path. Every other line takes
  * `JSON.parse` too.
  *
- * So on every valid JSON line without duplicate top-level keys the result equals a full parse. cargo itself refuses a
- * line with a duplicate field (serde) or that is not JSON, and skips it: for such lines keeping or dropping shows
- * cargo nothing, and the scanner may read either of a duplicate's values.
+ * So on every valid JSON line that does not repeat `vers`, `yanked` or `pubtime` the result equals a full parse.
+ * cargo itself refuses a line with a duplicate field (serde) or that is not JSON, and skips it: for such lines keeping
+ * or dropping shows cargo nothing, and the scanner may read either of a duplicate's values.
  *
- * `options.tailReader` chooses how the tail is read (see `TailReader`); the result is the same either way.
+ * `options` choose how lines are read, for the engine at hand (see `IndexScanOptions`); what is read is the same.
  */
 export function scanIndexFile(text: string, options: IndexScanOptions = {}): ScannedIndexFile {
   const readTail = options.tailReader === "json-parse" ? readTailByJsonParse : readTailByPosition;
