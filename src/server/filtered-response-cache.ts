@@ -9,11 +9,14 @@ import { negotiateContentCoding, type ContentCoding } from "./accept-encoding.ts
 import { compressSync, MIN_COMPRESSED_BYTES } from "./client-compression.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
 
+/** Anything that changes when a recorded answer may no longer be what the proxy would say now; compared with `===`. */
+export type CacheGeneration = number | string;
+
 /**
  * A shared cache of the proxy's own filtered answers, in front of it. The core already says how long a filtered file
  * may be reused (`Cache-Control: public, max-age=N`, never past the next maturing version or upstream's lifetime), so
  * replaying it within that lifetime is exactly what any shared cache in front of the proxy may do. Entries also end
- * when the timestamp database changes (`generation`), since a recorded time may have moved. Hits are answered straight
+ * when the timestamp database or the policy changes (`generation`), since a recorded time may have moved. Hits are answered straight
  * on node:http, without building web Request/Response objects: that is what makes a warm file cheap to serve.
  */
 export class FilteredResponseCache {
@@ -23,7 +26,7 @@ export class FilteredResponseCache {
   constructor(
     private readonly clock: Clock,
     /** Changes whenever the timestamp database changes (SQLite `PRAGMA data_version`). */
-    private readonly generation: () => number,
+    private readonly generation: () => CacheGeneration,
     private readonly bounds: { maxEntries: number; maxBytes: number } = { maxEntries: 20_000, maxBytes: 256 * 1024 * 1024 },
   ) {}
 
@@ -38,7 +41,7 @@ export class FilteredResponseCache {
     return entry;
   }
 
-  store(path: string, headers: Headers, body: Uint8Array, generation: number): void {
+  store(path: string, headers: Headers, body: Uint8Array, generation: CacheGeneration): void {
     const maxAge = maxAgeOf(headers.get("cache-control"));
     if (maxAge === null || maxAge <= 0 || body.byteLength > this.bounds.maxBytes / 16) return;
     const previous = this.entries.get(path);
@@ -52,7 +55,7 @@ export class FilteredResponseCache {
     }
   }
 
-  currentGeneration(): number {
+  currentGeneration(): CacheGeneration {
     return this.generation();
   }
 
@@ -71,7 +74,7 @@ export class CachedFile {
     readonly headers: Headers,
     readonly body: Buffer,
     readonly expiresAt: UnixSeconds,
-    readonly generation: number,
+    readonly generation: CacheGeneration,
   ) {
     this.etag = headers.get("etag") as string;
   }

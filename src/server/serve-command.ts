@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
 import { UserError } from "../user-error.ts";
 import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
+import type { Policy } from "../core/policy-document.ts";
 import { loadPolicyFile } from "./policy-file.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS, startCooldownServer } from "./start-server.ts";
@@ -17,7 +18,7 @@ interface ServeFlags {
   policy?: string;
 }
 
-/** `crates-cooldown serve`: the proxy on node:http until SIGTERM or SIGINT. */
+/** `crates-cooldown serve`: the proxy on node:http until SIGTERM or SIGINT; SIGHUP reads the policy file again. */
 export function serveCommand(): Command {
   return new Command("serve")
     .description("serve the cooldown index over HTTP (cargo registry URL: sparse+http://HOST:PORT/7d/)")
@@ -49,10 +50,30 @@ export function serveCommand(): Command {
         quiet: flags.quiet,
         ...(policy === undefined ? {} : { policy }),
       });
+      const reload = () => reloadPolicy(flags.policy, running.usePolicy);
+      process.on("SIGHUP", reload);
       process.stdout.write(`listening on ${running.url}\n`);
       await stopSignal;
+      process.off("SIGHUP", reload);
       await running.close();
     });
+}
+
+/**
+ * SIGHUP: the policy file is read again and applies to the next request. A file that no longer reads leaves the
+ * previous policy in force (the server keeps serving under a policy someone meant) and says why on stderr.
+ */
+function reloadPolicy(path: string | undefined, usePolicy: (policy: Policy) => void): void {
+  if (path === undefined) {
+    process.stderr.write("SIGHUP: no --policy file to read again; nothing changed\n");
+    return;
+  }
+  try {
+    usePolicy(loadPolicyFile(path));
+    process.stderr.write(`SIGHUP: policy read again from ${path}; it applies from the next request\n`);
+  } catch (error) {
+    process.stderr.write(`SIGHUP: policy NOT changed, still serving under the previous one: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
 }
 
 function parseSeconds(text: string): number {

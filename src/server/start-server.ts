@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { VisibilityRules } from "../core/policy.ts";
-import type { Policy } from "../core/policy-document.ts";
+import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
@@ -47,6 +47,11 @@ export interface RunningCooldownServer {
   /** Base URL ending in `/`, e.g. `http://127.0.0.1:41234/`; cargo's registry URL is `sparse+${url}7d/`. */
   readonly url: string;
   readonly address: ListenAddress;
+  /**
+   * Decides from now on under this policy (on the rules the server started from); answers recorded under the previous
+   * one are never replayed. `serve` calls it on SIGHUP.
+   */
+  usePolicy(policy: Policy): void;
   /** Stops accepting, lets in-flight requests finish (briefly), then closes upstream sockets and the database. */
   close(): Promise<void>;
 }
@@ -78,19 +83,28 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: upstreamTimeoutMs });
   const clock = options.clock ?? systemClock;
   // SQLite's data_version changes whenever another connection (the ingest job) commits. Prepared once: it runs per hit.
+  // With the policy's epoch, a recorded answer is replayed only under the database and the policy it was made under.
   const dataVersion = database.db.prepare("PRAGMA data_version").pluck();
-  const responseCache = new FilteredResponseCache(clock, () => dataVersion.get() as number);
+  let policyEpoch = 0;
+  const responseCache = new FilteredResponseCache(clock, () => `${policyEpoch}:${dataVersion.get() as number}`);
 
-  const proxy = createCooldownProxy({
-    upstream,
-    publishTimes: database,
-    rules: options.rules ?? visibilityRulesFor(options.prePubtimeInference ?? "auto", upstreamUrl, options.policy),
-    upstreamTimeoutMs,
-    service: { version: PACKAGE_VERSION, home: "node" },
-    freshness: { freshness: async () => readFreshness(database) },
-    clock,
-  });
-  const webListener = getRequestListener(withClientCompression(recordingFilteredResponses(proxy, responseCache)), {
+  const proxyUnder = (rules: VisibilityRules) =>
+    createCooldownProxy({
+      upstream,
+      publishTimes: database,
+      rules,
+      upstreamTimeoutMs,
+      service: { version: PACKAGE_VERSION, home: "node" },
+      freshness: { freshness: async () => readFreshness(database) },
+      clock,
+    });
+  const inferenceMode = options.prePubtimeInference ?? "auto";
+  let proxy = proxyUnder(options.rules ?? visibilityRulesFor(inferenceMode, upstreamUrl, options.policy));
+  const usePolicy = (policy: Policy) => {
+    proxy = proxyUnder(options.rules === undefined ? visibilityRulesFor(inferenceMode, upstreamUrl, policy) : applyPolicy(options.rules, policy));
+    policyEpoch++;
+  };
+  const webListener = getRequestListener(withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache)), {
     errorHandler: (error) => answerUnexpected(error, log),
     // Only the path of the URL matters; this lets HTTP/1.0 clients that send no Host header (probes, `ab`) through.
     hostname: "localhost",
@@ -125,6 +139,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   return {
     url: baseUrlOf(address),
     address,
+    usePolicy,
     close: () =>
       (closing ??= (async () => {
         await closeServer(server);
