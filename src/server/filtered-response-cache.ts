@@ -16,8 +16,9 @@ export type CacheGeneration = number | string;
  * A shared cache of the proxy's own filtered answers, in front of it. The core already says how long a filtered file
  * may be reused (`Cache-Control: public, max-age=N`, never past the next maturing version or upstream's lifetime), so
  * replaying it within that lifetime is exactly what any shared cache in front of the proxy may do. Entries also end
- * when the timestamp database or the policy changes (`generation`), since a recorded time may have moved. Hits are answered straight
- * on node:http, without building web Request/Response objects: that is what makes a warm file cheap to serve.
+ * when the timestamp database or the policy changes (`generation`), since a recorded time or a rule may have moved.
+ * Hits are answered straight on node:http, without building web Request/Response objects: that is what makes a warm
+ * file cheap to serve.
  */
 export class FilteredResponseCache {
   private readonly entries = new Map<string, CachedFile>();
@@ -25,7 +26,7 @@ export class FilteredResponseCache {
 
   constructor(
     private readonly clock: Clock,
-    /** Changes whenever the timestamp database changes (SQLite `PRAGMA data_version`). */
+    /** Changes whenever the timestamp database (SQLite `PRAGMA data_version`) or the policy changes. */
     private readonly generation: () => CacheGeneration,
     private readonly bounds: { maxEntries: number; maxBytes: number } = { maxEntries: 20_000, maxBytes: 256 * 1024 * 1024 },
   ) {}
