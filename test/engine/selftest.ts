@@ -7,13 +7,13 @@
  */
 import { filteredEtag, strongEtagFor } from "../../src/core/etag.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
-import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
-import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
+import { CRATES_IO_PUBTIME_SWITCH_ON, type VisibilityRules } from "../../src/core/policy.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { parsePubtime } from "../../src/core/time.ts";
 import { decodeUtf8Exactly } from "../../src/core/utf8.ts";
 import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
+import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { decideVector, filterJson, reasonsOf, rulesFor, scanJson } from "./decide-vector.ts";
 import {
   ENGINE_BENCH,
@@ -51,21 +51,29 @@ export async function runEngineSelfTest(input: EngineSelfTestInput): Promise<voi
   }
 }
 
+/** Upstream bytes → the bytes a filtered 200 sends, as the edge does it: decode, scan, look up, decide, copy. */
+function coreFilterBytes(vector: EngineVector, bytes: Uint8Array<ArrayBuffer>, rules: VisibilityRules): Uint8Array<ArrayBuffer> {
+  const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
+  const record = vector.record === null ? null : decodeCrateRecord(vector.record);
+  return filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules));
+}
+
+/** The same with the naive filter: decode, JSON.parse every line, decide, join, encode. */
+function jsonFilterBytes(vector: EngineVector, bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(jsonParseFilter(decodeUpstream(bytes), vector));
+}
+
 /** Many ordinary files filtered one after the other, as many requests would: the core vs. the JSON.parse filter. */
 function benchTypical(vectors: readonly EngineVector[], minPasses: number, minMs: number): EngineTypicalBench {
   const inputs = vectors.map((vector) => ({ vector, bytes: new TextEncoder().encode(vector.text), rules: rulesFor(vector) }));
   const core = () => {
     let sent = 0;
-    for (const { vector, bytes, rules } of inputs) {
-      const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
-      const record = vector.record === null ? null : decodeCrateRecord(vector.record);
-      sent += filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules)).byteLength;
-    }
+    for (const { vector, bytes, rules } of inputs) sent += coreFilterBytes(vector, bytes, rules).byteLength;
     return sent;
   };
   const json = () => {
     let sent = 0;
-    for (const { vector, bytes } of inputs) sent += new TextEncoder().encode(jsonParseFilter(decodeUpstream(bytes), vector)).byteLength;
+    for (const { vector, bytes } of inputs) sent += jsonFilterBytes(vector, bytes).byteLength;
     return sent;
   };
   const { coreMs, jsonParseMs, ratio, ratioRange } = pairedRounds(core, json, minPasses, minMs);
@@ -163,13 +171,8 @@ async function checkVector(vector: EngineVector): Promise<string[]> {
 async function benchVector(vector: EngineVector, minPasses: number, minMs: number): Promise<EngineBenchFigure> {
   const bytes = new TextEncoder().encode(vector.text);
   const rules = rulesFor(vector);
-  // Both sides go from upstream bytes to the bytes a filtered 200 sends, as the proxy and a naive filter would.
-  const coreBytes = () => {
-    const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
-    const record = vector.record === null ? null : decodeCrateRecord(vector.record);
-    return filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules));
-  };
-  const jsonBytes = () => new TextEncoder().encode(jsonParseFilter(decodeUpstream(bytes), vector));
+  const coreBytes = () => coreFilterBytes(vector, bytes, rules);
+  const jsonBytes = () => jsonFilterBytes(vector, bytes);
   const decoded = decodeUpstream(bytes);
   const scanned = scanIndexFile(decoded, ENGINE_INDEX_SCAN);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
