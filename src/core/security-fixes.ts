@@ -24,14 +24,10 @@ export function admittedFixes(lines: readonly IndexLine[], advisories: readonly 
       const requirement = compileCargoRequirement(patched);
       if (requirement === null) continue;
       let lowest = -1;
-      let lowestVersion: IndexVersion | null = null;
       for (let index = 0; index < versions.length; index++) {
         const version = versions[index];
         if (version === null || version === undefined || !meetsRequirement(version, requirement)) continue;
-        if (lowestVersion === null || compareIndexVersions(version, lowestVersion) < 0) {
-          lowest = index;
-          lowestVersion = version;
-        }
+        if (lowest === -1 || compareIndexVersions(version, versions[lowest] as IndexVersion) < 0) lowest = index;
       }
       if (lowest !== -1 && !admitted.has(lowest)) admitted.set(lowest, advisory.id);
     }
