@@ -42,17 +42,41 @@ export function backendUpstream(options: BackendUpstreamOptions): Upstream {
   const backend = options.backend ?? CRATES_IO_BACKEND;
   const origin = options.origin ?? CRATES_IO_INDEX_ORIGIN;
   return {
-    fetch(path, headers) {
+    async fetch(path, headers) {
       const upstreamHeaders = new Headers(headers);
       upstreamHeaders.set("accept-encoding", "gzip");
-      return send(`${origin}/${path}`, {
-        headers: upstreamHeaders,
-        backend,
-        cacheOverride: new CacheOverride({ afterSend: (candidate) => capCacheTtl(candidate, options.maxTtlSeconds) }),
-        fastly: { decompressGzip: true },
-      });
+      const url = `${origin}/${path}`;
+      const through = (cacheOverride: CacheOverride): BackendRequestInit => ({ headers: upstreamHeaders, backend, cacheOverride, fastly: { decompressGzip: true } });
+      try {
+        return await send(url, through(new CacheOverride({ afterSend: (candidate) => capCacheTtl(candidate, options.maxTtlSeconds) })));
+      } catch (error) {
+        if (!isHttpCacheApiMissing(error)) throw error;
+        // The runtime refused the hook before anything was sent, so sending again cannot reach upstream twice.
+        return send(url, through(hostCacheOverride(options.maxTtlSeconds)));
+      }
     },
   };
+}
+
+/**
+ * js-compute refuses a fetch with an `afterSend` hook when the service has no HTTP Cache API: Viceroy (`fastly compute
+ * serve`) never has it, and a production service has it only once Fastly enables it. The runtime says so in these
+ * words (`runtime/fastly/builtins/fetch/fetch.cpp`); no other fetch error contains them.
+ */
+const HTTP_CACHE_API_MISSING = /HTTP caching API is not enabled/;
+
+export function isHttpCacheApiMissing(error: unknown): boolean {
+  return error instanceof Error && HTTP_CACHE_API_MISSING.test(error.message);
+}
+
+/**
+ * Caching without the HTTP Cache API (Fastly's host caching): nothing can read upstream's Cache-Control before the copy
+ * is stored, so the copy is kept exactly the configured maximum and never served stale. That keeps the promise that
+ * matters — a yank reaches cargo within `upstream_max_ttl_seconds` — at the price of not honouring an upstream
+ * `max-age` shorter than that, or `no-store`. A maximum of 0 passes every request through, uncached.
+ */
+export function hostCacheOverride(maxTtlSeconds: UnixSeconds): CacheOverride {
+  return maxTtlSeconds <= 0 ? new CacheOverride("pass") : new CacheOverride("override", { ttl: maxTtlSeconds, swr: 0 });
 }
 
 /**

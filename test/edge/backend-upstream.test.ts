@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backendUpstream, capCacheTtl, type BackendRequestInit } from "../../src/edge/backend-upstream.ts";
+import { backendUpstream, capCacheTtl, hostCacheOverride, isHttpCacheApiMissing, type BackendRequestInit } from "../../src/edge/backend-upstream.ts";
 import type { CacheCandidateDouble } from "./fastly-doubles/cache-override.ts";
 
 function recordingFetch(response: () => Response = () => new Response("ok")) {
@@ -56,6 +56,61 @@ describe("the upstream adapter over the crates_io_index backend", () => {
     const stored = candidate("public, max-age=600", 600);
     expect(await override?.afterSend?.(stored)).toBeUndefined();
     expect(stored.ttl).toBe(45);
+  });
+});
+
+/** What js-compute 3.46 throws for a fetch with an afterSend hook when the service has no HTTP Cache API (Viceroy). */
+const HTTP_CACHE_API_MISSING = "HTTP caching API is not enabled; please contact support for help";
+
+/** A backend fetch that behaves as js-compute does on a service without the HTTP Cache API. */
+function fetchWithoutHttpCacheApi() {
+  const calls: Array<{ url: string; init: BackendRequestInit }> = [];
+  const fetch = async (url: string, init: BackendRequestInit) => {
+    calls.push({ url, init });
+    if (init.cacheOverride.afterSend !== undefined) throw new TypeError(HTTP_CACHE_API_MISSING);
+    return new Response("line\n", { headers: { etag: '"u"' } });
+  };
+  return { calls, fetch };
+}
+
+describe("the upstream adapter on a service without the HTTP Cache API (fastly compute serve, Viceroy)", () => {
+  it("sends the request again through host caching, keeping the copy exactly the configured maximum, never stale", async () => {
+    const { calls, fetch } = fetchWithoutHttpCacheApi();
+    const response = await backendUpstream({ maxTtlSeconds: 45, fetch }).fetch("3/l/log", new Headers({ "if-none-match": '"x"' }));
+    expect(await response.text()).toBe("line\n");
+    expect(calls).toHaveLength(2);
+    const fallback = calls[1]!.init;
+    expect(calls[1]!.url).toBe("https://index.crates.io/3/l/log");
+    expect([fallback.cacheOverride.mode, fallback.cacheOverride.ttl, fallback.cacheOverride.swr]).toEqual(["override", 45, 0]);
+    expect(fallback.cacheOverride.afterSend).toBeUndefined();
+    expect(fallback.backend).toBe("crates_io_index");
+    expect(fallback.fastly).toEqual({ decompressGzip: true });
+    expect(fallback.headers.get("accept-encoding")).toBe("gzip");
+    expect(fallback.headers.get("if-none-match")).toBe('"x"');
+  });
+
+  it("passes every request through uncached when the configured maximum is 0", async () => {
+    const { calls, fetch } = fetchWithoutHttpCacheApi();
+    await backendUpstream({ maxTtlSeconds: 0, fetch }).fetch("config.json", new Headers());
+    expect(calls[1]?.init.cacheOverride.mode).toBe("pass");
+    expect(hostCacheOverride(0).mode).toBe("pass");
+  });
+
+  it("does not retry other fetch failures: a network error reaches the core, which answers 503", async () => {
+    const calls: string[] = [];
+    const fetch = async (url: string) => {
+      calls.push(url);
+      throw new TypeError("NetworkError when attempting to fetch resource.");
+    };
+    await expect(backendUpstream({ maxTtlSeconds: 60, fetch }).fetch("3/l/log", new Headers())).rejects.toThrow("NetworkError");
+    expect(calls).toHaveLength(1);
+  });
+
+  it("recognises the runtime's refusal by its words, and nothing else", () => {
+    expect(isHttpCacheApiMissing(new TypeError(HTTP_CACHE_API_MISSING))).toBe(true);
+    expect(isHttpCacheApiMissing(new Error("HTTP caching API is not enabled for this service; please contact support for help"))).toBe(true);
+    expect(isHttpCacheApiMissing(new TypeError("NetworkError when attempting to fetch resource."))).toBe(false);
+    expect(isHttpCacheApiMissing(HTTP_CACHE_API_MISSING)).toBe(false);
   });
 });
 
