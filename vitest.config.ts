@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds the edge wasm once per run (as `npm run build` does) for every test that runs it: inject("edgeWasmPath").
+    globalSetup: ["test/support/edge-wasm.global.ts"],
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },

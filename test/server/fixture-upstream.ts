@@ -14,6 +14,10 @@ export interface FixtureFile {
   /** Send the body as is with this Content-Encoding, whatever the request accepts. */
   readonly forcedEncoding?: string;
   readonly status?: number;
+  /** Wait this long before answering (an upstream slower than the proxy's timeout). */
+  readonly delayMs?: number;
+  /** Announce the whole body's Content-Length, send half of it, then cut the connection. */
+  readonly truncate?: boolean;
 }
 
 export interface FixtureRequest {
@@ -36,14 +40,22 @@ export class FixtureUpstream {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<FixtureUpstream> {
+  /** `lifetimeMs`: stop serving after this long by itself (an unref'd timer), so a forgotten fixture cannot hold a run. */
+  static async start(options: { lifetimeMs?: number } = {}): Promise<FixtureUpstream> {
     let fixture: FixtureUpstream | undefined;
     const server = createServer((request, response) => fixture?.answer(request.url ?? "/", request.headers, response));
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     fixture = new FixtureUpstream(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    if (options.lifetimeMs !== undefined) {
+      const watchdog = setTimeout(() => void fixture?.close(), options.lifetimeMs);
+      watchdog.unref();
+      server.once("close", () => clearTimeout(watchdog));
+    }
     return fixture;
   }
+
+  private closing: Promise<void> | undefined;
 
   /** Serves `file` at `path` (with a leading slash, e.g. `/se/rd/serde`). */
   set(path: string, file: FixtureFile): void {
@@ -54,14 +66,31 @@ export class FixtureUpstream {
     return this.requests.filter((request) => request.path === path);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    this.server.close();
-    await once(this.server, "close");
+  /** Stops serving; may be called any number of times. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const closed = once(this.server, "close");
+      this.server.close();
+      this.server.closeAllConnections();
+      await closed;
+    })();
+    return this.closing;
   }
 
   private answer(path: string, headers: IncomingHttpHeaders, response: import("node:http").ServerResponse): void {
     const file = this.files.get(path);
+    if (file?.delayMs !== undefined && file.delayMs > 0) {
+      const later = setTimeout(() => {
+        if (!response.destroyed) this.answerNow(path, headers, response, file);
+      }, file.delayMs);
+      later.unref();
+      response.on("close", () => clearTimeout(later));
+      return;
+    }
+    this.answerNow(path, headers, response, file);
+  }
+
+  private answerNow(path: string, headers: IncomingHttpHeaders, response: import("node:http").ServerResponse, file: FixtureFile | undefined): void {
     if (file === undefined) {
       this.requests.push({ path, headers, status: 404 });
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
@@ -77,7 +106,12 @@ export class FixtureUpstream {
     }
     const status = file.status ?? 200;
     this.requests.push({ path, headers, status });
-    if (file.forcedEncoding !== undefined) {
+    if (file.truncate === true) {
+      const sent = file.gzip && /\bgzip\b/.test(headers["accept-encoding"] ?? "") ? gzipSync(body) : body;
+      const coding: Record<string, string> = sent === body ? {} : { "content-encoding": "gzip", vary: "Accept-Encoding" };
+      response.writeHead(status, { ...common, ...coding, "content-length": String(sent.byteLength) });
+      response.write(sent.subarray(0, Math.floor(sent.byteLength / 2)), () => response.socket?.destroy());
+    } else if (file.forcedEncoding !== undefined) {
       response.writeHead(status, { ...common, "content-encoding": file.forcedEncoding }).end(body);
     } else if (file.gzip && /\bgzip\b/.test(headers["accept-encoding"] ?? "")) {
       response.writeHead(status, { ...common, "content-encoding": "gzip", vary: "Accept-Encoding" }).end(gzipSync(body));
