@@ -16,6 +16,8 @@ export interface FixtureFile {
   readonly status?: number;
   /** Wait this long before answering (an upstream slower than the proxy's timeout). */
   readonly delayMs?: number;
+  /** Send no ETag (and so never 304). */
+  readonly noEtag?: boolean;
   /** Announce the whole body's Content-Length, send half of it, then cut the connection. */
   readonly truncate?: boolean;
 }
@@ -98,8 +100,8 @@ export class FixtureUpstream {
     }
     const body = typeof file.body === "string" ? Buffer.from(file.body) : file.body;
     const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`;
-    const common = { etag, ...file.headers };
-    if (headers["if-none-match"] === etag) {
+    const common: Record<string, string> = file.noEtag === true ? { ...file.headers } : { etag, ...file.headers };
+    if (file.noEtag !== true && headers["if-none-match"] === etag) {
       this.requests.push({ path, headers, status: 304 });
       response.writeHead(304, common).end();
       return;
