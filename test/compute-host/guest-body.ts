@@ -1,0 +1,84 @@
+/**
+ * A body as the guest sees it through handles. Backend and cached bodies arrive whole (the host buffers them), so a
+ * read never has to wait; a body that broke off keeps its failure and hands it to the guest once the bytes before it
+ * are read, as Viceroy's streaming body does (HTTPINCOMPLETE for a truncated body, ERROR for a timeout or bad gzip).
+ */
+import { HostcallError } from "./fastly-status.ts";
+import type { BodyFailure } from "./host-protocol.ts";
+
+/** Where written bytes go instead of the buffer: a streamed downstream response, or a cache insertion. */
+export interface BodySink {
+  write(data: Uint8Array): void;
+  /** `failure` set when the bytes appended came from a body that broke off. */
+  close(failure: BodyFailure | null): void;
+}
+
+export class Body {
+  private chunks: Uint8Array[] = [];
+  private bytes = 0;
+  failure: BodyFailure | null = null;
+  /** Declared length (Content-Length of a backend body), or null to use the bytes held. */
+  declaredLength: number | null = null;
+  /** Backend bodies whose length was not declared report none (streamed, as in Viceroy). */
+  lengthUnknown = false;
+  sink: BodySink | null = null;
+
+  constructor(data?: Uint8Array) {
+    if (data !== undefined && data.length > 0) this.push(data);
+  }
+
+  get length(): number {
+    return this.bytes;
+  }
+
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    if (this.sink !== null) {
+      this.sink.write(data);
+      return;
+    }
+    this.chunks.push(data);
+    this.bytes += data.length;
+  }
+
+  pushFront(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.chunks.unshift(data);
+    this.bytes += data.length;
+  }
+
+  /** Up to `max` bytes; an empty array at the end; throws the failure once the bytes before it are gone. */
+  read(max: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first === undefined) {
+      if (this.failure !== null) throw new HostcallError(this.failure.status, this.failure.message);
+      return new Uint8Array(0);
+    }
+    if (first.length <= max) {
+      this.chunks.shift();
+      this.bytes -= first.length;
+      return first;
+    }
+    this.chunks[0] = first.subarray(max);
+    this.bytes -= max;
+    return first.subarray(0, max);
+  }
+
+  /** Everything left, removing it. */
+  drain(): Uint8Array {
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.bytes = 0;
+    return all;
+  }
+
+  /** Everything left, keeping it (for stream-back bodies read later). */
+  snapshot(): Uint8Array {
+    return Buffer.concat(this.chunks);
+  }
+
+  knownLength(): number | null {
+    if (this.sink !== null || this.lengthUnknown) return null;
+    return this.declaredLength ?? this.bytes;
+  }
+}

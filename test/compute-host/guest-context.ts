@@ -1,0 +1,27 @@
+/** What every hostcall implementation of one running instance shares. */
+import type { GuestMemory } from "./guest-memory.ts";
+import type { HostRpcClient } from "./host-rpc.ts";
+import type { DownstreamRequest, HttpCacheMode, WorkerToMain } from "./host-protocol.ts";
+import type { ResourceTable } from "./guest-resources.ts";
+
+export interface GuestContext {
+  readonly mem: GuestMemory;
+  readonly rpc: HostRpcClient;
+  readonly resources: ResourceTable;
+  readonly requestId: number;
+  readonly httpCache: HttpCacheMode;
+  readonly backendNames: ReadonlySet<string>;
+  readonly clockOffsetMs: number;
+  readonly downstream: DownstreamRequest;
+  /** Handles of the downstream request and its body (body_downstream_get). */
+  readonly downstreamHandles: { readonly request: number; readonly body: number };
+  /** Set once send_downstream has run: a second one is an error, and "ended without a response" is not. */
+  responseSent: boolean;
+  /** An open streaming downstream body, which must be closed before the instance ends. */
+  streamingOpen: boolean;
+  post(message: WorkerToMain): void;
+}
+
+/** A hostcall implementation: wasm arguments in (i32 as number), status by return or HostcallError. */
+export type HostcallImpl = (...args: number[]) => void;
+export type HostcallModule = Record<string, HostcallImpl>;

@@ -1,0 +1,141 @@
+/**
+ * Messages between the main thread (server, backends, stores, shared HTTP cache) and a guest worker (one wasm
+ * instance at a time). Control messages travel on the worker's parentPort; synchronous hostcalls that need the main
+ * thread use the RPC channel of host-rpc.ts and the `HostMethods` below.
+ */
+import type { CacheLookupResult, CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
+import type { MessagePort } from "node:worker_threads";
+import type { SendErrorTagName, StatusCode } from "./fastly-status.ts";
+
+export type HttpCacheMode = "unsupported" | "memory";
+
+/** Header lists keep order and repeats; names are lowercase, values latin1 strings (bytes). */
+export type HeaderList = Array<[string, string]>;
+
+export interface WorkerInit {
+  readonly type: "init";
+  readonly module: WebAssembly.Module;
+  readonly backendNames: readonly string[];
+  readonly httpCache: HttpCacheMode;
+  readonly rpcPort: MessagePort;
+  readonly replyPort: MessagePort;
+  readonly signal: SharedArrayBuffer;
+  readonly trace: boolean;
+}
+
+export interface DownstreamRequest {
+  readonly method: string;
+  /** Absolute, `http://host:port/path?query`, as Viceroy hands the guest. */
+  readonly url: string;
+  readonly headers: HeaderList;
+  readonly body: Uint8Array;
+  readonly clientAddress: string;
+}
+
+export interface RunJob {
+  readonly type: "run";
+  readonly requestId: number;
+  readonly downstream: DownstreamRequest;
+  /** options.clock() − Date.now(), computed in the main thread for this request: the guest's realtime offset. */
+  readonly clockOffsetMs: number;
+}
+
+export type MainToWorker = WorkerInit | RunJob;
+
+export interface RequestTiming {
+  readonly path: string;
+  readonly instantiateMs: number;
+  readonly startWallMs: number;
+  /** CPU time of the worker thread during `_start` (from /proc/thread-self/schedstat); null where unreadable. */
+  readonly startCpuMs: number | null;
+  /** Time the guest spent blocked on hostcalls answered by the main thread (backends, stores, cache). */
+  readonly hostWaitMs: number;
+}
+
+export type WorkerToMain =
+  | { readonly type: "ready" }
+  | { readonly type: "log"; readonly line: string }
+  | {
+      readonly type: "response";
+      readonly requestId: number;
+      readonly status: number;
+      readonly headers: HeaderList;
+      readonly body: Uint8Array;
+      /** More body follows as `chunk` messages until `end` (send_downstream with streaming = 1). */
+      readonly streaming: boolean;
+      /** The body broke off (e.g. a truncated backend body passed through): cut the connection after `body`. */
+      readonly broken: boolean;
+    }
+  | { readonly type: "chunk"; readonly requestId: number; readonly data: Uint8Array }
+  | { readonly type: "end"; readonly requestId: number; readonly broken: boolean }
+  | { readonly type: "done"; readonly requestId: number; readonly failure: string | null; readonly timing: RequestTiming };
+
+/** A backend request as the guest built it (send_async*). */
+export interface BackendSend {
+  readonly requestId: number;
+  readonly backend: string;
+  readonly method: string;
+  readonly uri: string;
+  readonly headers: HeaderList;
+  readonly body: Uint8Array;
+  readonly autoDecompressGzip: boolean;
+  /** Host caching (send_async/send_async_streaming) may use the cache; send_async_v2 never does. */
+  readonly hostCaching: boolean;
+  readonly cacheOverride: CacheOverride | null;
+}
+
+export interface CacheOverride {
+  readonly pass: boolean;
+  readonly ttlSeconds: number | null;
+  readonly swrSeconds: number | null;
+  readonly pci: boolean;
+  readonly surrogateKey: string | null;
+}
+
+/** A failed body: what `http_body.read` answers once the bytes before the failure are read. */
+export interface BodyFailure {
+  readonly status: StatusCode;
+  readonly message: string;
+}
+
+export interface BackendResponse {
+  readonly status: number;
+  readonly headers: HeaderList;
+  readonly body: Uint8Array;
+  readonly bodyFailure: BodyFailure | null;
+  /** What `known_length` reports (Content-Length of a body not decompressed), else null. */
+  readonly knownLength: number | null;
+}
+
+export type PendingOutcome =
+  | { readonly ok: true; readonly response: BackendResponse }
+  | { readonly ok: false; readonly status: StatusCode; readonly detail: SendErrorTagName; readonly message: string };
+
+export interface KvValue {
+  readonly body: Uint8Array;
+  readonly metadata: string;
+}
+
+/** Hostcalls that need the main thread: name → argument and result. */
+export interface HostMethods {
+  "backend.send": { arg: BackendSend; result: { pendingId: number } };
+  "pending.wait": { arg: { pendingId: number }; result: PendingOutcome };
+  "pending.isDone": { arg: { pendingId: number }; result: boolean };
+  /** Items are pending ids, or null for items ready at once; answers the first ready index or 0xFFFFFFFF on timeout. */
+  "select": { arg: { items: Array<number | null>; timeoutMs: number }; result: number };
+  "kv.exists": { arg: { store: string }; result: boolean };
+  "kv.get": { arg: { store: string; key: string }; result: KvValue | null };
+  "config.exists": { arg: { store: string }; result: boolean };
+  "config.get": { arg: { store: string; key: string }; result: string | null };
+  "cache.lookup": { arg: { requestId: number; key: string; requestHeaders: HeaderList }; result: CacheLookupResult };
+  "cache.insert": { arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions; body: Uint8Array } ; result: null };
+  "cache.update": { arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions }; result: CacheLookupResult };
+  "cache.recordNotCacheable": { arg: { txnId: number; maxAgeNs: number; varyRule: string | null }; result: null };
+  /** Gives up an obligation (abandon, close, choose_stale): a collapsed waiter takes over. */
+  "cache.release": { arg: { txnId: number }; result: null };
+}
+
+export type HostMethodName = keyof HostMethods;
+
+export type RpcRequest = { readonly method: HostMethodName; readonly arg: unknown };
+export type RpcReply = { readonly result: unknown } | { readonly error: string };
