@@ -11,6 +11,7 @@ import { HostcallError, Status } from "./fastly-status.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { latin1Bytes, utf8Bytes } from "./guest-memory.ts";
 import { Body } from "./guest-body.ts";
+import type { BodyFailure } from "./host-protocol.ts";
 import { Headers, type FoundResponse, type HttpCacheResource } from "./guest-resources.ts";
 import { newRequest } from "./hostcalls-http-req.ts";
 import { CacheState, StorageAction, type CacheLookupResult, type CacheWriteOptions, type StoredResponseHead } from "./http-cache-types.ts";
@@ -87,12 +88,14 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
   function insertionBody(txnId: number, head: StoredResponseHead, options: CacheWriteOptions): { body: Body; found: FoundResponse } {
     const chunks: Uint8Array[] = [];
     let outcome: "open" | "stored" | "failed" = "open";
+    let broke: BodyFailure | null = null;
     const body = new Body();
     body.sink = {
       write: (data) => chunks.push(Uint8Array.from(data)),
       close: (failure) => {
         if (failure !== null) {
           outcome = "failed";
+          broke = failure;
           ctx.rpc.call("cache.release", { txnId });
           return;
         }
@@ -110,7 +113,9 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
           throw new Error("compute-host: reading a response from the cache before its insertion body is closed is not implemented");
         }
         const streamed = new Body(Buffer.concat(chunks));
-        if (outcome === "failed") streamed.failure = { status: Status.ERROR, message: "the cached response's body broke off" };
+        // The body being inserted broke off (e.g. a truncated backend body): nothing was stored, and the reader gets
+        // the same failure the backend body gave.
+        streamed.failure = broke;
         return streamed;
       },
     };

@@ -1,7 +1,7 @@
 /**
  * The WASI preview1 calls a js-compute guest makes while serving a request: arguments and environment (as Viceroy
  * sets them, `src/linking.rs`), clocks (realtime shifted by the host's clock option), stdout/stderr, randomness,
- * exit. Every other WASI import fails loudly through import-object.ts.
+ * exit, timer sleeps (poll_oneoff on clocks). Every other WASI import fails loudly through import-object.ts.
  */
 import { randomFillSync } from "node:crypto";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
@@ -11,6 +11,12 @@ const ERRNO_SUCCESS = 0;
 const ERRNO_BADF = 8;
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
+const ERRNO_INVAL = 28;
+const EVENTTYPE_CLOCK = 0;
+const SUBCLOCKFLAGS_ABSTIME = 1;
+const SUBSCRIPTION_SIZE = 48;
+/** Something to Atomics.wait on that nobody notifies: a synchronous sleep. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** `proc_exit`: unwinds out of `_start`; the worker tells it apart from a trap. */
 export class ProcExit extends Error {
@@ -94,6 +100,32 @@ export function wasiSubset(ctx: GuestContext, options: { traceId: string; log: (
       if (fd !== 1 && fd !== 2) throw new WasiErrno(ERRNO_BADF);
       output(fd, decoder.decode(Buffer.concat(parts)));
       ctx.mem.setU32(nwrittenOut, written);
+    },
+    // js-compute's event loop sleeps here when only timers are pending (setTimeout without a fetch in flight).
+    // Clock subscriptions only: the earliest one fires after the worker sleeps until it.
+    poll_oneoff(subscriptions, events, count, neventsOut) {
+      let earliest: { userdata: bigint; waitNs: bigint } | null = null;
+      for (let i = 0; i < count; i++) {
+        const sub = subscriptions + SUBSCRIPTION_SIZE * i;
+        if (ctx.mem.u8(sub + 8) !== EVENTTYPE_CLOCK) {
+          throw new Error("compute-host: wasi_snapshot_preview1.poll_oneoff on file descriptors is not implemented");
+        }
+        const clockId = ctx.mem.u32(sub + 16);
+        const timeout = ctx.mem.u64(sub + 24);
+        const absolute = (ctx.mem.u8(sub + 40) & SUBCLOCKFLAGS_ABSTIME) !== 0;
+        let waitNs = timeout;
+        if (absolute) {
+          const nowNs = clockId === CLOCK_MONOTONIC ? process.hrtime.bigint() : BigInt(Math.round((performance.timeOrigin + performance.now() + ctx.clockOffsetMs) * 1e6));
+          waitNs = timeout > nowNs ? timeout - nowNs : 0n;
+        }
+        if (earliest === null || waitNs < earliest.waitNs) earliest = { userdata: ctx.mem.u64(sub), waitNs };
+      }
+      if (earliest === null) throw new WasiErrno(ERRNO_INVAL);
+      if (earliest.waitNs > 0n) Atomics.wait(sleeper, 0, 0, Number(earliest.waitNs) / 1e6);
+      ctx.mem.setU64(events, earliest.userdata);
+      ctx.mem.setU16(events + 8, ERRNO_SUCCESS);
+      ctx.mem.setU8(events + 10, EVENTTYPE_CLOCK);
+      ctx.mem.setU32(neventsOut, 1);
     },
     random_get(buf, len) {
       const bytes = new Uint8Array(len);
