@@ -1,0 +1,280 @@
+/**
+ * The host against a probe guest built with js-compute-runtime (guests/probe.js): each route drives one part of the
+ * host through the runtime's own builtins, so hostcalls are called exactly as js-compute calls them.
+ */
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGuest, type BuiltGuest } from "./build-guest.ts";
+import { startComputeHost, type ComputeHostOptions, type RequestTiming, type RunningComputeHost } from "./compute-host.ts";
+import { startLoopbackOrigin, type LoopbackOrigin } from "./loopback-origin.ts";
+
+const DAY_MS = 86_400_000;
+let guest: BuiltGuest;
+let origin: LoopbackOrigin;
+const logs: string[] = [];
+const timings: RequestTiming[] = [];
+let clockOffsetMs = 0;
+const hosts: RunningComputeHost[] = [];
+
+async function start(httpCache: ComputeHostOptions["httpCache"], extra: Partial<ComputeHostOptions> = {}): Promise<RunningComputeHost> {
+  const host = await startComputeHost({
+    wasmPath: guest.wasmPath,
+    listen: "127.0.0.1:0",
+    backends: {
+      origin: { url: origin.url, overrideHost: "origin.example", firstByteTimeoutMs: 1000 },
+      refused: { url: "http://127.0.0.1:1" },
+    },
+    kvStores: { probe_kv: { a: "A", m: { data: "D", metadata: "M" } } },
+    configStores: { probe_config: { short: "s", long: "x".repeat(3000) } },
+    httpCache,
+    clock: () => Date.now() + clockOffsetMs,
+    log: (line) => logs.push(line),
+    onTiming: (timing) => timings.push(timing),
+    ...extra,
+  });
+  hosts.push(host);
+  return host;
+}
+
+async function get(host: RunningComputeHost, path: string, init?: RequestInit): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(host.url + path, init);
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+beforeAll(async () => {
+  guest = await buildGuest("test/compute-host/guests/probe.js");
+  let slowCount = 0;
+  origin = await startLoopbackOrigin({
+    "/plain": (_req, res) => res.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("plain body"),
+    "/short-lived": (_req, res) => res.writeHead(200, { "cache-control": "max-age=3600" }).end(`short-lived ${Date.now()}`),
+    "/no-store": (_req, res) => res.writeHead(200, { "cache-control": "no-store" }).end("not for caches"),
+    "/gzip": (_req, res) => {
+      const body = gzipSync("inflated body");
+      res.writeHead(200, { "content-encoding": "gzip", "content-length": body.length }).end(body);
+    },
+    "/bad-gzip": (_req, res) => res.writeHead(200, { "content-encoding": "gzip", "content-length": 9 }).end("not gzip!"),
+    "/truncated": (_req, res) => {
+      res.writeHead(200, { "content-length": 1000 });
+      res.write("the first bytes");
+      setTimeout(() => res.socket?.destroy(), 20);
+    },
+    "/slow-headers": (_req, res) => {
+      setTimeout(() => res.writeHead(200).end("too late"), 3000).unref();
+    },
+    "/slow-cacheable": (_req, res) => {
+      slowCount += 1;
+      setTimeout(() => res.writeHead(200, { "cache-control": "max-age=60" }).end(`slow ${slowCount}`), 200);
+    },
+  });
+  // Hosts and the origin stop by themselves even if afterAll never runs.
+  setTimeout(() => void Promise.all(hosts.map((host) => host.close())), 110_000).unref();
+});
+
+afterAll(async () => {
+  await Promise.all(hosts.map((host) => host.close()));
+  await origin?.close();
+  await guest?.remove();
+});
+
+describe("running the guest", () => {
+  let host: RunningComputeHost;
+  beforeAll(async () => {
+    host = await start("unsupported");
+  });
+
+  it("gives every request a fresh instance: a global counter never passes 1", async () => {
+    expect((await get(host, "counter")).text).toBe("1");
+    expect((await get(host, "counter")).text).toBe("1");
+  });
+
+  it("hands the guest the absolute URL, method and body, also a URL of 7000 characters", async () => {
+    const long = `url?${"q".repeat(7000)}`;
+    const url = `${host.url}${long}`;
+    expect((await get(host, long)).text).toBe(`GET ${url.length} ${url.slice(0, 40)}`);
+    expect((await get(host, "echo-body", { method: "POST", body: "b".repeat(5000) })).text).toBe("POST 5000");
+  });
+
+  it("reads many and long request headers (names and values lists)", async () => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) headers[`x-long-${i}`] = "h".repeat(300);
+    const { text } = await get(host, "request-headers", { headers });
+    const [count, total] = text.split(" ").map(Number);
+    expect(count).toBeGreaterThanOrEqual(40);
+    expect(total).toBeGreaterThanOrEqual(40 * 300);
+  });
+
+  it("sends many response headers downstream, and no body for HEAD", async () => {
+    const { headers } = await get(host, "response-headers?n=60&len=200");
+    expect(headers.get("x-probe-59")).toBe("v".repeat(200));
+    const head = await fetch(`${host.url}counter`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+  });
+
+  it("streams a streamed response body", async () => {
+    expect((await get(host, "stream")).text).toBe("part0;part1;part2;");
+  });
+
+  it("reads the KV store: value, metadata, missing key, missing store, and changes made while running", async () => {
+    expect((await get(host, "kv?key=a")).text).toBe("A|");
+    expect((await get(host, "kv?key=m")).text).toBe("D|M");
+    expect(await get(host, "kv?key=zz")).toMatchObject({ status: 404, text: "missing" });
+    expect((await get(host, "kv?key=a&store=nope")).text).toContain("No KVStore named 'nope' exists");
+    host.setKvEntry("probe_kv", "zz", "new");
+    expect((await get(host, "kv?key=zz")).text).toBe("new|");
+    host.deleteKvEntry("probe_kv", "zz");
+    expect((await get(host, "kv?key=zz")).status).toBe(404);
+    host.replaceKvStore("probe_kv", { only: "1" });
+    expect((await get(host, "kv?key=a")).status).toBe(404);
+  });
+
+  it("reads the Config Store: a value longer than the runtime's first buffer (BUFLEN retry), a missing key, a missing store", async () => {
+    expect((await get(host, "config?key=short")).text).toBe("1:s");
+    expect((await get(host, "config?key=long")).text).toBe(`3000:${"x".repeat(20)}`);
+    expect((await get(host, "config?key=none")).text).toBe("null");
+    expect((await get(host, "config?key=a&store=nope")).text).toContain("No ConfigStore named 'nope' exists");
+    host.setConfigEntry("probe_config", "none", "set now");
+    expect((await get(host, "config?key=none")).text).toBe("7:set now");
+  });
+
+  it("shows the guest the host's clock, and runs timers", async () => {
+    clockOffsetMs = 3 * DAY_MS;
+    const seen = Number((await get(host, "clock")).text);
+    clockOffsetMs = 0;
+    expect(Math.abs(seen - (Date.now() + 3 * DAY_MS))).toBeLessThan(60_000);
+    expect(Number((await get(host, "sleep?ms=30")).text)).toBeGreaterThanOrEqual(29);
+  });
+
+  it("fails loudly, naming the hostcall, when the guest calls one this host lacks (the Core Cache)", async () => {
+    const { status, text } = await get(host, "simple-cache");
+    expect(status).toBe(500);
+    expect(text).toMatch(/^compute-host: fastly_cache\.\w+ is not implemented\n$/);
+    expect(logs.some((line) => /fastly_cache\.\w+ is not implemented/.test(line))).toBe(true);
+  });
+
+  it("reports timings per request", async () => {
+    timings.length = 0;
+    await get(host, "counter");
+    // The response goes out when the guest sends it; the timing follows when its instance ends.
+    while (timings.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const timing = timings[0]!;
+    expect(timing.path).toBe("/counter");
+    expect(timing.instantiateMs).toBeGreaterThan(0);
+    expect(timing.startWallMs).toBeGreaterThan(0);
+    expect(timing.hostWaitMs).toBeGreaterThanOrEqual(0);
+    expect(timing.startCpuMs === null || timing.startCpuMs > 0).toBe(true);
+  });
+});
+
+describe("backends", () => {
+  let host: RunningComputeHost;
+  beforeAll(async () => {
+    host = await start("unsupported");
+  });
+
+  it("sends to the backend's origin with the override host", async () => {
+    expect(await get(host, "fetch?path=/plain")).toMatchObject({ status: 200, text: "plain body" });
+    expect(origin.hosts.get("/plain")).toBe("origin.example");
+  });
+
+  it("rejects the fetch with the cause when the connection is refused", async () => {
+    expect(await get(host, "fetch?backend=refused")).toMatchObject({ status: 502, text: "fetch failed: NetworkError: Connection refused" });
+  });
+
+  it("rejects the fetch when the first byte does not come in time", async () => {
+    expect(await get(host, "fetch?path=/slow-headers")).toMatchObject({ status: 502, text: "fetch failed: NetworkError: HTTP response timeout" });
+  });
+
+  it("fails the body read of a truncated body (HTTP incomplete), never a short body", async () => {
+    const { status, text } = await get(host, "fetch?path=/truncated");
+    expect(status).toBe(502);
+    expect(text).toMatch(/^body failed: .*incomplete/i);
+  });
+
+  it("gunzips when asked (decompressGzip), and a corrupt gzip body fails the read", async () => {
+    expect(await get(host, "fetch?path=/gzip&decompress=1")).toMatchObject({ status: 200, text: "inflated body" });
+    expect((await get(host, "fetch?path=/gzip&decompress=1")).headers.get("x-upstream-encoding")).toBe("");
+    const bad = await get(host, "fetch?path=/bad-gzip&decompress=1");
+    expect(bad.status).toBe(502);
+    expect(bad.text).toMatch(/^body failed: /);
+  });
+});
+
+describe('httpCache "unsupported" (as Viceroy)', () => {
+  let host: RunningComputeHost;
+  beforeAll(async () => {
+    host = await start("unsupported");
+  });
+
+  it("makes js-compute refuse a fetch with an afterSend hook, as on a service without the HTTP Cache API", async () => {
+    expect(await get(host, "fetch?path=/plain&hook=1")).toMatchObject({
+      status: 502,
+      text: "fetch failed: Error: HTTP caching API is not enabled; please contact support for help",
+    });
+  });
+
+  it("sends every fetch without hooks to the backend (Viceroy has no cache), CacheOverride or not", async () => {
+    const before = origin.hits.get("/plain") ?? 0;
+    await get(host, "fetch?path=/plain&ttl=60");
+    await get(host, "fetch?path=/plain&ttl=60");
+    expect(origin.hits.get("/plain")).toBe(before + 2);
+  });
+});
+
+describe('httpCache "memory"', () => {
+  let host: RunningComputeHost;
+  beforeAll(async () => {
+    host = await start("memory");
+  });
+
+  it("caches a fetch with an afterSend hook: a miss, then hits without the backend", async () => {
+    host.clearHttpCache();
+    const before = origin.hits.get("/plain") ?? 0;
+    expect((await get(host, "fetch?path=/plain&hook=1")).headers.get("x-upstream-cache")).toBe("MISS");
+    const second = await get(host, "fetch?path=/plain&hook=1");
+    expect(second).toMatchObject({ status: 200, text: "plain body" });
+    expect(second.headers.get("x-upstream-cache")).toBe("HIT");
+    expect(origin.hits.get("/plain")).toBe(before + 1);
+  });
+
+  it("does not store what afterSend refuses ({cache: false}) or what says no-store", async () => {
+    host.clearHttpCache();
+    const before = origin.hits.get("/short-lived") ?? 0;
+    await get(host, "fetch?path=/short-lived&hook=1&store=0");
+    await get(host, "fetch?path=/short-lived&hook=1&store=0");
+    expect(origin.hits.get("/short-lived")).toBe(before + 2);
+    await get(host, "fetch?path=/no-store&hook=1");
+    await get(host, "fetch?path=/no-store&hook=1");
+    expect(origin.hits.get("/no-store")).toBe(2);
+  });
+
+  it("keeps a response as long as the hook's TTL says, by the host's clock", async () => {
+    host.clearHttpCache();
+    const first = (await get(host, "fetch?path=/short-lived&hook=1&ttl=120")).text;
+    expect((await get(host, "fetch?path=/short-lived&hook=1&ttl=120")).text).toBe(first);
+    clockOffsetMs = 121_000;
+    try {
+      expect((await get(host, "fetch?path=/short-lived&hook=1&ttl=120")).text).not.toBe(first);
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+
+  it("collapses concurrent misses into one backend request", async () => {
+    host.clearHttpCache();
+    const answers = await Promise.all([get(host, "fetch?path=/slow-cacheable&hook=1"), get(host, "fetch?path=/slow-cacheable&hook=1")]);
+    expect(answers.map((answer) => answer.text)).toEqual(["slow 1", "slow 1"]);
+    expect(origin.hits.get("/slow-cacheable")).toBe(1);
+  });
+
+  it("caches host-cached fetches (CacheOverride ttl, no hooks) and not pass ones", async () => {
+    host.clearHttpCache();
+    const before = origin.hits.get("/plain") ?? 0;
+    await get(host, "fetch?path=/plain&pass=1");
+    await get(host, "fetch?path=/plain&pass=1");
+    expect(origin.hits.get("/plain")).toBe(before + 2);
+    await get(host, "fetch?path=/plain&ttl=60");
+    await get(host, "fetch?path=/plain&ttl=60");
+    expect(origin.hits.get("/plain")).toBe(before + 3);
+  });
+});
