@@ -37,11 +37,17 @@ export function send(base: string, target: string, options: { method?: string; h
   });
 }
 
-/** The headers a request answer carries that describe the resource, not the connection or the moment. */
+/**
+ * Headers that describe the connection or the moment of the answer (how long a cache has held the copy, whether this
+ * request hit it), not the resource: they may differ between two requests for the same thing.
+ */
+const MOMENT_HEADERS = ["date", "connection", "keep-alive", "transfer-encoding", "age", "x-cache", "x-cache-hits", "x-served-by", "x-timer"];
+
+/** The headers an answer carries that describe the resource, not the connection or the moment. */
 export function resourceHeaders(answer: Answer): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(answer.headers)) {
-    if (["date", "connection", "keep-alive", "transfer-encoding"].includes(name)) continue;
+    if (MOMENT_HEADERS.includes(name)) continue;
     out[name] = value;
   }
   return out;

@@ -28,6 +28,7 @@ import { ingestAdvisories } from "../../src/ingest/ingest-advisories.ts";
 import { startCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase, type PublishTimeRow } from "../../src/store/timestamp-database.ts";
 import { writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
+import { startComputeHost } from "../compute-host/compute-host.ts";
 
 export type HomeKind = "node" | "edge-memory" | "edge-unsupported";
 
@@ -184,9 +185,6 @@ async function startEdge(
   options: HomeOptions,
   home: { scratch: string; database: TimestampDatabase; log: string[]; cleanups: (() => Promise<void> | void)[]; policy: () => Policy | undefined },
 ): Promise<{ url: string; sync: () => void; usePolicy: (policy: Policy) => void; rawKv: RunningHome["rawKv"] }> {
-  // Imported here, so Node-only runs do not depend on the host (test/compute-host/ is another helper's work).
-  const hostModule = "../compute-host/compute-host.ts";
-  const { startComputeHost } = (await import(/* @vite-ignore */ hostModule)) as { startComputeHost: (options: Record<string, unknown>) => Promise<ComputeHostLike> };
   const exportPath = join(home.scratch, "kv-export.json");
   const overrides = new Map<string, string>();
   const kvContent = (): Record<string, string> => {
@@ -225,13 +223,6 @@ async function startEdge(
       sync();
     },
   };
-}
-
-/** TEMPORARY until test/compute-host/ lands: the part of its API used here. */
-interface ComputeHostLike {
-  url: string;
-  replaceKvStore(store: string, entries: Record<string, string>): void;
-  close(): Promise<void>;
 }
 
 /** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1). */
