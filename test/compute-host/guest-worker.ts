@@ -4,7 +4,6 @@
  * It blocks while the guest runs; everything asynchronous happens in the main thread (host-rpc.ts).
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import type { GuestContext } from "./guest-context.ts";
 import { GuestMemory } from "./guest-memory.ts";
@@ -19,6 +18,7 @@ import { httpReqHostcalls } from "./hostcalls-http-req.ts";
 import { httpRespHostcalls } from "./hostcalls-http-resp.ts";
 import { configStoreHostcalls, kvStoreHostcalls } from "./hostcalls-stores.ts";
 import { buildImportObject } from "./import-object.ts";
+import { threadCpuClock } from "./thread-cpu-clock.ts";
 import { ProcExit, wasiSubset } from "./wasi-subset.ts";
 
 const port = parentPort;
@@ -125,13 +125,11 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
   });
 }
 
-/** Nanoseconds this thread has run on a CPU (first field of schedstat), or null off Linux. */
+const readThreadCpu = threadCpuClock();
+
+/** Nanoseconds this thread has run on a CPU, or null where the platform cannot say. */
 function threadCpuNs(): number | null {
-  try {
-    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
-  } catch {
-    return null;
-  }
+  return readThreadCpu === null ? null : readThreadCpu();
 }
 
 function oneLine(error: unknown): string {
