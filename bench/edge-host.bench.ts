@@ -1,0 +1,231 @@
+/**
+ * The real edge artifact's cost per request: `src/edge/main.ts` built exactly as `npm run build` builds it, served by
+ * the local Compute host (test/compute-host) from a loopback upstream, one request at a time, with a warm in-memory
+ * HTTP cache (so the upstream copy costs a cache hit, as on a busy POP). For each file the same bytes are also asked
+ * through `/0d/` (pass-through, the naive way: no scan, no decision) in alternating rounds, so "filtered ÷ pass-through"
+ * is measured side by side.
+ *
+ * Per request the host reports: instantiating a fresh instance, `_start` wall time, the worker thread's CPU time in
+ * `_start` (from /proc/thread-self/schedstat: the guest's own work, which is what Fastly bills and limits), and the
+ * time the guest waited on the host. Then the host's own throughput on a route that touches no backend.
+ *
+ * `--enable-aot` (weval) is not compared: its binary downloads from GitHub at first use, which no registry this
+ * machine reaches serves, so that build cannot be made here.
+ *
+ *   node bin/run-ts.js bench/edge-host.bench.ts
+ * Env: BENCH_EDGE_ROUNDS (15 per file), BENCH_EDGE_SECONDS (5, throughput run).
+ * Needs ../shared/fixtures/crates-io-2020; prints why and stops without it.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeCrateRecord } from "../src/core/publish-times.ts";
+import { formatRfc3339, type UnixSeconds } from "../src/core/time.ts";
+import { CRATES_IO_BACKEND } from "../src/edge/backend-upstream.ts";
+import { PUBLISH_TIMES_STORE } from "../src/edge/kv-publish-times.ts";
+import { startComputeHost, type RequestTiming, type RunningComputeHost } from "../test/compute-host/compute-host.ts";
+import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020 } from "../test/support/corpus-2020.ts";
+import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
+import { runLoad } from "./support/autocannon-run.ts";
+import { median } from "./support/median.ts";
+import { startStaticUpstream } from "./support/static-upstream.ts";
+import { printBenchSkipped, printBenchSummary, type BenchFigure } from "./support/summary.ts";
+
+const BENCH = "edge-host";
+const ROUNDS = Number(process.env.BENCH_EDGE_ROUNDS ?? 15);
+const SECONDS = Number(process.env.BENCH_EDGE_SECONDS ?? 5);
+/** The guest's clock, and the synthetic publish times around it (as the in-engine self-test uses). */
+const NOW: UnixSeconds = Date.parse("2026-09-21T12:00:00Z") / 1000;
+const WEB_SYS = "we/b-/web-sys";
+/** Every 100th file of the corpus: ordinary requests. */
+const TYPICAL_EVERY = 100;
+/** Four `patched` requirements as RustSec writes them, for the crate with the most versions. */
+const ADVISORIES = [
+  { id: "RUSTSEC-2020-0001", patched: [">= 600.0.0", "^500.0.3"] },
+  { id: "RUSTSEC-2021-0002", patched: [">= 610.0.0, < 620.0.0"] },
+  { id: "RUSTSEC-2022-0003", patched: [">= 640.0.0"] },
+];
+/** Fastly's default CPU limit per request. */
+const CPU_LIMIT_MS = 50;
+
+interface Picked {
+  readonly label: string;
+  readonly path: string;
+  readonly text: string;
+  readonly lines: number;
+}
+
+interface Measured {
+  readonly filtered: RequestTiming[];
+  readonly passThrough: RequestTiming[];
+}
+
+if (!corpusAvailable()) {
+  printBenchSkipped(BENCH, CORPUS_2020_MISSING);
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const { named, typical, mostVersions } = await pickFiles();
+  const files = new Map<string, string>([...named, ...typical].map((file) => [file.path, file.text]));
+  const upstream = await startStaticUpstream(files);
+  const directory = mkdtempSync(join(tmpdir(), "edge-host-bench-"));
+  const timings: RequestTiming[] = [];
+  let host: RunningComputeHost | undefined;
+  try {
+    const wasmPath = join(directory, "main.wasm");
+    const built = performance.now();
+    await buildEdgeWasm(wasmPath);
+    console.log(`built src/edge/main.ts as npm run build does: ${((performance.now() - built) / 1000).toFixed(1)} s`);
+    const crate = mostVersions.path.slice(mostVersions.path.lastIndexOf("/") + 1);
+    const started = performance.now();
+    host = await startComputeHost({
+      wasmPath,
+      listen: "127.0.0.1:0",
+      backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
+      kvStores: { [PUBLISH_TIMES_STORE]: { [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: ADVISORIES }) } },
+      httpCache: "memory",
+      workers: 1,
+      clock: () => NOW * 1000,
+      log: () => {},
+      onTiming: (timing) => timings.push(timing),
+    });
+    console.log(`host started (module compiled, worker ready): ${(performance.now() - started).toFixed(0)} ms`);
+    const base = host.url;
+    const ask = async (path: string): Promise<RequestTiming> => {
+      const before = timings.length;
+      const response = await fetch(`${base}${path}`, { headers: { "accept-encoding": "identity" } });
+      if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+      // The host reports a request's timing when its instance ends, which may be just after the response went out.
+      for (let waited = 0; timings.length === before && waited < 1_000; waited++) await new Promise((resolve) => setTimeout(resolve, 1));
+      const timing = timings[before];
+      if (timing === undefined) throw new Error(`${path}: the host reported no timing`);
+      return timing;
+    };
+
+    // Warm: V8's tiers for the host and the guest's code, and the HTTP cache's copy of every file.
+    for (const file of [...named, ...typical]) {
+      await ask(`7d/${file.path}`);
+      await ask(`0d/${file.path}`);
+    }
+    for (let i = 0; i < 20; i++) await ask(`7d/${named[0]!.path}`);
+
+    const figures: BenchFigure[] = [];
+    console.log(`\none request at a time, warm HTTP cache, medians of ${ROUNDS} rounds alternating /7d/ and /0d/:`);
+    console.log("| file | lines | MB | instantiate | _start wall | _start CPU | host wait | /0d/ _start CPU | CPU ÷ /0d/ |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const file of named) {
+      const measured: Measured = { filtered: [], passThrough: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        measured.filtered.push(await ask(`7d/${file.path}`));
+        measured.passThrough.push(await ask(`0d/${file.path}`));
+      }
+      const cpu = medianOf(measured.filtered, (t) => t.startCpuMs);
+      const passCpu = medianOf(measured.passThrough, (t) => t.startCpuMs);
+      const row = {
+        instantiate: medianOf(measured.filtered, (t) => t.instantiateMs),
+        wall: medianOf(measured.filtered, (t) => t.startWallMs),
+        wait: medianOf(measured.filtered, (t) => t.hostWaitMs),
+      };
+      console.log(
+        `| ${file.label} | ${file.lines} | ${(Buffer.byteLength(file.text) / 1e6).toFixed(2)} | ${ms(row.instantiate)} | ${ms(row.wall)} | ${ms(cpu)} | ${ms(row.wait)} | ${ms(passCpu)} | ${(cpu / passCpu).toFixed(1)}× |`,
+      );
+      figures.push({
+        figure: `${file.label}: _start CPU per filtered request (wall ${ms(row.wall)}; /0d/ of the same bytes ${ms(passCpu)}, ${(cpu / passCpu).toFixed(1)}×)`,
+        value: ms(cpu),
+        target: `< ${CPU_LIMIT_MS} ms (Fastly's default limit)`,
+        met: cpu < CPU_LIMIT_MS,
+      });
+    }
+
+    const typicalFiltered: RequestTiming[] = [];
+    const typicalPass: RequestTiming[] = [];
+    for (const file of typical) {
+      typicalFiltered.push(await ask(`7d/${file.path}`));
+      typicalPass.push(await ask(`0d/${file.path}`));
+    }
+    const typicalCpu = medianOf(typicalFiltered, (t) => t.startCpuMs);
+    const typicalPassCpu = medianOf(typicalPass, (t) => t.startCpuMs);
+    const instantiate = medianOf(typicalFiltered, (t) => t.instantiateMs);
+    console.log(
+      `| typical (every ${TYPICAL_EVERY}th file, ${typical.length} files, median) | ${median(typical.map((f) => f.lines))} | – | ${ms(instantiate)} | ${ms(medianOf(typicalFiltered, (t) => t.startWallMs))} | ${ms(typicalCpu)} | ${ms(medianOf(typicalFiltered, (t) => t.hostWaitMs))} | ${ms(typicalPassCpu)} | ${(typicalCpu / typicalPassCpu).toFixed(1)}× |`,
+    );
+    figures.push(
+      {
+        figure: `typical file (every ${TYPICAL_EVERY}th of the corpus, median of ${typical.length}): _start CPU per filtered request (/0d/ ${ms(typicalPassCpu)}, ${(typicalCpu / typicalPassCpu).toFixed(1)}×)`,
+        value: ms(typicalCpu),
+      },
+      { figure: "fresh instance per request: instantiate (median, typical files)", value: ms(instantiate) },
+    );
+
+    // The host itself: a route that needs no backend (a refused path), two workers, as `npm run serve:edge` runs.
+    await host.close();
+    host = undefined;
+    host = await startComputeHost({
+      wasmPath,
+      listen: "127.0.0.1:0",
+      backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
+      kvStores: { [PUBLISH_TIMES_STORE]: {} },
+      httpCache: "memory",
+      workers: 2,
+      log: () => {},
+    });
+    const refused = await fetch(`${host.url}7d/3/X/x`);
+    if (refused.status !== 404) throw new Error(`a refused path answered ${refused.status}: ${await refused.text()}`);
+    const load = await runLoad(`${host.url}7d/3/X/x`, { connections: 4, seconds: SECONDS });
+    console.log(`\nhost throughput, 2 workers, 4 connections, a refused path (no backend): ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.latencyP50Ms} ms`);
+    figures.push({ figure: "host throughput, 2 workers, a route without backend (fresh instance each)", value: `${load.requestsPerSecond.toFixed(0)} req/s` });
+    figures.push({ figure: "--enable-aot (weval) build", value: "not measured: weval downloads its binary from GitHub at first use; unreachable here" });
+    printBenchSummary({ bench: BENCH, figures });
+  } finally {
+    await host?.close();
+    await upstream.close();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * web-sys, the largest file, the crate with the most versions (with advisories in KV) and every 100th file, each with
+ * a `pubtime` on every line as crates.io writes files now: every version two days after the previous one, the newest
+ * an hour old, so /7d/ hides the last few.
+ */
+async function pickFiles(): Promise<{ named: Picked[]; typical: Picked[]; mostVersions: Picked }> {
+  let webSys: Picked | undefined;
+  let largest: Picked | undefined;
+  let mostVersions: Picked | undefined;
+  const typical: Picked[] = [];
+  let index = 0;
+  for await (const file of readCorpus2020()) {
+    const picked = withPubtimes(file.path, file.text);
+    if (file.path === WEB_SYS) webSys = { ...picked, label: `${WEB_SYS} (long lines)` };
+    if (largest === undefined || Buffer.byteLength(picked.text) > Buffer.byteLength(largest.text)) largest = { ...picked, label: `${file.path} (largest file)` };
+    if (mostVersions === undefined || picked.lines > mostVersions.lines) mostVersions = { ...picked, label: `${file.path} (most versions, 3 advisories)` };
+    if (index % TYPICAL_EVERY === 0) typical.push(picked);
+    index++;
+  }
+  if (webSys === undefined || largest === undefined || mostVersions === undefined) throw new Error("the corpus lacks the files this benchmark names");
+  return { named: [webSys, largest, mostVersions], typical, mostVersions };
+}
+
+function withPubtimes(path: string, text: string): Picked {
+  const lines = text.split(/(?<=\n)/);
+  const dated = lines
+    .map((line, i) => {
+      const close = line.lastIndexOf("}");
+      const at = NOW - 3_600 - (lines.length - 1 - i) * 2 * 86_400;
+      return `${line.slice(0, close)},"pubtime":"${formatRfc3339(at)}"${line.slice(close)}`;
+    })
+    .join("");
+  return { label: path, path, text: dated, lines: lines.length };
+}
+
+function medianOf(timings: readonly RequestTiming[], read: (timing: RequestTiming) => number | null): number {
+  const values = timings.map(read).filter((value): value is number => value !== null);
+  return values.length === 0 ? Number.NaN : median(values);
+}
+
+function ms(value: number): string {
+  return Number.isNaN(value) ? "n/a" : `${value.toFixed(2)} ms`;
+}
