@@ -5,7 +5,7 @@
  * whole output in the message. The directory is removed in teardown.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,12 +23,13 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const BUILD_LIMIT_MS = 300_000;
 
 /** The arguments of `npm run build`, with the output moved to `wasmPath`. */
-export function edgeBuildArguments(wasmPath: string): string[] {
-  return ["--enable-http-cache", "src/edge/main.ts", wasmPath];
+export function edgeBuildArguments(wasmPath: string, entry = "src/edge/main.ts"): string[] {
+  return ["--enable-http-cache", entry, wasmPath];
 }
 
-export async function buildEdgeWasm(wasmPath: string): Promise<void> {
-  const args = edgeBuildArguments(wasmPath);
+/** Builds `entry` (default the edge service) as `npm run build` does; throws with the compiler's whole output. */
+export async function buildEdgeWasm(wasmPath: string, entry?: string): Promise<void> {
+  const args = edgeBuildArguments(wasmPath, entry);
   const command = join(REPO, "node_modules/.bin/js-compute-runtime");
   const output: Buffer[] = [];
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
@@ -46,8 +47,17 @@ export async function buildEdgeWasm(wasmPath: string): Promise<void> {
       resolve({ code, signal });
     });
   });
-  if (outcome.code !== 0) {
-    const how = outcome.error !== undefined ? `could not start (${outcome.error.message})` : outcome.signal !== null ? `was killed (${outcome.signal})` : `exited ${outcome.code}`;
+  // Success means a module on disk, not only an exit status.
+  const written = outcome.code === 0 && existsSync(wasmPath) && statSync(wasmPath).size > 0;
+  if (!written) {
+    const how =
+      outcome.error !== undefined
+        ? `could not start (${outcome.error.message})`
+        : outcome.signal !== null
+          ? `was killed (${outcome.signal})`
+          : outcome.code !== 0
+            ? `exited ${outcome.code}`
+            : `exited 0 but wrote no ${wasmPath}`;
     throw new Error(
       `building the edge wasm failed: js-compute-runtime ${args.join(" ")} ${how}\n--- compiler output ---\n${Buffer.concat(output).toString("utf8")}`,
     );
