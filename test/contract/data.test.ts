@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, type Policy } from "../../src/core/policy-document.ts";
+import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
 import { FixtureUpstream } from "../server/fixture-upstream.ts";
 import { indexFile, versionsIn, type VersionSpec } from "../server/index-lines.ts";
@@ -125,6 +126,59 @@ describe.each(HOMES)("the %s home", (kind) => {
       expect(await visible("punctual")).toEqual([]);
       now = T0 + 1;
       expect(await visible("punctual")).toEqual(["1.0.0"]);
+    });
+  });
+
+  describe("data freshness", () => {
+    it("reports the dump, feed and KV push times and a feed gap on /-/status, and says the data is stale while a gap is open", async () => {
+      home.setMeta(META_KEYS.dumpWatermark, String(T0 - 6 * HOUR));
+      home.setMeta(META_KEYS.feedLastPoll, String(T0 - 5 * 60));
+      home.setMeta(META_KEYS.kvLastPush, String(T0 - 2 * 60));
+      const fresh = JSON.parse((await get("-/status")).text) as { data: unknown };
+      expect(fresh.data).toEqual({
+        dump_watermark: rfc3339(T0 - 6 * HOUR),
+        last_feed_poll: rfc3339(T0 - 5 * 60),
+        last_kv_push: rfc3339(T0 - 2 * 60),
+        feed_gap: null,
+        stale: false,
+        problems: [],
+      });
+      home.setMeta(META_KEYS.feedGaps, JSON.stringify([{ from: T0 - 3 * HOUR, to: T0 - 2 * HOUR, detectedAt: T0 - 2 * HOUR }]));
+      const gapped = JSON.parse((await get("-/status")).text) as { data: { feed_gap: unknown; stale: boolean; problems: string[] } };
+      expect(gapped.data.feed_gap).toEqual({ from: rfc3339(T0 - 3 * HOUR), to: rfc3339(T0 - 2 * HOUR) });
+      expect(gapped.data.stale).toBe(true);
+      expect(gapped.data.problems).toEqual([
+        `versions published between ${rfc3339(T0 - 3 * HOUR)} and ${rfc3339(T0 - 2 * HOUR)} may be missing until the next dump (feed gap)`,
+      ]);
+    });
+  });
+
+  describe("the pre-pubtime inference, switched on", () => {
+    let inferring: RunningHome;
+    beforeAll(async () => {
+      inferring = await startHome(kind, { upstream: upstream.url, clock: () => T0, settings: { prePubtimeInference: "on" }, lifetimeMs: LIFETIME_MS });
+    });
+    afterAll(async () => {
+      await inferring?.close();
+    });
+
+    it("treats every version of a file without any pubtime as published at 2026-02-01T00:00:00Z when nothing better is known", async () => {
+      serve("ancient", [{ vers: "0.1.0" }, { vers: "0.2.0" }]);
+      inferring.recordTimes([{ crate: "ancient", version: "0.2.0", publishedAt: T0 - DAY }]);
+      const answer = await send(inferring.url, `7d/${sparseIndexPath("ancient")}`);
+      expect(versionsIn(answer.text)).toEqual(["0.1.0"]);
+      const explained = JSON.parse((await send(inferring.url, "7d/-/explain/ancient", { headers: { accept: "application/json" } })).text) as { versions: ExplainedVersion[] };
+      expect(explained.versions.map((v) => [v.version, v.source, v.published_at])).toEqual([
+        ["0.1.0", "pre-pubtime-inference", "2026-02-01T00:00:00Z"],
+        ["0.2.0", "database", rfc3339(T0 - DAY)],
+      ]);
+      const status = JSON.parse((await send(inferring.url, "-/status")).text) as { rules: { pre_pubtime_inference: unknown } };
+      expect(status.rules.pre_pubtime_inference).toEqual({ enabled: true, switched_on_by: "2026-02-01T00:00:00Z" });
+    });
+
+    it("infers nothing for a file with pubtime on some lines only", async () => {
+      serve("anomalous", [{ vers: "0.1.0" }, { vers: "0.2.0", publishedAt: T0 - 30 * DAY }]);
+      expect(versionsIn((await send(inferring.url, `7d/${sparseIndexPath("anomalous")}`)).text)).toEqual(["0.2.0"]);
     });
   });
 

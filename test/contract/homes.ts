@@ -86,6 +86,8 @@ export interface RunningHome {
   recordTimes(rows: readonly PublishTimeRow[]): void;
   /** The RustSec advisory database is now exactly these advisories (`ingest advisories`; the edge's KV follows). */
   setAdvisories(advisories: readonly GeneratedAdvisory[]): Promise<void>;
+  /** Writes a `meta` key (freshness bookkeeping, src/store/meta-keys.ts) as the ingest job does (the edge's `_freshness` follows). */
+  setMeta(key: string, value: string): void;
   /** Decide under this policy from the next request on (Node: `usePolicy`; edge: `_policy` as `kv export --policy` writes it). */
   setPolicy(policy: Policy): void;
   /**
@@ -166,6 +168,10 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
       const folder = join(scratch, `advisory-db-${++advisoryRuns}`);
       mkdirSync(folder);
       await ingestAdvisories(database, writeAdvisoryDbFolder(folder, advisories));
+      inner.sync();
+    },
+    setMeta(key, value) {
+      database.setMeta(key, value);
       inner.sync();
     },
     setPolicy(next) {
