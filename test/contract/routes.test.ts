@@ -113,6 +113,26 @@ describe.each(HOMES)("the %s home", (kind) => {
       expect(answer.headers["x-cooldown"]).toBeUndefined();
     });
 
+    // The README promises upstream's answer on /0d/, not a 304 of the proxy's own: Node answers 304 (its cache or
+    // upstream's); the edge with the HTTP Cache API answers 200 with the same bytes and tag from its cache.
+    it("answers a /0d/ client's If-None-Match with upstream's 304 or upstream's same file and tag", async () => {
+      const name = `revalidated-${kind}`;
+      const path = serve(name, indexFile(name, [{ vers: "1.0.0", publishedAt: T0 - DAY }]));
+      const first = await get(`0d/${path}`);
+      const again = await get(`0d/${path}`, { "if-none-match": first.headers.etag ?? "" });
+      expect(again.headers.etag).toBe(first.headers.etag);
+      if (again.status === 304) expect(again.body.byteLength).toBe(0);
+      else expect({ status: again.status, body: again.text }).toEqual({ status: 200, body: first.text });
+    });
+
+    it("sends the client's User-Agent upstream as given", async () => {
+      const name = `agent-${kind}`;
+      const path = serve(name, indexFile(name, [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]));
+      const agent = "cargo/1.95.0 (f2d3ce0bd 2026-03-21)";
+      expect((await get(`7d/${path}`, { "user-agent": agent })).status).toBe(200);
+      expect(upstream.requestsFor(`/${path}`).map((request) => request.headers["user-agent"])).toEqual([agent]);
+    });
+
     it.each(["7d", "0d", "36h", "30d"])("passes config.json through byte-identical under /%s/", async (window) => {
       const answer = await get(`${window}/config.json`);
       expect(answer.status, explainFailure(answer)).toBe(200);
