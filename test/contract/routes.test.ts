@@ -303,6 +303,16 @@ describe.each(HOMES)("the %s home", (kind) => {
       expect(answer.text).not.toContain('"vers"');
       expect(answer.text.split("\n").filter(Boolean)).toHaveLength(1);
     });
+    it("never passes a cut-short /0d/ file off as whole: an error status or a cut connection", async () => {
+      const name = `cut-through-${kind}`;
+      const body = indexFile(name, Array.from({ length: 200 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })));
+      const path = serve(name, body, { truncate: true });
+      const outcome = await get(`0d/${path}`).catch((error: Error) => error);
+      // Node answers 503; the edge streams pass-through bodies, so the cut reaches the client as a cut.
+      if (outcome instanceof Error) return;
+      expect(outcome.status, explainFailure(outcome)).toBeGreaterThanOrEqual(500);
+      expect(outcome.text).not.toContain('"vers"');
+    });
   });
 
   describe("404", () => {
