@@ -13,7 +13,8 @@
  *   change; its backend `crates_io_index` is the upstream; its Config Store `cooldown_config` holds the settings.
  *
  * Every home sits behind a tiny recording front on 127.0.0.1 that passes requests and answers through unchanged and
- * notes method, path (as sent) and status: one request log for every home. Each home, its front and its database
+ * notes method, path (as sent) and status (0 when the home cut the connection without answering): one request log
+ * for every home. Each home, its front and its database
  * stop by themselves after `lifetimeMs` (unref'd timers), and `close()` stops them at once.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -263,13 +264,10 @@ async function startRecordingFront(target: string): Promise<{ url: string; reque
         homeResponse.on("error", () => clientResponse.destroy());
       },
     );
-    forward.on("error", (error) => {
-      if (clientResponse.headersSent) {
-        clientResponse.destroy();
-        return;
-      }
-      requests.push({ method, path, status: 0 });
-      clientResponse.writeHead(599, { "content-type": "text/plain" }).end(`recording front: the home did not answer (${error.message})\n`);
+    // The home cut the connection: the client sees the same cut (status 0 in the log: no answer).
+    forward.on("error", () => {
+      if (!clientResponse.headersSent) requests.push({ method, path, status: 0 });
+      clientResponse.destroy();
     });
     clientRequest.pipe(forward);
   });
