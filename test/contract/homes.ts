@@ -14,8 +14,8 @@
  *
  * Every home sits behind a tiny recording front on 127.0.0.1 that passes requests and answers through unchanged and
  * notes method, path (as sent) and status (0 when the home cut the connection without answering): one request log
- * for every home. Each home, its front and its database
- * stop by themselves after `lifetimeMs` (unref'd timers), and `close()` stops them at once.
+ * for every home. Each home, its front and its database stop by themselves after `lifetimeMs` (unref'd timers), and
+ * `close()` stops them at once.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
@@ -23,7 +23,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { DEFAULT_POLICY, type Policy } from "../../src/core/policy-document.ts";
+import type { Policy } from "../../src/core/policy-document.ts";
 import { exportKvStore } from "../../src/ingest/kv-export.ts";
 import { ingestAdvisories } from "../../src/ingest/ingest-advisories.ts";
 import { startCooldownServer } from "../../src/server/start-server.ts";
@@ -286,4 +286,3 @@ async function startRecordingFront(target: string): Promise<{ url: string; reque
   };
 }
 
-export { DEFAULT_POLICY };
