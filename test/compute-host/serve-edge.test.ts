@@ -88,6 +88,12 @@ describe("serve:edge", () => {
     expect(await badCache.exit).toBe(2);
   });
 
+  it("refuses a --manifest that does not exist, rather than serving without its stores", async () => {
+    const run = serveEdge(["--wasm", guest.wasmPath, "--manifest", join(folder, "missing.toml")]);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr().trim()).toBe(`serve:edge: --manifest ${join(folder, "missing.toml")} does not exist`);
+  });
+
   it("says to build first when the wasm is missing", async () => {
     const run = serveEdge(["--wasm", join(folder, "missing.wasm")]);
     expect(await run.exit).toBe(1);

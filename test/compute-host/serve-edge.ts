@@ -69,6 +69,9 @@ if (!existsSync(flags.wasm)) fail(`${flags.wasm} does not exist: run npm run bui
 
 let defaults: LocalServerDefaults = { backends: {}, kvStores: {}, configStores: {} };
 try {
+  // The default manifest may be absent (a bare wasm and flags); one named on the command line must exist.
+  const named = program.getOptionValueSource("manifest") === "cli";
+  if (named && !existsSync(flags.manifest)) fail(`--manifest ${flags.manifest} does not exist`, 2);
   if (existsSync(flags.manifest)) defaults = readLocalServer(flags.manifest);
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error), 1);
