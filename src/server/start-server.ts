@@ -14,6 +14,7 @@ import { stderrLog, withAccessLog, type LogLine } from "./access-log.ts";
 import { withClientCompression } from "./client-compression.ts";
 import { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } from "./filtered-response-cache.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
+import { markingUntypedResponses, withoutAddedContentType } from "./untyped-responses.ts";
 import { baseUrlOf, DEFAULT_LISTEN, formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import { visibilityRulesFor, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "./upstream-url.ts";
@@ -104,7 +105,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     proxy = proxyUnder(options.rules === undefined ? visibilityRulesFor(inferenceMode, upstreamUrl, policy) : applyPolicy(options.rules, policy));
     policyEpoch++;
   };
-  const webListener = getRequestListener(withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache)), {
+  const webListener = getRequestListener(markingUntypedResponses(withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache))), {
     errorHandler: (error) => answerUnexpected(error, log),
     // Only the path of the URL matters; this lets HTTP/1.0 clients that send no Host header (probes, `ab`) through.
     hostname: "localhost",
@@ -112,7 +113,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     // CPU per filtered request than native ones, which it would have to stream out chunk by chunk.
     overrideGlobalObjects: true,
   });
-  const listener = withFilteredResponseCache(webListener, responseCache, clock);
+  const listener = withFilteredResponseCache(withoutAddedContentType(webListener), responseCache, clock);
   const server = createServer(
     {
       headersTimeout: SERVER_TIMEOUTS.headersTimeout,
