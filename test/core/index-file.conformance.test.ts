@@ -81,11 +81,14 @@ function referenceLine(content: string, start: number, end: number): ReferenceLi
   const spelledVersions = members.flatMap(([key, value]) => (key === "vers" && typeof value === "string" ? [value] : []));
   const fields = parsed as Record<string, unknown>;
   const hasPubtimeKey = Object.hasOwn(fields, "pubtime");
+  // A line repeating a read field is outside the promise whatever its last value is (cargo refuses it): held only to
+  // reading one of the versions it spells, even when the last repeat is not a string (`"vers":"1.0.0",…,"vers":{}`).
+  const unreadableLine = () => (repeats ? { ...unreadable(hasPubtimeKey), binding: false, spelledVersions } : unreadable(hasPubtimeKey));
   const vers = Object.hasOwn(fields, "vers") ? fields.vers : undefined;
-  if (typeof vers !== "string") return unreadable(hasPubtimeKey);
+  if (typeof vers !== "string") return unreadableLine();
   let yanked = false;
   if (Object.hasOwn(fields, "yanked")) {
-    if (typeof fields.yanked !== "boolean") return unreadable(hasPubtimeKey);
+    if (typeof fields.yanked !== "boolean") return unreadableLine();
     yanked = fields.yanked;
   }
   const pubtime = hasPubtimeKey ? referencePubtime(fields.pubtime) : null;
@@ -345,7 +348,9 @@ describe("scanIndexFile reads lines repeating a field from the line", () => {
     "reads the last of two vers": '{"name":"demo","vers":"1.0.0","vers":"2.0.0"}\n',
     "reads the last of two yanked": '{"name":"demo","vers":"1.0.0","yanked":true,"yanked":false}\n',
     "reads the last of two pubtimes": '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z","pubtime":"2026-01-21T10:11:12Z"}\n',
-    "is unreadable when the last vers is not a string": '{"name":"demo","vers":"1.0.0","vers":1}\n',
+    "reads one of its versions, or none, when the last vers is not a string": '{"name":"demo","vers":"1.0.0","vers":1}\n',
+    // Found by fast-check: a repeat inside the nested middle, the tail's yanked spelled with escapes.
+    "reads one of its versions, or none, when a nested-looking vers repeats it": '{"name":"demo","vers":"3.0.0","features":{},"vers":{},"cksum":"x","\\u0079anked":true}\n',
   });
 });
 
