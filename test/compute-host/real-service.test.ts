@@ -1,56 +1,80 @@
 /**
- * The real service (src/edge/main.ts, built as `npm run build` builds it, into a temp dir) on the host in "memory"
- * mode, against a loopback fake crates.io: config.json and an index file come through, filtered, and the second
- * read of the index file comes from the host's HTTP cache.
+ * The real service (src/edge/main.ts, built as `npm run build` builds it, by the run's global setup) on the host in both
+ * HTTP-cache modes, against a loopback fake crates.io: config.json and index files come through, filtered. In
+ * "memory" mode the second read of a file comes from the host's HTTP cache; in "unsupported" mode (Viceroy's answers)
+ * no route answers the runtime's "HTTP caching API is not enabled" 503, and every read goes to the backend.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";
-import { buildGuest, type BuiltGuest } from "./build-guest.ts";
-import { startComputeHost, type RunningComputeHost } from "./compute-host.ts";
+import { startComputeHost, type HttpCacheMode, type RunningComputeHost } from "./compute-host.ts";
 
-let service: BuiltGuest;
 let fake: FakeCratesIo;
-let host: RunningComputeHost;
+const hosts = new Map<HttpCacheMode, RunningComputeHost>();
 const logs: string[] = [];
 
 beforeAll(async () => {
-  [service, fake] = await Promise.all([buildGuest("src/edge/main.ts"), startFakeCratesIo({ gzip: true, maxAgeSeconds: 30, timeoutMs: 110_000 })]);
+  fake = await startFakeCratesIo({ gzip: true, maxAgeSeconds: 30, timeoutMs: 110_000 });
   await fake.publish({ name: "log", vers: "0.4.9", pubtime: daysAgo(30) });
   await fake.publish({ name: "log", vers: "0.4.10", pubtime: daysAgo(1) });
-  host = await startComputeHost({
-    wasmPath: service.wasmPath,
-    listen: "127.0.0.1:0",
-    backends: { crates_io_index: { url: fake.url, overrideHost: "index.crates.io" } },
-    kvStores: { cooldown_times: {} },
-    configStores: { cooldown_config: { upstream_max_ttl_seconds: "60" } },
-    httpCache: "memory",
-    log: (line) => logs.push(line),
-  });
-  setTimeout(() => void host.close(), 110_000).unref();
+  for (const httpCache of ["memory", "unsupported"] as const) {
+    const host = await startComputeHost({
+      wasmPath: inject("edgeWasmPath"),
+      listen: "127.0.0.1:0",
+      backends: { crates_io_index: { url: fake.url, overrideHost: "index.crates.io" } },
+      kvStores: { cooldown_times: {} },
+      configStores: { cooldown_config: { upstream_max_ttl_seconds: "60" } },
+      httpCache,
+      log: (line) => logs.push(line),
+    });
+    setTimeout(() => void host.close(), 110_000).unref();
+    hosts.set(httpCache, host);
+  }
 });
 
 afterAll(async () => {
-  await host?.close();
+  for (const host of hosts.values()) await host.close();
   await fake?.close();
-  await service?.remove();
 });
+
+const upstreamReads = (path: string) => fake.requests.filter((request) => request.path === path).length;
 
 describe("the real service on the host (memory HTTP cache)", () => {
   it("serves config.json from the upstream", async () => {
-    const response = await fetch(`${host.url}7d/config.json`);
+    const response = await fetch(`${hosts.get("memory")!.url}7d/config.json`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ dl: expect.stringContaining(fake.url) });
   });
 
   it("serves an index file with the too-young version hidden, the second time from the cache", async () => {
-    const upstreamReads = () => fake.requests.filter((request) => request.path === "/3/l/log").length;
+    const before = upstreamReads("/3/l/log");
     for (let i = 0; i < 2; i++) {
-      const response = await fetch(`${host.url}7d/3/l/log`);
+      const response = await fetch(`${hosts.get("memory")!.url}7d/3/l/log`);
       expect(response.status).toBe(200);
       const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as { vers: string });
       expect(lines.map((line) => line.vers)).toEqual(["0.4.9"]);
       expect(response.headers.get("x-cooldown")).toContain("too-young=1");
     }
-    expect(upstreamReads()).toBe(1);
+    expect(upstreamReads("/3/l/log") - before).toBe(1);
+  });
+});
+
+describe('the real service on the host without the HTTP Cache API ("unsupported", as Viceroy)', () => {
+  it.each(["7d/config.json", "0d/config.json", "7d/3/l/log", "0d/3/l/log", "-/status", "7d/-/explain/log"])(
+    "answers %s with 200, not the runtime's HTTP-cache 503",
+    async (path) => {
+      const response = await fetch(`${hosts.get("unsupported")!.url}${path}`);
+      const body = await response.text();
+      expect(body).not.toContain("HTTP caching API is not enabled");
+      expect(response.status, body).toBe(200);
+    },
+  );
+
+  it("filters as in memory mode, and reads upstream every time (Viceroy caches nothing)", async () => {
+    const before = upstreamReads("/3/l/log");
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${hosts.get("unsupported")!.url}7d/3/l/log`);
+      expect((await response.text()).trim().split("\n").map((line) => (JSON.parse(line) as { vers: string }).vers)).toEqual(["0.4.9"]);
+    }
+    expect(upstreamReads("/3/l/log") - before).toBe(2);
   });
 });
