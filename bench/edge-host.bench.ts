@@ -20,11 +20,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeCrateRecord } from "../src/core/publish-times.ts";
-import { formatRfc3339, type UnixSeconds } from "../src/core/time.ts";
+import type { UnixSeconds } from "../src/core/time.ts";
 import { CRATES_IO_BACKEND } from "../src/edge/backend-upstream.ts";
 import { PUBLISH_TIMES_STORE } from "../src/edge/kv-publish-times.ts";
 import { startComputeHost, type RequestTiming, type RunningComputeHost } from "../test/compute-host/compute-host.ts";
-import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020 } from "../test/support/corpus-2020.ts";
+import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020, withSyntheticPubtimes } from "../test/support/corpus-2020.ts";
+import { BENCH_ADVISORIES } from "../test/engine/build-selftest.ts";
 import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { runLoad } from "./support/autocannon-run.ts";
 import { median } from "./support/median.ts";
@@ -39,12 +40,6 @@ const NOW: UnixSeconds = Date.parse("2026-09-21T12:00:00Z") / 1000;
 const WEB_SYS = "we/b-/web-sys";
 /** Every 100th file of the corpus: ordinary requests. */
 const TYPICAL_EVERY = 100;
-/** Four `patched` requirements as RustSec writes them, for the crate with the most versions. */
-const ADVISORIES = [
-  { id: "RUSTSEC-2020-0001", patched: [">= 600.0.0", "^500.0.3"] },
-  { id: "RUSTSEC-2021-0002", patched: [">= 610.0.0, < 620.0.0"] },
-  { id: "RUSTSEC-2022-0003", patched: [">= 640.0.0"] },
-];
 /** Fastly's default CPU limit per request. */
 const CPU_LIMIT_MS = 50;
 
@@ -84,7 +79,7 @@ async function main(): Promise<void> {
       wasmPath,
       listen: "127.0.0.1:0",
       backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
-      kvStores: { [PUBLISH_TIMES_STORE]: { [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: ADVISORIES }) } },
+      kvStores: { [PUBLISH_TIMES_STORE]: { [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }) } },
       httpCache: "memory",
       workers: 1,
       clock: () => NOW * 1000,
@@ -201,7 +196,7 @@ async function pickFiles(): Promise<{ named: Picked[]; typical: Picked[]; mostVe
     const picked = withPubtimes(file.path, file.text);
     if (file.path === WEB_SYS) webSys = { ...picked, label: `${WEB_SYS} (long lines)` };
     if (largest === undefined || Buffer.byteLength(picked.text) > Buffer.byteLength(largest.text)) largest = { ...picked, label: `${file.path} (largest file)` };
-    if (mostVersions === undefined || picked.lines > mostVersions.lines) mostVersions = { ...picked, label: `${file.path} (most versions, 3 advisories)` };
+    if (mostVersions === undefined || picked.lines > mostVersions.lines) mostVersions = { ...picked, label: `${file.path} (most versions, ${BENCH_ADVISORIES.length} advisories)` };
     if (index % TYPICAL_EVERY === 0) typical.push(picked);
     index++;
   }
@@ -210,15 +205,8 @@ async function pickFiles(): Promise<{ named: Picked[]; typical: Picked[]; mostVe
 }
 
 function withPubtimes(path: string, text: string): Picked {
-  const lines = text.split(/(?<=\n)/);
-  const dated = lines
-    .map((line, i) => {
-      const close = line.lastIndexOf("}");
-      const at = NOW - 3_600 - (lines.length - 1 - i) * 2 * 86_400;
-      return `${line.slice(0, close)},"pubtime":"${formatRfc3339(at)}"${line.slice(close)}`;
-    })
-    .join("");
-  return { label: path, path, text: dated, lines: lines.length };
+  const dated = withSyntheticPubtimes(text, NOW);
+  return { label: path, path, text: dated.text, lines: dated.times.length };
 }
 
 function medianOf(timings: readonly RequestTiming[], read: (timing: RequestTiming) => number | null): number {

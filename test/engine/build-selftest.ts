@@ -13,8 +13,7 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { strongEtagFor } from "../../src/core/etag.ts";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { formatRfc3339 } from "../../src/core/time.ts";
-import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020 } from "../support/corpus-2020.ts";
+import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020, withSyntheticPubtimes } from "../support/corpus-2020.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { decideVector, filterJson, reasonsOf, scanJson } from "./decide-vector.ts";
 import { EDGE_CASE_INPUTS, type VectorInput } from "./edge-case-inputs.ts";
@@ -36,7 +35,7 @@ export const DEFAULT_OUT_DIR = resolve(HERE, "generated");
 export const WEB_SYS = "we/b-/web-sys";
 const CORPUS_SAMPLE_EVERY = 250;
 /** Advisories for the benchmark's crate with the most versions: four `patched` requirements as RustSec writes them. */
-const BENCH_ADVISORIES = [
+export const BENCH_ADVISORIES = [
   { id: "RUSTSEC-2020-0001", patched: [">= 600.0.0", "^500.0.3"] },
   { id: "RUSTSEC-2021-0002", patched: [">= 610.0.0, < 620.0.0"] },
   { id: "RUSTSEC-2022-0003", patched: [">= 640.0.0"] },
@@ -170,19 +169,13 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
   const vectors: EngineVector[] = [];
   for (const file of picked) {
     const lines = file.text.split(/(?<=\n)/);
-    const times = lines.map((_, i) => now - 3_600 - (lines.length - 1 - i) * 2 * 86_400);
+    const { text: withPubtime, times } = withSyntheticPubtimes(file.text, now);
     const versions = new Map<string, number>();
     lines.forEach((line, i) => {
       // Every tenth version is missing from the record: those stay hidden as of unknown age.
       if (i % 10 !== 5) versions.set((JSON.parse(line) as { vers: string }).vers, times[i] as number);
     });
     const crate = file.path.slice(file.path.lastIndexOf("/") + 1);
-    const withPubtime = lines
-      .map((line, i) => {
-        const close = line.lastIndexOf("}");
-        return `${line.slice(0, close)},"pubtime":"${formatRfc3339(times[i] as number)}"${line.slice(close)}`;
-      })
-      .join("");
     const modern = {
       name: `${file.path} (pubtime on every line)`,
       crate,

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
+import { formatRfc3339, type UnixSeconds } from "../../src/core/time.ts";
 
 /**
  * The real crates.io index of 2020-03-25 (see ../shared/fixtures/crates-io-2020/README.md), read straight from its
@@ -84,4 +85,28 @@ export async function readCorpus2020File(path: string): Promise<CorpusFile> {
     if (file.path === path) return file;
   }
   throw new Error(`${path} is not in the crates.io 2020 index fixture`);
+}
+
+/** A corpus file dated as if published recently, in the shape crates.io writes files now. */
+export interface DatedFile {
+  /** The file with `,"pubtime":"…"` before each line's closing `}`. */
+  readonly text: string;
+  /** The publish time of each line, in file order. */
+  readonly times: readonly UnixSeconds[];
+}
+
+/**
+ * Synthetic publish times for a 2020 file's lines (which carry none): every version two days after the previous one,
+ * the newest an hour before `now`, so a /7d/ window hides the last few and a filter has lines to drop.
+ */
+export function withSyntheticPubtimes(text: string, now: UnixSeconds): DatedFile {
+  const lines = text.split(/(?<=\n)/);
+  const times = lines.map((_, i) => now - 3_600 - (lines.length - 1 - i) * 2 * 86_400);
+  const dated = lines
+    .map((line, i) => {
+      const close = line.lastIndexOf("}");
+      return `${line.slice(0, close)},"pubtime":"${formatRfc3339(times[i] as number)}"${line.slice(close)}`;
+    })
+    .join("");
+  return { text: dated, times };
 }
