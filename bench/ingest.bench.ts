@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { DumpIngestSummary } from "../src/ingest/ingest-dump.ts";
+import type { DumpIngestSummary } from "../src/dump/ingest-dump.ts";
 import { syntheticDumpContent, writeDumpArchive } from "../test/support/dump-generator.ts";
 import { median } from "./support/median.ts";
 import { printBenchSummary } from "./support/summary.ts";

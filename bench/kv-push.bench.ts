@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { FRESHNESS_KV_KEY } from "../src/core/freshness.ts";
-import { pendingKvLines, pushToKv, type KvPushSummary } from "../src/ingest/kv-push.ts";
+import { pendingKvLines, pushToKv, type KvPushSummary } from "../src/kv/kv-push.ts";
 import { TimestampDatabase, type PublishTimeRow } from "../src/store/timestamp-database.ts";
 import { FAKE_BATCHES_PATH, FAKE_FASTLY_TOKEN, type RecordedBatch } from "../test/support/fake-fastly-api.ts";
 import { startChildServer } from "./support/child-server.ts";

@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { ingestDump } from "../../src/ingest/ingest-dump.ts";
+import { ingestDump } from "../../src/dump/ingest-dump.ts";
 
 const [mode, archive, third] = process.argv.slice(2) as [string, string, string];
 const started = performance.now();

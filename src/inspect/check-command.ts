@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 import { LockfileError, parseLockfile } from "./lockfile.ts";
 import { checkLockfile, formatCheckText } from "./lockfile-check.ts";

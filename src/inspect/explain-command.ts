@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { explainIndexFile, formatExplanationText } from "../core/explain.ts";
 import { crateNameProblem, indexPathFor } from "../core/index-path.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 
 interface ExplainFlags extends DecisionFlags {

@@ -1,13 +1,13 @@
 import { Option, type Command } from "commander";
 import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts";
-import { loadPolicyFile } from "../server/policy-file.ts";
+import { loadPolicyFile } from "../node/policy-file.ts";
 import { parseWindow, type CooldownWindow } from "../core/window.ts";
-import { createHttpUpstream } from "../server/http-upstream.ts";
-import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../server/pre-pubtime-inference.ts";
-import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../server/upstream-url.ts";
+import { createHttpUpstream } from "../node/http-upstream.ts";
+import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 /** How `explain` and `check` introduce themselves to the upstream. */
 export const CLI_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;

@@ -1,4 +1,4 @@
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 
 /** Where the server listens: a host name or IP literal (IPv6 without brackets) and a TCP port, 0 for any free one. */
 export interface ListenAddress {

@@ -1,12 +1,12 @@
 import { Command, Option } from "commander";
 import type { Policy } from "../core/policy-document.ts";
 import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
-import { loadPolicyFile } from "./policy-file.ts";
-import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
+import { loadPolicyFile } from "../node/policy-file.ts";
+import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS, startCooldownServer } from "./start-server.ts";
-import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "./upstream-url.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 
 interface ServeFlags {
   listen: string;

@@ -9,15 +9,15 @@ import { plainText } from "../core/responses.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
 import { readFreshness } from "../store/database-freshness.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
-import { UserError } from "../user-error.ts";
+import { UserError } from "../node/user-error.ts";
 import { stderrLog, withAccessLog, type LogLine } from "./access-log.ts";
 import { withClientCompression } from "./client-compression.ts";
 import { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } from "./filtered-response-cache.ts";
-import { createHttpUpstream } from "./http-upstream.ts";
+import { createHttpUpstream } from "../node/http-upstream.ts";
 import { markingUntypedResponses, withoutAddedContentType } from "./untyped-responses.ts";
 import { baseUrlOf, DEFAULT_LISTEN, formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
-import { visibilityRulesFor, type PrePubtimeInferenceMode } from "./pre-pubtime-inference.ts";
-import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "./upstream-url.ts";
+import { visibilityRulesFor, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 15_000;
 

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { SecurityAdvisory } from "../core/security-fixes.ts";
 
-/** One advisory as the database keeps it (see src/ingest/advisory-db.ts for where they come from). */
+/** One advisory as the database keeps it (see src/advisories/advisory-db.ts for where they come from). */
 export interface StoredAdvisory {
   readonly id: string;
   readonly crate: string;

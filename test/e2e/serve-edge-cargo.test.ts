@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { exportKvStore } from "../../src/ingest/kv-export.ts";
+import { exportKvStore } from "../../src/kv/kv-export.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { CargoProject, cargoVersion, createCargoHome, describeRun } from "../support/cargo-project.ts";
 import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startCooldownServer } from "../../src/server/start-server.ts";
-import { loadPolicyFile } from "../../src/server/policy-file.ts";
+import { loadPolicyFile } from "../../src/node/policy-file.ts";
 import { FixedClock } from "../support/in-memory-ports.ts";
 import { CliProcess } from "./cli-process.ts";
 import { FixtureUpstream } from "./fixture-upstream.ts";
