@@ -26,6 +26,8 @@ function markdownFiles(root: string, under = ""): string[] {
   return found.sort();
 }
 
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" };
+
 /** A heading's text as GitHub renders it (markup dropped, code spans and link texts kept). */
 function plainText(tokens: Token[]): string {
   return tokens
@@ -35,7 +37,7 @@ function plainText(tokens: Token[]): string {
       return "text" in token ? String(token.text) : "";
     })
     .join("")
-    .replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[name] ?? "");
+    .replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ENTITIES[name] ?? "");
 }
 
 interface Parsed {
@@ -77,7 +79,8 @@ function brokenLinks(root: string, file: string): string[] {
     const hash = href.indexOf("#");
     const pathPart = decodeURIComponent(hash === -1 ? href : href.slice(0, hash));
     const anchor = hash === -1 ? undefined : decodeURIComponent(href.slice(hash + 1));
-    const target = pathPart === "" ? source : pathPart.startsWith("/") ? join(root, pathPart) : resolve(dirname(source), pathPart);
+    const target =
+      pathPart === "" ? source : pathPart.startsWith("/") ? join(root, pathPart) : resolve(dirname(source), pathPart);
     const shown = `${file}: ${raw}`;
     if (target !== resolve(root) && !target.startsWith(resolve(root) + sep)) {
       problems.push(`${shown}: leaves the repository`);
@@ -108,7 +111,8 @@ describe("links in the repository's markdown", () => {
   });
 
   it("the README links every page in docs/", () => {
-    const linked = new Set(parse(readFileSync(join(REPO, "README.md"), "utf8")).links.map(({ href }) => href.split("#")[0]));
+    const readme = parse(readFileSync(join(REPO, "README.md"), "utf8"));
+    const linked = new Set(readme.links.map(({ href }) => href.split("#")[0]));
     const pages = files.filter((file) => file.startsWith("docs/"));
     expect(pages.filter((page) => !linked.has(page))).toEqual([]);
   });
@@ -131,12 +135,13 @@ describe("the link check itself", () => {
   it("accepts links that resolve, and ignores absolute ones", () => {
     expect(
       check(
-        "[a](other.md) [b](other.md#serve-flags) [c](#a-page) [d](./other.md#twice-1) [e](code.ts#L1) [f](https://x.invalid/nope.md#none)\n\n| t |\n| - |\n| [g](other.md#other-page) |",
+        "[a](other.md) [b](other.md#serve-flags) [c](#a-page) [d](./other.md#twice-1) [e](code.ts#L1)\n" +
+          "[f](https://x.invalid/nope.md#none)\n\n| t |\n| - |\n| [g](other.md#other-page) |",
       ),
     ).toEqual([]);
   });
 
-  it("reports a missing file, a missing anchor on another page or the same page, and a link out of the repository", () => {
+  it("reports a missing file, a missing anchor (another page, the same page), a link out of the repository", () => {
     expect(check("[a](missing.md)\n\n- [b](other.md#nowhere)\n\n> [c](#nothing)\n\n[d](../outside.md)")).toEqual([
       "page.md: [a](missing.md): missing.md does not exist",
       "page.md: [b](other.md#nowhere): no heading in other.md has the anchor #nowhere",
