@@ -61,6 +61,11 @@ beforeAll(async () => {
     "/slow-headers": (_req, res) => {
       setTimeout(() => res.writeHead(200).end("too late"), 3000).unref();
     },
+    "/compute": (req, res) => {
+      // The computation a Core Cache entry saves; counted per key by origin.hits ("/compute?key=…").
+      const count = origin.hits.get(req.url ?? "") ?? 0;
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(`computed ${new URL(req.url ?? "", "http://x").searchParams.get("key")} #${count}`), 150);
+    },
     "/slow-cacheable": (_req, res) => {
       slowCount += 1;
       setTimeout(() => res.writeHead(200, { "cache-control": "max-age=60" }).end(`slow ${slowCount}`), 200);
@@ -145,11 +150,11 @@ describe("running the guest", () => {
     expect(Number((await get(host, "sleep?ms=30")).text)).toBeGreaterThanOrEqual(29);
   });
 
-  it("fails loudly, naming the hostcall, when the guest calls one this host lacks (the Core Cache)", async () => {
-    const { status, text } = await get(host, "simple-cache");
+  it("fails loudly, naming the hostcall, when the guest calls one this host lacks (the Secret Store)", async () => {
+    const { status, text } = await get(host, "secret");
     expect(status).toBe(500);
-    expect(text).toMatch(/^compute-host: fastly_cache\.\w+ is not implemented\n$/);
-    expect(logs.some((line) => /fastly_cache\.\w+ is not implemented/.test(line))).toBe(true);
+    expect(text).toMatch(/^compute-host: fastly_secret_store\.\w+ is not implemented\n$/);
+    expect(logs.some((line) => /fastly_secret_store\.\w+ is not implemented/.test(line))).toBe(true);
   });
 
   it("reports timings per request", async () => {
@@ -276,5 +281,164 @@ describe('httpCache "memory"', () => {
     await get(host, "fetch?path=/plain&ttl=60");
     await get(host, "fetch?path=/plain&ttl=60");
     expect(origin.hits.get("/plain")).toBe(before + 3);
+  });
+});
+
+type CoreAnswer = {
+  outcome?: string;
+  found: boolean;
+  usable: boolean;
+  stale: boolean;
+  mustInsertOrUpdate: boolean;
+  body: string | null;
+  meta: string | null;
+  length: number | null;
+  maxAge: number | null;
+  age: number | null;
+  staleWhileRevalidate: number | null;
+  hits: number | null;
+  before?: CoreAnswer | null;
+  value?: string;
+  streamedBack?: string;
+};
+
+// The Core Cache is independent of the HTTP cache mode (Viceroy has it without the HTTP Cache API).
+describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), httpCache "%s"', (mode) => {
+  let host: RunningComputeHost;
+  let keyCount = 0;
+  /** A key no other test (or mode) has used: the origin counts computations per key. */
+  const freshKey = (name: string) => `${mode}-${name}-${++keyCount}`;
+  const computations = (key: string) => origin.hits.get(`/compute?key=${encodeURIComponent(key)}`) ?? 0;
+  const core = async (path: string): Promise<CoreAnswer> => {
+    const answer = await get(host, path);
+    if (answer.status !== 200) throw new Error(`${path}: ${answer.status} ${answer.text}`);
+    return JSON.parse(answer.text) as CoreAnswer;
+  };
+  const atOffset = async <T>(offsetMs: number, run: () => Promise<T>): Promise<T> => {
+    clockOffsetMs = offsetMs;
+    try {
+      return await run();
+    } finally {
+      clockOffsetMs = 0;
+    }
+  };
+
+  beforeAll(async () => {
+    host = await start(mode, { workers: 3 });
+  });
+
+  it("inserts and looks up: body, user metadata, length, max age, initial age, and hits counted per lookup", async () => {
+    const key = freshKey("insert");
+    expect((await get(host, `core/lookup?key=${key}`)).status).toBe(404);
+    expect((await get(host, `core/insert?key=${key}&value=hello&maxAge=60000&initialAge=5000&meta=m1&length=1`)).text).toBe("inserted");
+    const first = await core(`core/lookup?key=${key}`);
+    expect(first).toMatchObject({ found: true, usable: true, stale: false, mustInsertOrUpdate: false, body: "hello", meta: "m1", length: 5, maxAge: 60000, hits: 1 });
+    expect(first.age).toBeGreaterThanOrEqual(5000);
+    expect((await core(`core/lookup?key=${key}`)).hits).toBe(2);
+    expect((await core(`core/lookup?key=${key}&start=1&end=3`)).body).toBe("ell");
+  });
+
+  it("expires at max age by the host's clock; stale-while-revalidate keeps it usable, stale, with one obligation to update", async () => {
+    const key = freshKey("ttl");
+    await get(host, `core/insert?key=${key}&value=v1&maxAge=60000`);
+    expect((await get(host, `core/lookup?key=${key}`, {})).status).toBe(200);
+    expect((await atOffset(61_000, () => get(host, `core/lookup?key=${key}`))).status).toBe(404);
+
+    const swrKey = freshKey("swr");
+    await get(host, `core/insert?key=${swrKey}&value=v1&maxAge=60000&swr=60000`);
+    const stale = await atOffset(90_000, () => core(`core/txn?key=${swrKey}&action=update&maxAge=600000&meta=updated`));
+    expect(stale.outcome).toBe("updated");
+    expect(stale.before).toMatchObject({ found: true, usable: true, stale: true, mustInsertOrUpdate: true, body: "v1", staleWhileRevalidate: 60000 });
+    const updated = await atOffset(90_000, () => core(`core/lookup?key=${swrKey}`));
+    expect(updated).toMatchObject({ found: true, stale: false, body: "v1", meta: "updated", maxAge: 600000 });
+    expect(updated.age).toBeLessThan(10_000);
+    expect(computations(swrKey)).toBe(0);
+  });
+
+  it("transactions: a miss computes and inserts once, later lookups find it; cancel and an instance that ends give the obligation back", async () => {
+    const key = freshKey("txn");
+    const first = await core(`core/txn?key=${key}`);
+    expect(first).toMatchObject({ outcome: "inserted", value: `computed ${key} #1` });
+    expect(await core(`core/txn?key=${key}`)).toMatchObject({ outcome: "found", body: `computed ${key} #1`, mustInsertOrUpdate: false });
+    expect(computations(key)).toBe(1);
+
+    const cancelled = freshKey("cancel");
+    expect((await core(`core/txn?key=${cancelled}&action=cancel`)).outcome).toBe("cancelled");
+    expect((await core(`core/txn?key=${cancelled}&action=leave`)).outcome).toBe("left");
+    expect((await core(`core/txn?key=${cancelled}&action=close`)).outcome).toBe("closed");
+    expect(await core(`core/txn?key=${cancelled}`)).toMatchObject({ outcome: "inserted" });
+    expect(computations(cancelled)).toBe(1);
+  });
+
+  it("collapses concurrent transactions for one key into one computation (transactionLookup and transactionLookupAsync)", async () => {
+    const key = freshKey("collapse");
+    const answers = await Promise.all([core(`core/txn?key=${key}`), core(`core/txn?key=${key}`), core(`core/async?key=${key}`)]);
+    expect(computations(key)).toBe(1);
+    const value = `computed ${key} #1`;
+    expect(answers.filter((answer) => answer.outcome === "inserted")).toHaveLength(1);
+    for (const answer of answers) expect(answer.outcome === "inserted" ? answer.value : answer.body).toBe(value);
+  });
+
+  it("a waiter takes over when the transaction it waits on is cancelled", async () => {
+    const key = freshKey("handover");
+    // The first computes slowly and then cancels; the second waits, then gets the obligation and inserts.
+    const [cancelled, inserted] = await Promise.all([
+      core(`core/txn?key=${key}&action=cancel`),
+      new Promise((resolve) => setTimeout(resolve, 50)).then(() => core(`core/txn?key=${key}`)),
+    ]);
+    expect(cancelled.outcome).toBe("cancelled");
+    expect(inserted).toMatchObject({ outcome: "inserted" });
+  });
+
+  it("insertAndStreamBack streams the inserted body back", async () => {
+    const key = freshKey("stream");
+    expect(await core(`core/txn?key=${key}&action=stream`)).toMatchObject({ outcome: "inserted", streamedBack: `computed ${key} #1` });
+    expect((await core(`core/lookup?key=${key}`)).body).toBe(`computed ${key} #1`);
+  });
+
+  it("an insertion body the instance never closes is in the cache at once and ends in error for its readers (Viceroy)", async () => {
+    const key = freshKey("open");
+    await get(host, `core/insert?key=${key}&value=partial&open=1`);
+    const answer = await core(`core/lookup?key=${key}`);
+    expect(answer.found).toBe(true);
+    expect(answer.body).toMatch(/^body failed: /);
+  });
+
+  it("purges by surrogate key (host API), hard and soft", async () => {
+    const key = freshKey("purge");
+    await get(host, `core/insert?key=${key}&value=v&sk=crate-serde,all`);
+    expect(host.purgeSurrogateKey("crate-syn")).toBe(0);
+    expect((await get(host, `core/lookup?key=${key}`)).status).toBe(200);
+    expect(host.purgeSurrogateKey("crate-serde", { soft: true })).toBe(1);
+    expect(await core(`core/lookup?key=${key}`)).toMatchObject({ found: true, stale: true });
+    expect(await core(`core/txn?key=${key}&action=cancel`)).toMatchObject({ outcome: "cancelled", before: { stale: true, body: "v" } });
+    expect(host.purgeSurrogateKey("all")).toBe(1);
+    expect((await get(host, `core/lookup?key=${key}`)).status).toBe(404);
+    await get(host, `core/insert?key=${key}&value=v`);
+    host.clearCoreCache();
+    expect((await get(host, `core/lookup?key=${key}`)).status).toBe(404);
+  });
+
+  it("SimpleCache: getOrSet computes once, get reads, purge removes (fastly_purge)", async () => {
+    const key = freshKey("simple");
+    expect(await get(host, `simple/get?key=${key}`)).toMatchObject({ status: 404 });
+    expect((await get(host, `simple/get-or-set?key=${key}`)).text).toBe(`computed ${key} #1`);
+    expect((await get(host, `simple/get-or-set?key=${key}`)).text).toBe(`computed ${key} #1`);
+    expect((await get(host, `simple/get?key=${key}`)).text).toBe(`computed ${key} #1`);
+    expect(computations(key)).toBe(1);
+    expect((await get(host, `simple/purge?key=${key}`)).text).toBe("purged");
+    expect(await get(host, `simple/get?key=${key}`)).toMatchObject({ status: 404 });
+    expect((await get(host, `simple/get-or-set?key=${key}`)).text).toBe(`computed ${key} #2`);
+  });
+
+  it("SimpleCache: getOrSet recomputes after the TTL; get still reads the expired value, as in Viceroy", async () => {
+    const key = freshKey("simple-ttl");
+    expect((await get(host, `simple/get-or-set?key=${key}&ttl=60`)).text).toBe(`computed ${key} #1`);
+    await atOffset(61_000, async () => {
+      // Viceroy's non-transactional lookup returns the object however old, and SimpleCache.get reads its body
+      // without looking at its state.
+      expect((await get(host, `simple/get?key=${key}`)).text).toBe(`computed ${key} #1`);
+      expect((await get(host, `simple/get-or-set?key=${key}&ttl=60`)).text).toBe(`computed ${key} #2`);
+    });
   });
 });

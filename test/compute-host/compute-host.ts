@@ -14,7 +14,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { BackendClient, decompressGzip, type BackendTarget } from "./backend-client.ts";
-import type { DownstreamRequest, HeaderList, HostMethods, HttpCacheMode, KvValue, MainToWorker, PendingOutcome, RequestTiming, WorkerToMain } from "./host-protocol.ts";
+import { CoreCache } from "./core-cache.ts";
+import type { DownstreamRequest, HeaderList, HostMethods, HttpCacheMode, KvValue, MainToWorker, PendingOutcome, RequestTiming, SelectWait, WorkerToMain } from "./host-protocol.ts";
 import { HostRpcServer } from "./host-rpc.ts";
 import { suggestedCacheOptions } from "./http-freshness.ts";
 import { MemoryHttpCache } from "./memory-http-cache.ts";
@@ -54,6 +55,13 @@ export interface RunningComputeHost {
   setConfigEntry(store: string, key: string, value: string): void;
   /** Empties the memory-mode HTTP cache (and host-caching entries). */
   clearHttpCache(): void;
+  /** Empties the Core Cache (`fastly:cache`); transactions in flight keep their obligations. */
+  clearCoreCache(): void;
+  /**
+   * Purges Core Cache objects carrying this surrogate key, as Fastly's purge API (and the guest's
+   * `fastly_purge.purge_surrogate_key`) does: `soft` marks them stale instead. Answers how many variants it hit.
+   */
+  purgeSurrogateKey(surrogateKey: string, options?: { soft?: boolean }): number;
   /** Stops the server (in-flight requests get a few seconds) and the workers; idempotent. */
   close(): Promise<void>;
 }
@@ -91,6 +99,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   const kvStores = new Map(Object.entries(options.kvStores ?? {}).map(([name, entries]) => [name, toKvMap(entries)]));
   const configStores = new Map(Object.entries(options.configStores ?? {}).map(([name, entries]) => [name, new Map(Object.entries(entries))]));
   const cache = new MemoryHttpCache(clock);
+  const coreCache = new CoreCache(clock);
   const client = new BackendClient();
   const pending = new Map<number, Pending>();
   let nextPendingId = 1;
@@ -131,16 +140,31 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     if (options.maxAgeNs > options.initialAgeNs) cache.store(key, { status: response.status, headers: response.headers }, options, response.body);
   }
 
-  async function select(items: Array<number | null>, timeoutMs: number): Promise<number> {
-    const records = items.map((id) => (id === null ? null : pending.get(id)));
-    const readyNow = records.findIndex((record) => record === null || record?.outcome !== undefined);
-    if (readyNow !== -1) return readyNow;
-    const waits: Array<Promise<number>> = records.map((record, index) => (record === undefined || record === null ? new Promise<number>(() => {}) : record.promise.then(() => index)));
-    let timer: NodeJS.Timeout | undefined;
-    if (timeoutMs > 0) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs))));
-    const index = await Promise.race(waits);
-    clearTimeout(timer);
-    return index;
+  /** A promise of the wait's end, or null when it is over. */
+  function waitOf(wait: SelectWait): Promise<unknown> | null {
+    if ("pendingId" in wait) {
+      const record = pending.get(wait.pendingId);
+      if (record === undefined) return new Promise<never>(() => {});
+      return record.outcome !== undefined ? null : record.promise;
+    }
+    if ("streamId" in wait) return coreCache.readReady(wait.streamId, wait.offset, wait.end);
+    return coreCache.lookupPromise(wait.waitId);
+  }
+
+  async function select(items: Array<SelectWait | null>, timeoutMs: number): Promise<number> {
+    for (;;) {
+      const waits = items.map((item) => (item === null ? null : waitOf(item)));
+      const readyNow = waits.indexOf(null);
+      if (readyNow !== -1) return readyNow;
+      const racers: Array<Promise<unknown>> = waits.map((wait) => wait!.catch(() => {}));
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      if (timeoutMs > 0) racers.push(new Promise<void>((resolve) => (timer = setTimeout(() => ((timedOut = true), resolve()), timeoutMs))));
+      await Promise.race(racers);
+      clearTimeout(timer);
+      if (timedOut) return TIMED_OUT;
+      // A stream's change may not be the bytes this reader waits for: look again.
+    }
   }
 
   const hostMethods: { [M in keyof HostMethods]: (arg: HostMethods[M]["arg"]) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"] } = {
@@ -159,6 +183,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     },
     "pending.isDone": ({ pendingId }) => pending.get(pendingId)?.outcome !== undefined,
     select: ({ items, timeoutMs }) => select(items, timeoutMs),
+    ready: (wait) => waitOf(wait) === null,
     "kv.exists": ({ store }) => kvStores.has(store),
     "kv.get": ({ store, key }) => kvStores.get(store)?.get(key) ?? null,
     "config.exists": ({ store }) => configStores.has(store),
@@ -168,6 +193,20 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     "cache.update": ({ txnId, head, options: writeOptions }) => cache.update(txnId, head, writeOptions),
     "cache.recordNotCacheable": ({ txnId, maxAgeNs }) => (cache.recordNotCacheable(txnId, maxAgeNs), null),
     "cache.release": ({ txnId }) => (cache.release(txnId), null),
+    "core.lookup": ({ requestId, key, headers }) => coreCache.lookup(requestId, key, headers),
+    "core.transactionLookup": ({ requestId, key, headers }) => coreCache.transactionLookup(requestId, key, headers, true),
+    "core.transactionLookupAsync": ({ requestId, key, headers }) => coreCache.transactionLookupAsync(requestId, key, headers),
+    "core.awaitLookup": ({ waitId }) => coreCache.awaitLookup(waitId),
+    "core.dropLookup": ({ waitId }) => (coreCache.dropLookup(waitId), null),
+    "core.insert": ({ requestId, key, headers, options: writeOptions }) => coreCache.insert(requestId, key, headers, writeOptions),
+    "core.transactionInsert": ({ requestId, obligation, options: writeOptions }) => coreCache.transactionInsert(requestId, obligation, writeOptions),
+    "core.transactionUpdate": ({ obligation, options: writeOptions }) => coreCache.transactionUpdate(obligation, writeOptions),
+    "core.release": ({ obligation }) => (coreCache.releaseObligation(obligation), null),
+    "core.write": ({ streamId, data }) => (coreCache.write(streamId, data), null),
+    "core.finish": ({ streamId, failed }) => (coreCache.finish(streamId, failed), null),
+    "core.bodyRange": ({ streamId, from, to, length, alwaysUseRequestedRange }) => coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange),
+    "core.read": ({ streamId, offset, end }) => coreCache.read(streamId, offset, end),
+    "core.purge": ({ surrogateKey, soft }) => coreCache.purge(surrogateKey, soft),
   };
 
   async function startSlot(): Promise<Slot> {
@@ -279,6 +318,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     }
     if (job.streaming || !job.response.writableEnded) job.response.destroy();
     cache.releaseOwner(job.requestId);
+    coreCache.releaseOwner(job.requestId);
     for (const [id, record] of pending) if (record.requestId === job.requestId) pending.delete(id);
     slot.job = null;
     job.finished();
@@ -363,6 +403,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       entries.set(key, value);
     },
     clearHttpCache: () => cache.clear(),
+    clearCoreCache: () => coreCache.clear(),
+    purgeSurrogateKey: (surrogateKey, purgeOptions) => coreCache.purge(surrogateKey, purgeOptions?.soft ?? false),
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -3,14 +3,22 @@
  * read never has to wait; a body that broke off keeps its failure and hands it to the guest once the bytes before it
  * are read, as Viceroy's streaming body does (HTTPINCOMPLETE for a truncated body, ERROR for a timeout or bad gzip).
  */
-import { HostcallError } from "./fastly-status.ts";
-import type { BodyFailure } from "./host-protocol.ts";
+import { HostcallError, Status } from "./fastly-status.ts";
+import type { BodyFailure, SelectWait } from "./host-protocol.ts";
 
 /** Where written bytes go instead of the buffer: a streamed downstream response, or a cache insertion. */
 export interface BodySink {
   write(data: Uint8Array): void;
   /** `failure` set when the bytes appended came from a body that broke off. */
   close(failure: BodyFailure | null): void;
+}
+
+/** Where a body being written elsewhere comes from (a Core Cache object still streaming in). */
+export interface BodySource {
+  /** The next bytes, blocking until some come; `done` at the end; `failed` when the body broke off. */
+  pull(): { data: Uint8Array; done: boolean; failed: boolean };
+  /** What `async_io.select` waits on until a read would answer at once; null when it would now. */
+  wait(): SelectWait | null;
 }
 
 export class Body {
@@ -22,6 +30,8 @@ export class Body {
   /** Backend bodies whose length was not declared report none (streamed, as in Viceroy). */
   lengthUnknown = false;
   sink: BodySink | null = null;
+  /** More bytes to come from elsewhere (read on demand). */
+  source: BodySource | null = null;
 
   constructor(data?: Uint8Array) {
     if (data !== undefined && data.length > 0) this.push(data);
@@ -49,6 +59,7 @@ export class Body {
 
   /** Up to `max` bytes; an empty array at the end; throws the failure once the bytes before it are gone. */
   read(max: number): Uint8Array {
+    if (this.chunks.length === 0) this.pull();
     const first = this.chunks[0];
     if (first === undefined) {
       if (this.failure !== null) throw new HostcallError(this.failure.status, this.failure.message);
@@ -66,10 +77,27 @@ export class Body {
 
   /** Everything left, removing it. */
   drain(): Uint8Array {
+    while (this.source !== null) this.pull();
     const all = Buffer.concat(this.chunks);
     this.chunks = [];
     this.bytes = 0;
     return all;
+  }
+
+  /** Takes the next bytes from the source, if any (blocking until they come). */
+  private pull(): void {
+    const source = this.source;
+    if (source === null) return;
+    const { data, done, failed } = source.pull();
+    if (data.length > 0) {
+      this.chunks.push(data);
+      this.bytes += data.length;
+    }
+    if (done) {
+      this.source = null;
+      // Viceroy: a cached body whose writer never finished it is an unfinished streaming body (ERROR).
+      if (failed) this.failure = { status: Status.ERROR, message: "the cached body was never finished" };
+    }
   }
 
   /** Everything left, keeping it (for stream-back bodies read later). */
@@ -77,8 +105,13 @@ export class Body {
     return Buffer.concat(this.chunks);
   }
 
+  /** What select waits on before a read of this body answers at once; null when it would now. */
+  waitForData(): SelectWait | null {
+    return this.chunks.length === 0 && this.source !== null ? this.source.wait() : null;
+  }
+
   knownLength(): number | null {
-    if (this.sink !== null || this.lengthUnknown) return null;
+    if (this.sink !== null || this.lengthUnknown || (this.source !== null && this.declaredLength === null)) return null;
     return this.declaredLength ?? this.bytes;
   }
 }

@@ -6,6 +6,7 @@
 import { HostcallError, Status } from "./fastly-status.ts";
 import type { BodyFailure, CacheOverride, HeaderList, KvValue } from "./host-protocol.ts";
 import type { CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
+import type { CoreFound } from "./core-cache.ts";
 import { Body } from "./guest-body.ts";
 
 export class Headers {
@@ -103,6 +104,23 @@ export interface FoundResponse {
   body(): Body;
 }
 
+/**
+ * A Core Cache handle (Viceroy's PendingCacheTask: cache handles and busy handles share one table). `waitId` is set
+ * while a transaction_lookup_async waits for another transaction; every use but close_busy waits for it first.
+ */
+export interface CoreCacheResource {
+  readonly kind: "core-cache";
+  waitId: number | null;
+  /** Hex of the key bytes (kept for busy handles, which Viceroy swaps for a stub with the key only). */
+  readonly key: string;
+  found: CoreFound | null;
+  /** The obligation (to insert or update) this handle holds. */
+  obligation: number | null;
+  readonly alwaysUseRequestedRange: boolean;
+  /** The body handle get_body last gave: a second one while it is open is BADF (Viceroy HandleBodyUsed). */
+  lastBody: number | null;
+}
+
 export type Resource =
   | RequestResource
   | ResponseResource
@@ -111,7 +129,8 @@ export type Resource =
   | KvStoreResource
   | ConfigStoreResource
   | KvLookupResource
-  | HttpCacheResource;
+  | HttpCacheResource
+  | CoreCacheResource;
 
 type KindOf<K extends Resource["kind"]> = Extract<Resource, { kind: K }>;
 

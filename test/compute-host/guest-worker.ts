@@ -13,6 +13,7 @@ import { HostRpcClient } from "./host-rpc.ts";
 import type { MainToWorker, RunJob, WorkerInit, WorkerToMain } from "./host-protocol.ts";
 import { asyncIoHostcalls } from "./hostcalls-async-io.ts";
 import { httpBodyHostcalls } from "./hostcalls-http-body.ts";
+import { coreCacheHostcalls, purgeHostcalls } from "./hostcalls-core-cache.ts";
 import { httpCacheHostcalls } from "./hostcalls-http-cache.ts";
 import { httpReqHostcalls } from "./hostcalls-http-req.ts";
 import { httpRespHostcalls } from "./hostcalls-http-resp.ts";
@@ -80,6 +81,8 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
       fastly_config_store: config,
       fastly_dictionary: config,
       fastly_http_cache: httpCacheHostcalls(ctx),
+      fastly_cache: coreCacheHostcalls(ctx),
+      fastly_purge: purgeHostcalls(ctx),
     },
     init.trace ? (line) => log(`[trace] ${line}`) : null,
   );

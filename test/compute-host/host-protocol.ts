@@ -4,6 +4,7 @@
  * thread use the RPC channel of host-rpc.ts and the `HostMethods` below.
  */
 import type { CacheLookupResult, CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
+import type { BodyChunk, CoreAsyncLookup, CoreFound, CoreLookupResult, CoreWriteOptions } from "./core-cache.ts";
 import type { MessagePort } from "node:worker_threads";
 import type { SendErrorTagName, StatusCode } from "./fastly-status.ts";
 
@@ -116,13 +117,21 @@ export interface KvValue {
   readonly metadata: string;
 }
 
+/** Something `async_io.select` waits on in the main thread: a backend request, cached bytes, a busy cache lookup. */
+export type SelectWait =
+  | { readonly pendingId: number }
+  | { readonly streamId: number; readonly offset: number; readonly end: number | null }
+  | { readonly waitId: number };
+
 /** Hostcalls that need the main thread: name → argument and result. */
 export interface HostMethods {
   "backend.send": { arg: BackendSend; result: { pendingId: number } };
   "pending.wait": { arg: { pendingId: number }; result: PendingOutcome };
   "pending.isDone": { arg: { pendingId: number }; result: boolean };
-  /** Items are pending ids, or null for items ready at once; answers the first ready index or 0xFFFFFFFF on timeout. */
-  "select": { arg: { items: Array<number | null>; timeoutMs: number }; result: number };
+  /** Items are waits, or null for items ready at once; answers the first ready index or 0xFFFFFFFF on timeout. */
+  "select": { arg: { items: Array<SelectWait | null>; timeoutMs: number }; result: number };
+  /** Whether a wait is over (async_io.is_ready). */
+  "ready": { arg: SelectWait; result: boolean };
   "kv.exists": { arg: { store: string }; result: boolean };
   "kv.get": { arg: { store: string; key: string }; result: KvValue | null };
   "config.exists": { arg: { store: string }; result: boolean };
@@ -133,6 +142,25 @@ export interface HostMethods {
   "cache.recordNotCacheable": { arg: { txnId: number; maxAgeNs: number; varyRule: string | null }; result: null };
   /** Gives up an obligation (abandon, close, choose_stale): a collapsed waiter takes over. */
   "cache.release": { arg: { txnId: number }; result: null };
+  /** The Core Cache (core-cache.ts); keys are the guest's key bytes as hex. */
+  "core.lookup": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreLookupResult };
+  "core.transactionLookup": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreLookupResult };
+  "core.transactionLookupAsync": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreAsyncLookup };
+  "core.awaitLookup": { arg: { waitId: number }; result: CoreLookupResult };
+  "core.dropLookup": { arg: { waitId: number }; result: null };
+  "core.insert": { arg: { requestId: number; key: string; headers: HeaderList; options: CoreWriteOptions }; result: { streamId: number } };
+  "core.transactionInsert": { arg: { requestId: number; obligation: number; options: CoreWriteOptions }; result: { streamId: number; found: CoreFound } };
+  /** False (obligation kept) when the lookup found nothing to update. */
+  "core.transactionUpdate": { arg: { obligation: number; options: CoreWriteOptions }; result: boolean };
+  "core.release": { arg: { obligation: number }; result: null };
+  "core.write": { arg: { streamId: number; data: Uint8Array }; result: null };
+  "core.finish": { arg: { streamId: number; failed: boolean }; result: null };
+  "core.bodyRange": {
+    arg: { streamId: number; from: bigint | null; to: bigint | null; length: bigint | null; alwaysUseRequestedRange: boolean };
+    result: { start: number; end: number | null };
+  };
+  "core.read": { arg: { streamId: number; offset: number; end: number | null }; result: BodyChunk };
+  "core.purge": { arg: { surrogateKey: string; soft: boolean }; result: number };
 }
 
 export type HostMethodName = keyof HostMethods;

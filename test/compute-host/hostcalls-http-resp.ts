@@ -48,8 +48,9 @@ export function httpRespHostcalls(ctx: GuestContext): HostcallModule {
       const body = bodyResource.body;
       ctx.responseSent = true;
       const requestId = ctx.requestId;
+      const bytes = body.drain();
       const failed = body.failure !== null;
-      ctx.post({ type: "response", requestId, status: resp.status, headers: resp.headers.list, body: body.drain(), streaming: streaming === 1, broken: failed });
+      ctx.post({ type: "response", requestId, status: resp.status, headers: resp.headers.list, body: bytes, streaming: streaming === 1, broken: failed });
       if (streaming === 1) {
         ctx.streamingOpen = true;
         body.sink = {

@@ -5,13 +5,90 @@
 import { CacheOverride } from "fastly:cache-override";
 import { ConfigStore } from "fastly:config-store";
 import { KVStore } from "fastly:kv-store";
-import { SimpleCache } from "fastly:cache";
+import { CoreCache, SimpleCache } from "fastly:cache";
+import { SecretStore } from "fastly:secret-store";
 
 // Wizer runs top-level code at build time; a fresh instance per request starts every request from this state.
 let requestsSeenByThisInstance = 0;
 
 const text = (body, status = 200, headers = {}) => new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
 const describe = (error) => `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`;
+
+const json = (value) => new Response(JSON.stringify(value), { headers: { "content-type": "application/json" } });
+const list = (value) => (value === null ? undefined : value.split(","));
+const number = (value) => (value === null ? undefined : Number(value));
+
+/** CoreCache write options from the query: maxAge, initialAge, swr (ms), sk (surrogate keys), meta, length, vary. */
+function writeOptions(param) {
+  return {
+    maxAge: Number(param("maxAge") ?? 60_000),
+    initialAge: number(param("initialAge")),
+    staleWhileRevalidate: number(param("swr")),
+    surrogateKeys: list(param("sk")),
+    userMetadata: param("meta") ?? undefined,
+    length: param("length") === "1" ? new TextEncoder().encode(param("value") ?? "").length : undefined,
+  };
+}
+
+/** The expensive computation a cache saves: a backend request the origin counts. */
+async function compute(key) {
+  const response = await fetch(`https://origin.example/compute?key=${encodeURIComponent(key)}`, { backend: "origin" });
+  return await response.text();
+}
+
+async function describeEntry(entry, param) {
+  const state = entry.state();
+  const range = param("start") !== null || param("end") !== null ? { start: number(param("start")), end: number(param("end")) } : undefined;
+  return {
+    found: state.found(),
+    usable: state.usable(),
+    stale: state.stale(),
+    mustInsertOrUpdate: state.mustInsertOrUpdate(),
+    body: state.found() ? await new Response(entry.body(range)).text().catch((error) => `body failed: ${describe(error)}`) : null,
+    meta: state.found() ? new TextDecoder().decode(entry.userMetadata()) : null,
+    length: state.found() ? entry.length() : null,
+    maxAge: state.found() ? entry.maxAge() : null,
+    age: state.found() ? entry.age() : null,
+    staleWhileRevalidate: state.found() ? entry.staleWhileRevalidate() : null,
+    hits: state.found() ? entry.hits() : null,
+  };
+}
+
+/** A transaction: a usable entry is answered; an obligation is fulfilled as `action` says (insert, stream, update, cancel, close). */
+async function transaction(entry, param) {
+  const state = entry.state();
+  if (!state.mustInsertOrUpdate()) return { outcome: "found", ...(await describeEntry(entry, param)) };
+  const action = param("action") ?? "insert";
+  const before = state.found() ? await describeEntry(entry, param) : null;
+  switch (action) {
+    case "cancel":
+      entry.cancel();
+      return { outcome: "cancelled", before };
+    case "close":
+      entry.close();
+      return { outcome: "closed", before };
+    case "leave":
+      // The instance ends holding the obligation: the host gives it up, as Viceroy drops it with the sandbox.
+      return { outcome: "left", before };
+    case "update":
+      entry.update(writeOptions(param));
+      return { outcome: "updated", before };
+    case "stream": {
+      const value = await compute(param("key"));
+      const [writer, reader] = entry.insertAndStreamBack(writeOptions(param));
+      writer.append(value);
+      writer.close();
+      return { outcome: "inserted", before, streamedBack: await new Response(reader.body()).text() };
+    }
+    default: {
+      const value = await compute(param("key"));
+      const writer = entry.insert(writeOptions(param));
+      writer.append(value);
+      writer.close();
+      return { outcome: "inserted", before, value };
+    }
+  }
+}
 
 async function handle(request) {
   const url = new URL(request.url);
@@ -90,10 +167,47 @@ async function handle(request) {
         "x-upstream-encoding": response.headers.get("content-encoding") ?? "",
       });
     }
-    case "/simple-cache": {
-      const entry = await SimpleCache.getOrSet("probe", async () => ({ value: "cached", ttl: 60 }));
-      return text(await entry.text());
+    case "/secret": {
+      const secret = await new SecretStore("probe_secrets").get("k");
+      return text(String(secret));
     }
+    case "/core/insert": {
+      const writer = CoreCache.insert(param("key"), writeOptions(param));
+      writer.append(param("value") ?? "");
+      if (param("open") !== "1") writer.close();
+      return text("inserted");
+    }
+    case "/core/lookup": {
+      const entry = CoreCache.lookup(param("key"));
+      if (entry === null) return text("miss", 404);
+      return json(await describeEntry(entry, param));
+    }
+    case "/core/txn":
+    case "/core/async": {
+      let entry;
+      if (url.pathname === "/core/async") {
+        const pending = CoreCache.transactionLookupAsync(param("key"));
+        entry = await pending.wait();
+      } else {
+        entry = CoreCache.transactionLookup(param("key"));
+      }
+      return json(await transaction(entry, param));
+    }
+    case "/simple/get-or-set": {
+      try {
+        const entry = await SimpleCache.getOrSet(param("key"), async () => ({ value: await compute(param("key")), ttl: Number(param("ttl") ?? 60) }));
+        return text(await entry.text());
+      } catch (error) {
+        return text(`getOrSet failed: ${describe(error)}`, 500);
+      }
+    }
+    case "/simple/get": {
+      const entry = SimpleCache.get(param("key"));
+      return entry === null ? text("miss", 404) : text(await entry.text());
+    }
+    case "/simple/purge":
+      SimpleCache.purge(param("key"), { scope: "global" });
+      return text("purged");
     case "/stream": {
       const encoder = new TextEncoder();
       const body = new ReadableStream({
