@@ -155,6 +155,8 @@ export class CoreCache {
   private readonly streams = new Map<number, CollectingBody>();
   /** Streams each request may still read or write; a stream no request holds and no cache value keeps is freed. */
   private readonly streamHolders = new Map<number, Set<number>>();
+  /** The same, by request: what releaseOwner must look at. */
+  private readonly heldBy = new Map<number, Set<number>>();
   private readonly waits = new Map<number, LookupWait>();
   private nextId = 1;
 
@@ -372,12 +374,13 @@ export class CoreCache {
   releaseOwner(requestId: number): void {
     for (const [waitId, wait] of this.waits) if (wait.requestId === requestId) this.dropLookup(waitId);
     for (const [id, obligation] of this.obligations) if (obligation.ownerRequestId === requestId) this.releaseObligation(id);
-    for (const [streamId, holders] of this.streamHolders) {
+    for (const streamId of this.heldBy.get(requestId) ?? []) {
       const body = this.streams.get(streamId);
       if (body?.ownerRequestId === requestId) body.finish(true);
-      holders.delete(requestId);
+      this.streamHolders.get(streamId)?.delete(requestId);
       this.maybeFree(streamId);
     }
+    this.heldBy.delete(requestId);
   }
 
   private objectsFor(key: string): KeyObjects {
@@ -472,6 +475,9 @@ export class CoreCache {
     let holders = this.streamHolders.get(streamId);
     if (holders === undefined) this.streamHolders.set(streamId, (holders = new Set()));
     holders.add(requestId);
+    let held = this.heldBy.get(requestId);
+    if (held === undefined) this.heldBy.set(requestId, (held = new Set()));
+    held.add(streamId);
   }
 
   /** Frees a stream once no request holds it and no cached value refers to it. */
