@@ -45,7 +45,7 @@ try {
     const start = performance.now();
     let lines = 0;
     let bytes = 0;
-    for (const line of pendingKvLines(database.db, STORE)) {
+    for (const line of pendingKvLines(database, STORE)) {
       lines++;
       bytes += line.text.length + 1;
     }

@@ -1,4 +1,4 @@
-import { replaceAdvisories, type AdvisorySync } from "../store/advisories.ts";
+import type { AdvisorySync } from "../store/advisories.ts";
 import { META_KEYS } from "../store/meta-keys.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
 import { readAdvisoryDb } from "./advisory-db.ts";
@@ -17,11 +17,11 @@ export interface AdvisoryIngestSummary extends Omit<AdvisorySync, "changedCrates
  */
 export async function ingestAdvisories(database: TimestampDatabase, source: string, now: number = Math.floor(Date.now() / 1000)): Promise<AdvisoryIngestSummary> {
   const { advisories, unreadable } = await readAdvisoryDb(source);
-  const sync = database.db.transaction(() => {
-    const result = replaceAdvisories(database.db, advisories);
+  const sync = database.transaction(() => {
+    const result = database.replaceAdvisories(advisories);
     database.markChanged(result.changedCrates);
     database.setMeta(META_KEYS.advisoriesSynced, String(now));
     return result;
-  })();
+  });
   return { ...sync, changedCrates: sync.changedCrates.length, unreadable };
 }

@@ -56,10 +56,10 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
     if (fetched.status === "not-modified") {
       // The feed is rewritten on every publish: unchanged since the last 200 means nothing was published since.
       const summary: FeedIngestSummary = { ...base, status: "not-modified", items: 0, unreadableItems: 0, oldestItem: null, newestItem: null, gap: null, durationSeconds: durationSeconds() };
-      database.db.transaction(() => {
+      database.transaction(() => {
         database.setMeta(META_KEYS.feedLastPoll, String(polledAt));
         database.setMeta(META_KEYS.feedLastRun, JSON.stringify(summary));
-      })();
+      });
       return summary;
     }
 
@@ -86,7 +86,7 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
       warn(`ingest feed: no dump ingested and no earlier poll: versions published before ${formatRfc3339(oldestItem)} stay hidden until \`ingest dump\` runs`);
     }
 
-    const summary = database.db.transaction((): FeedIngestSummary => {
+    const summary = database.transaction((): FeedIngestSummary => {
       const outcome = database.record(feed.items.map((item) => ({ crate: item.crate, version: item.version, publishedAt: item.publishedAt })));
       const result: FeedIngestSummary = {
         ...base,
@@ -104,7 +104,7 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
       database.setMeta(META_KEYS.feedValidator, JSON.stringify(fetched.validator));
       database.setMeta(META_KEYS.feedLastRun, JSON.stringify(result));
       return result;
-    })();
+    });
     return summary;
   } finally {
     database.close();

@@ -6,7 +6,7 @@ import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-documen
 import { crateNameProblem } from "../core/index-path.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
-import { PACKED_VERSIONS, readCrateRecords } from "./kv-crate-records.ts";
+import { allCrateRecords } from "../store/crate-records.ts";
 import { readFreshness } from "../store/database-freshness.ts";
 
 export interface KvExportSummary {
@@ -45,8 +45,7 @@ export function exportKvStore(database: TimestampDatabase, outPath: string, poli
   try {
     write(`{\n${JSON.stringify(FRESHNESS_KV_KEY)}: ${JSON.stringify(encodeFreshness(readFreshness(database)))}`);
     if (policy !== undefined) write(`,\n${JSON.stringify(POLICY_KV_KEY)}: ${JSON.stringify(encodePolicy(policy))}`);
-    const page = `SELECT r.crate, r.revision, ${PACKED_VERSIONS} FROM crate_revisions r WHERE r.crate > @after ORDER BY r.crate LIMIT @limit`;
-    for (const { record } of readCrateRecords(database.db, page)) {
+    for (const { record } of allCrateRecords(database)) {
       if (crateNameProblem(record.crate) !== null) {
         skipped++;
         continue;

@@ -10,7 +10,7 @@ import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./k
 import { kvBatchBody, kvBatchLine, type KvBatchLine } from "./kv-batch-line.ts";
 import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
 import { silentKvPushProgress, type KvPushProgress } from "./kv-progress.ts";
-import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "./kv-push-ledger.ts";
+import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "../store/kv-push-ledger.ts";
 import { DEFAULT_RETRY_POLICY, RetryWaitTooLongError, withRetries, type RetryPolicy } from "../node/retry.ts";
 
 export const DEFAULT_FASTLY_API = "https://api.fastly.com";
@@ -90,7 +90,7 @@ const RETRYABLE_LINE_CODE = /^(408|409|429|5\d\d)$/;
 export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
   const started = performance.now();
   const startedAt = Math.floor(Date.now() / 1000);
-  const db = options.database.db;
+  const database = options.database;
   const progress = options.progress ?? silentKvPushProgress;
   const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const lineAttempts = options.lineAttempts ?? DEFAULT_LINE_ATTEMPTS;
@@ -102,7 +102,7 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
     dispatcher: agent,
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  const pending = countPendingCrates(db, options.storeId);
+  const pending = countPendingCrates(database, options.storeId);
   let cratesSent = 0;
   let batches = 0;
   let retries = 0;
@@ -125,7 +125,7 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
       }
       else crates.push({ crate: line.key, revision: line.revision });
     }
-    if (crates.length > 0) markPushedCrates(db, options.storeId, crates);
+    if (crates.length > 0) markPushedCrates(database, options.storeId, crates);
     cratesSent += crates.length;
   };
 
@@ -196,7 +196,7 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
       mark = performance.now();
       sendMs += mark - sending;
     }
-    for (const batch of chunkKvBatches(pendingKvLines(db, options.storeId, skipped), options.limits ?? DEFAULT_KV_BATCH_LIMITS)) {
+    for (const batch of chunkKvBatches(pendingKvLines(database, options.storeId, skipped), options.limits ?? DEFAULT_KV_BATCH_LIMITS)) {
       const sending = prepared();
       await sendBatch(batch);
       mark = performance.now();
@@ -247,8 +247,8 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
  * The NDJSON lines a push to `storeId` would send now, lazily, in crate order: each pending crate's record in the
  * core codec. Names cargo could never request are left out (and appended to `skipped`).
  */
-export function* pendingKvLines(db: TimestampDatabase["db"], storeId: string, skipped: string[] = []): Generator<PushLine> {
-  for (const { revision, record } of pendingCrateRecords(db, storeId)) {
+export function* pendingKvLines(database: TimestampDatabase, storeId: string, skipped: string[] = []): Generator<PushLine> {
+  for (const { revision, record } of pendingCrateRecords(database, storeId)) {
     if (crateNameProblem(record.crate) !== null) {
       skipped.push(record.crate);
       continue;

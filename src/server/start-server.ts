@@ -83,11 +83,10 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const database = openTimestampDatabase(options.dbPath ?? DEFAULT_DB_PATH);
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: upstreamTimeoutMs });
   const clock = options.clock ?? systemClock;
-  // SQLite's data_version changes whenever another connection (the ingest job) commits. Prepared once: it runs per hit.
-  // With the policy's epoch, a recorded answer is replayed only under the database and the policy it was made under.
-  const dataVersion = database.db.prepare("PRAGMA data_version").pluck();
+  // The database's data version changes whenever the ingest job commits. With the policy's epoch, a recorded answer is
+  // replayed only under the database and the policy it was made under.
   let policyEpoch = 0;
-  const responseCache = new FilteredResponseCache(clock, () => `${policyEpoch}:${dataVersion.get() as number}`);
+  const responseCache = new FilteredResponseCache(clock, () => `${policyEpoch}:${database.dataVersion()}`);
 
   const proxyUnder = (rules: VisibilityRules) =>
     createCooldownProxy({

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
-import { ADVISORIES_DDL, advisoriesFor } from "./advisories.ts";
+import { ADVISORIES_DDL, advisoriesFor, replaceAdvisories, type AdvisorySync, type StoredAdvisory } from "./advisories.ts";
 import type { PublishTimes } from "../core/ports.ts";
 import type { UnixSeconds } from "../core/time.ts";
 
@@ -51,6 +51,7 @@ export interface RecordOutcome {
  *   skips every crate whose rows did not change (see dump-merge.ts).
  */
 export class TimestampDatabase implements PublishTimes {
+  /** The SQLite connection, for the modules of src/store only: SQL stays in this folder (test/architecture checks it). */
   readonly db: Database.Database;
   private readonly selectCrate: Database.Statement<[string], { version: string; published_at: number }>;
   private readonly selectTime: Database.Statement<[string, string], { published_at: number }>;
@@ -59,6 +60,7 @@ export class TimestampDatabase implements PublishTimes {
   private readonly bumpRevisions: Database.Statement<[number, string]>;
   private readonly selectMeta: Database.Statement<[string], { value: string }>;
   private readonly upsertMeta: Database.Statement<[string, string]>;
+  private readonly selectDataVersion: Database.Statement<[], number>;
 
   constructor(path: string, options: { readonly?: boolean } = {}) {
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
@@ -79,6 +81,7 @@ export class TimestampDatabase implements PublishTimes {
     this.upsertMeta = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
+    this.selectDataVersion = this.db.prepare<[], number>("PRAGMA data_version").pluck();
   }
 
   async lookup(crate: string): Promise<CrateRecord | null> {
@@ -152,6 +155,24 @@ export class TimestampDatabase implements PublishTimes {
   prepareForBulkWrite(): void {
     this.db.pragma("cache_size = -8192");
     this.db.pragma("journal_size_limit = 67108864");
+  }
+
+  /** Runs `work` in one transaction (nested in the caller's when there is one): all of it commits, or none. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /**
+   * SQLite's `data_version`: changes whenever another connection (the ingest job) commits, so a reader can tell
+   * whether anything it derived from the database may be stale. Prepared once: the server asks on every hit.
+   */
+  dataVersion(): number {
+    return this.selectDataVersion.get() as number;
+  }
+
+  /** Makes the advisories table hold exactly `advisories` (advisories.ts); says which crates' admissions changed. */
+  replaceAdvisories(advisories: readonly StoredAdvisory[]): AdvisorySync {
+    return replaceAdvisories(this.db, advisories);
   }
 
   getMeta(key: string): string | null {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
-import { readCrateRecords, PACKED_VERSIONS } from "../../src/kv/kv-crate-records.ts";
+import { allCrateRecords } from "../../src/store/crate-records.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
@@ -71,8 +71,7 @@ describe("ingest advisories", () => {
   it("sends records with advisories to KV in format version 2, readable by the edge's codec", async () => {
     const { dir, db } = setUp();
     await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS]));
-    const page = `SELECT r.crate, r.revision, ${PACKED_VERSIONS} FROM crate_revisions r WHERE r.crate > @after ORDER BY r.crate LIMIT @limit`;
-    const records = [...readCrateRecords(db.db, page)].map(({ record }) => encodeCrateRecord(record));
+    const records = [...allCrateRecords(db)].map(({ record }) => encodeCrateRecord(record));
     expect(records.map((text) => JSON.parse(text).v)).toEqual([2]);
     expect(decodeCrateRecord(records[0] as string).advisories).toEqual([{ id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] }]);
     db.close();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
-import { countPendingCrates } from "../../src/kv/kv-push-ledger.ts";
+import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
 import { cleanUpTestFolders, crateEntries, databaseWithCrates, expectedKvValues, testFolder } from "./kv-test-database.ts";
@@ -137,7 +137,7 @@ describe.skipIf(cliMissing)("crates-cooldown kv (the CLI)", () => {
     const marked = withDatabase(db, (database) => new Set(database.db.prepare("SELECT crate FROM kv_pushed").pluck().all() as string[]));
     expect(marked.size).toBeGreaterThanOrEqual(60);
     expect(marked.size).toBeLessThan(200);
-    withDatabase(db, (database) => expect(countPendingCrates(database.db, "s")).toBe(200 - marked.size));
+    withDatabase(db, (database) => expect(countPendingCrates(database, "s")).toBe(200 - marked.size));
 
     const before = api.batches.length;
     const resumed = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token);

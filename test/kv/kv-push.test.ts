@@ -3,7 +3,7 @@ import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { crateNameProblem } from "../../src/core/index-path.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
-import { countPendingCrates } from "../../src/kv/kv-push-ledger.ts";
+import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { pushToKv, type KvPushOptions } from "../../src/kv/kv-push.ts";
 import type { RetryPolicy } from "../../src/node/retry.ts";
 import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
@@ -43,7 +43,7 @@ describe("kv push", () => {
       expect(record.versions).toEqual(database.recordFor(key)?.versions);
     }
     expect(crateKeysSent(api).sort()).toEqual([...stored.keys()].sort());
-    expect(countPendingCrates(database.db, STORE)).toBe(0);
+    expect(countPendingCrates(database, STORE)).toBe(0);
   });
 
   it("stops with a clear error when the API refuses the token (401), and marks nothing pushed", async () => {
@@ -52,7 +52,7 @@ describe("kv push", () => {
     expect(summary.stop).toEqual({ reason: "failed", message: expect.stringMatching(/refused the token \(401\).*FASTLY_API_TOKEN/) });
     expect(summary.stop?.message).not.toContain("wrong-token-abcdef");
     expect(summary.cratesSent).toBe(0);
-    expect(countPendingCrates(database.db, STORE)).toBe(5);
+    expect(countPendingCrates(database, STORE)).toBe(5);
   });
 
   it("splits the crates into batches of at most the line cap and the byte cap", async () => {
@@ -100,7 +100,7 @@ describe("kv push", () => {
     const summary = await push({ limits: { maxLines: 10, maxBytes: 1_000_000 } });
     expect(summary.stop).toEqual({ reason: "rate-limited", resumeAt: resetAt * 1000 + 1000, message: expect.stringContaining("429") });
     expect(summary).toMatchObject({ cratesSent: 10, freshnessWritten: false });
-    expect(countPendingCrates(database.db, STORE)).toBe(20);
+    expect(countPendingCrates(database, STORE)).toBe(20);
     expect(api.store(STORE).has(FRESHNESS_KV_KEY)).toBe(false);
 
     api.onBatchApplied = null;
@@ -126,7 +126,7 @@ describe("kv push", () => {
     const summary = await push();
     expect(summary.stop).toEqual({ reason: "failed", message: expect.stringContaining("502") });
     expect(summary.retries).toBe(3);
-    expect(countPendingCrates(database.db, STORE)).toBe(10);
+    expect(countPendingCrates(database, STORE)).toBe(10);
   });
 
   for (const lineErrorStatus of [400, 200] as const) {
@@ -151,7 +151,7 @@ describe("kv push", () => {
     expect(summary).toMatchObject({ cratesSent: 5, freshnessWritten: false });
     expect(api.batches).toHaveLength(1);
     expect(database.db.prepare("SELECT crate FROM kv_pushed").pluck().all()).not.toContain(crateName(2));
-    expect(countPendingCrates(database.db, STORE)).toBe(1);
+    expect(countPendingCrates(database, STORE)).toBe(1);
 
     const second = await push();
     expect(second).toMatchObject({ pending: 1, cratesSent: 1, rejected: [], freshnessWritten: true });

@@ -1,5 +1,5 @@
-import type Database from "better-sqlite3";
-import { PACKED_VERSIONS, readCrateRecords, type RevisedCrateRecord } from "./kv-crate-records.ts";
+import { PACKED_VERSIONS, readCrateRecords, type RevisedCrateRecord } from "./crate-records.ts";
+import type { TimestampDatabase } from "./timestamp-database.ts";
 
 /** Crates whose `crate_revisions.revision` is above what `kv_pushed` holds for the store (or never pushed there). */
 const PENDING_FROM = `
@@ -8,18 +8,19 @@ const PENDING_FROM = `
   WHERE (p.revision IS NULL OR r.revision > p.revision)`;
 
 /** How many crates a push to `storeId` would send now. */
-export function countPendingCrates(db: Database.Database, storeId: string): number {
-  return (db.prepare(`SELECT count(*) AS n ${PENDING_FROM}`).get({ store: storeId }) as { n: number }).n;
+export function countPendingCrates(database: TimestampDatabase, storeId: string): number {
+  return (database.db.prepare(`SELECT count(*) AS n ${PENDING_FROM}`).get({ store: storeId }) as { n: number }).n;
 }
 
 /** The records to push to `storeId`, in crate order, a page at a time (keyset on the crate name). */
-export function pendingCrateRecords(db: Database.Database, storeId: string): Generator<RevisedCrateRecord> {
+export function pendingCrateRecords(database: TimestampDatabase, storeId: string): Generator<RevisedCrateRecord> {
   const page = `SELECT r.crate, r.revision, ${PACKED_VERSIONS} ${PENDING_FROM} AND r.crate > @after ORDER BY r.crate LIMIT @limit`;
-  return readCrateRecords(db, page, { store: storeId });
+  return readCrateRecords(database.db, page, { store: storeId });
 }
 
 /** Records that the store now holds these revisions; called only once the API accepted them. */
-export function markPushedCrates(db: Database.Database, storeId: string, pushed: Iterable<{ crate: string; revision: number }>): void {
+export function markPushedCrates(database: TimestampDatabase, storeId: string, pushed: Iterable<{ crate: string; revision: number }>): void {
+  const db = database.db;
   const upsert = db.prepare(
     "INSERT INTO kv_pushed (store_id, crate, revision) VALUES (?, ?, ?) ON CONFLICT (store_id, crate) DO UPDATE SET revision = excluded.revision",
   );

@@ -2,6 +2,7 @@ import type { SecurityAdvisory } from "../core/security-fixes.ts";
 import type Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
 import type { UnixSeconds } from "../core/time.ts";
+import type { TimestampDatabase } from "./timestamp-database.ts";
 
 /** One crate's record with the revision it was read at (what `kv_pushed` stores once the API accepted it). */
 export interface RevisedCrateRecord {
@@ -24,10 +25,16 @@ export const PACKED_VERSIONS = `(
 /** Crates per SQLite page: bounds memory (one page of records at a time) while keeping queries few. */
 export const CRATES_PER_PAGE = 2_000;
 
+/** Every crate's record, in crate order, a page at a time: what `kv export` writes. */
+export function allCrateRecords(database: TimestampDatabase): Generator<RevisedCrateRecord> {
+  const page = `SELECT r.crate, r.revision, ${PACKED_VERSIONS} FROM crate_revisions r WHERE r.crate > @after ORDER BY r.crate LIMIT @limit`;
+  return readCrateRecords(database.db, page);
+}
+
 /**
  * Reads crate records a page at a time. `pageSql` selects `r.crate, r.revision, PACKED_VERSIONS` for crates after
  * `@after`, ordered by crate, at most `@limit`. Each page is read whole before it is yielded, so the connection is
- * free for writes between pages. Both `kv push` and `kv export` read through here, so both write the same values; a
+ * free for writes between pages. Both `kv push` (kv-push-ledger.ts) and `kv export` (`allCrateRecords`) read through here, so both write the same values; a
  * crate with a revision but no versions gets an empty record (nothing known: the edge hides every version).
  */
 export function* readCrateRecords(
