@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Adds to package-lock.json the other platforms' optional native builds that npm left out because the registry it
-// resolved against did not have them (a registry mirror that carries only the host platform's builds). Without these entries
+// resolved against did not have them (a mirror that carries only the host platform's builds). Without these entries
 // `npm ci` refuses the lockfile ("Missing: @rollup/rollup-darwin-arm64@ from lock file"). Each entry carries the
 // os/cpu/libc it is for, so npm installs it only on that platform (fetching it by version from the registry there).
 // Run after any `npm install` that rewrites the lockfile: `node scripts/complete-lockfile.mjs`.
