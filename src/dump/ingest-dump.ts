@@ -3,7 +3,8 @@ import { digestSeedOf, mergeDump, type DumpMergeOutcome } from "../store/dump-me
 import { META_KEYS } from "../store/meta-keys.ts";
 import { UserError } from "../node/user-error.ts";
 import { readDumpArchive } from "./dump-archive-reader.ts";
-import { formatBytes, silentDumpProgress, type DumpProgress } from "./dump-progress.ts";
+import { formatBytes } from "../node/progress.ts";
+import { silentDumpProgress, type DumpProgress } from "./dump-progress.ts";
 import { DumpSnapshot } from "./dump-snapshot.ts";
 import { openDumpSource } from "./dump-source.ts";
 import { DumpFormatError } from "./dump-table-readers.ts";
