@@ -39,12 +39,15 @@ export type CrateDecider = (name: string, path: string, window: CooldownWindow, 
 
 export const RETRY_AFTER_SECONDS = "5";
 
+/** How long an upstream answer may take before the request is answered 503, unless a home sets its own. */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 15_000;
+
 export function createCrateDecider(options: CrateDeciderOptions): {
   decide: CrateDecider;
   fetchUpstream: (path: string, headers: Headers) => Promise<Response>;
 } {
   const clock = options.clock ?? systemClock;
-  const timeoutMs = options.upstreamTimeoutMs ?? 15_000;
+  const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
 
   async function fetchUpstream(path: string, headers: Headers): Promise<Response> {
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -5,6 +5,9 @@ export type IndexTarget = { kind: "config" } | { kind: "crate"; name: string; pa
 
 export type IndexPathParse = { ok: true; target: IndexTarget } | { ok: false; message: string };
 
+/** Where crates.io serves its sparse index: the default upstream, and the origin whose files follow crates.io's rules. */
+export const CRATES_IO_INDEX_ORIGIN = "https://index.crates.io";
+
 export const MAX_CRATE_NAME_LENGTH = 64;
 
 // crates.io names: ASCII letter first, then letters, digits, `-`, `_`. The index uses the lowercased name.

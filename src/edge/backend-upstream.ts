@@ -1,11 +1,11 @@
 import { CacheOverride } from "fastly:cache-override";
 import { maxAgeOf } from "../core/cache-control.ts";
+import { CRATES_IO_INDEX_ORIGIN } from "../core/index-path.ts";
 import type { Upstream } from "../core/ports.ts";
 import type { UnixSeconds } from "../core/time.ts";
 
 /** The backend name in fastly.toml and on the service; its host is index.crates.io. */
 export const CRATES_IO_BACKEND = "crates_io_index";
-export const CRATES_IO_INDEX_ORIGIN = "https://index.crates.io";
 
 /** The Fastly-specific fetch options this adapter sets (a subset of the SDK's `RequestInit`). */
 export interface BackendRequestInit {

@@ -5,7 +5,7 @@ import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
 import { backendUpstream, type BackendFetch } from "./backend-upstream.ts";
 import { withCompressHint } from "./compress-hint.ts";
-import { readEdgeSettings, visibilityRulesFor } from "./edge-settings.ts";
+import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
 import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
 import { kvFreshness } from "./kv-freshness.ts";
 import { readKvPolicy } from "./kv-policy.ts";
@@ -39,7 +39,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     const proxy = createCooldownProxy({
       upstream: backendUpstream({ maxTtlSeconds: settings.upstreamMaxTtlSeconds, fetch: options.fetch }),
       publishTimes: kvPublishTimes(),
-      rules: applyPolicy(visibilityRulesFor(settings), policy),
+      rules: applyPolicy(cratesIoRulesWith(settings), policy),
       freshness: kvFreshness(),
       service: EDGE_SERVICE,
       clock: options.clock,

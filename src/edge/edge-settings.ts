@@ -45,7 +45,7 @@ export function readEdgeSettings(): EdgeSettings {
 }
 
 /** crates.io rules, with the inference switch as configured. */
-export function visibilityRulesFor(settings: EdgeSettings): VisibilityRules {
+export function cratesIoRulesWith(settings: EdgeSettings): VisibilityRules {
   const cratesIo = defaultRules(true);
   return { ...cratesIo, prePubtimeInference: { ...cratesIo.prePubtimeInference, enabled: settings.prePubtimeInference } };
 }

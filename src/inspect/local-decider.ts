@@ -3,7 +3,7 @@ import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts"
 import { loadPolicyFile } from "../node/policy-file.ts";
 import { parseWindow, type CooldownWindow } from "../core/window.ts";
 import { createHttpUpstream } from "../node/http-upstream.ts";
-import { PRE_PUBTIME_INFERENCE_MODES, visibilityRulesFor, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
+import { PRE_PUBTIME_INFERENCE_MODES, rulesForUpstream, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
@@ -59,7 +59,7 @@ export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: 
   const { decide } = createCrateDecider({
     upstream,
     publishTimes: database,
-    rules: visibilityRulesFor(flags.prePubtimeInference, upstreamUrl, policy),
+    rules: rulesForUpstream(flags.prePubtimeInference, upstreamUrl, policy),
     upstreamTimeoutMs: 30_000,
   });
   return {

@@ -7,7 +7,7 @@ export const PRE_PUBTIME_INFERENCE_MODES = ["auto", "on", "off"] as const;
 export type PrePubtimeInferenceMode = (typeof PRE_PUBTIME_INFERENCE_MODES)[number];
 
 /** The rules a Node home (server, explain, check) decides by: the inference mode for this upstream, then the policy. */
-export function visibilityRulesFor(mode: PrePubtimeInferenceMode, upstream: URL, policy?: Policy): VisibilityRules {
+export function rulesForUpstream(mode: PrePubtimeInferenceMode, upstream: URL, policy?: Policy): VisibilityRules {
   const rules = defaultRules(mode === "on" || (mode === "auto" && isCratesIoIndex(upstream)));
   return policy === undefined ? rules : applyPolicy(rules, policy);
 }

@@ -1,9 +1,7 @@
+import { CRATES_IO_INDEX_ORIGIN } from "../core/index-path.ts";
 import { UserError } from "./user-error.ts";
 
-export const DEFAULT_UPSTREAM = "https://index.crates.io";
-
-/** The origin whose index files follow crates.io's `pubtime` rules (see `defaultRules` in core/policy.ts). */
-export const CRATES_IO_INDEX_ORIGIN = "https://index.crates.io";
+export const DEFAULT_UPSTREAM = CRATES_IO_INDEX_ORIGIN;
 
 /**
  * Parses the upstream sparse index URL. The result always ends with `/`, so an index path can be appended to it;

@@ -5,7 +5,8 @@ import { UserError } from "../node/user-error.ts";
 import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
 import { loadPolicyFile } from "../node/policy-file.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
-import { DEFAULT_UPSTREAM_TIMEOUT_MS, startCooldownServer } from "./start-server.ts";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
+import { startCooldownServer } from "./start-server.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 
 interface ServeFlags {

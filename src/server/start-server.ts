@@ -5,6 +5,7 @@ import type { VisibilityRules } from "../core/policy.ts";
 import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { systemClock, type Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
 import { plainText } from "../core/responses.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
 import { readFreshness } from "../store/database-freshness.ts";
@@ -16,10 +17,8 @@ import { FilteredResponseCache, recordingFilteredResponses, withFilteredResponse
 import { createHttpUpstream } from "../node/http-upstream.ts";
 import { markingUntypedResponses, withoutAddedContentType } from "./untyped-responses.ts";
 import { baseUrlOf, DEFAULT_LISTEN, formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
-import { visibilityRulesFor, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
+import { rulesForUpstream, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
-
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 15_000;
 
 export interface CooldownServerOptions {
   /** `HOST:PORT` (port 0 picks a free one) or a parsed address. Default `127.0.0.1:8080`. */
@@ -99,9 +98,9 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
       clock,
     });
   const inferenceMode = options.prePubtimeInference ?? "auto";
-  let proxy = proxyUnder(options.rules ?? visibilityRulesFor(inferenceMode, upstreamUrl, options.policy));
+  let proxy = proxyUnder(options.rules ?? rulesForUpstream(inferenceMode, upstreamUrl, options.policy));
   const usePolicy = (policy: Policy) => {
-    proxy = proxyUnder(options.rules === undefined ? visibilityRulesFor(inferenceMode, upstreamUrl, policy) : applyPolicy(options.rules, policy));
+    proxy = proxyUnder(options.rules === undefined ? rulesForUpstream(inferenceMode, upstreamUrl, policy) : applyPolicy(options.rules, policy));
     policyEpoch++;
   };
   const webListener = getRequestListener(markingUntypedResponses(withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache))), {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
-import { DEFAULT_EDGE_SETTINGS, readEdgeSettings, visibilityRulesFor } from "../../src/edge/edge-settings.ts";
+import { DEFAULT_EDGE_SETTINGS, readEdgeSettings, cratesIoRulesWith } from "../../src/edge/edge-settings.ts";
 import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
 
 describe("edge settings from the cooldown_config Config Store", () => {
@@ -32,8 +32,8 @@ describe("edge settings from the cooldown_config Config Store", () => {
   });
 
   it("turns the pre-pubtime inference of the crates.io rules on and off", () => {
-    const on = visibilityRulesFor({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
-    const off = visibilityRulesFor({ upstreamMaxTtlSeconds: 60, prePubtimeInference: false });
+    const on = cratesIoRulesWith({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
+    const off = cratesIoRulesWith({ upstreamMaxTtlSeconds: 60, prePubtimeInference: false });
     expect(on.prePubtimeInference).toEqual({ enabled: true, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
     expect(off.prePubtimeInference).toEqual({ enabled: false, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
   });

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { decodePolicy, POLICY_KV_KEY } from "../../src/core/policy-document.ts";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { CRATES_IO_BACKEND, CRATES_IO_INDEX_ORIGIN } from "../../src/edge/backend-upstream.ts";
+import { CRATES_IO_INDEX_ORIGIN } from "../../src/core/index-path.ts";
+import { CRATES_IO_BACKEND } from "../../src/edge/backend-upstream.ts";
 import { CONFIG_STORE, parseEdgeSettings } from "../../src/edge/edge-settings.ts";
 import { PUBLISH_TIMES_STORE } from "../../src/edge/kv-publish-times.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isCratesIoIndex, parseUpstreamUrl } from "../../src/node/upstream-url.ts";
-import { visibilityRulesFor } from "../../src/node/pre-pubtime-inference.ts";
+import { rulesForUpstream } from "../../src/node/pre-pubtime-inference.ts";
 import { UserError } from "../../src/node/user-error.ts";
 
 describe("parseUpstreamUrl", () => {
@@ -20,17 +20,17 @@ describe("parseUpstreamUrl", () => {
 describe("pre-pubtime inference", () => {
   it("is on in auto mode for exactly https://index.crates.io", () => {
     expect(isCratesIoIndex(parseUpstreamUrl("https://index.crates.io/"))).toBe(true);
-    expect(visibilityRulesFor("auto", parseUpstreamUrl("https://index.crates.io")).prePubtimeInference.enabled).toBe(true);
+    expect(rulesForUpstream("auto", parseUpstreamUrl("https://index.crates.io")).prePubtimeInference.enabled).toBe(true);
   });
 
   it("is off in auto mode for any other upstream", () => {
     for (const other of ["http://index.crates.io", "https://index.crates.io:8443", "http://127.0.0.1:9000"]) {
-      expect(visibilityRulesFor("auto", parseUpstreamUrl(other)).prePubtimeInference.enabled).toBe(false);
+      expect(rulesForUpstream("auto", parseUpstreamUrl(other)).prePubtimeInference.enabled).toBe(false);
     }
   });
 
   it("follows on and off whatever the upstream", () => {
-    expect(visibilityRulesFor("on", parseUpstreamUrl("http://127.0.0.1:9000")).prePubtimeInference.enabled).toBe(true);
-    expect(visibilityRulesFor("off", parseUpstreamUrl("https://index.crates.io")).prePubtimeInference.enabled).toBe(false);
+    expect(rulesForUpstream("on", parseUpstreamUrl("http://127.0.0.1:9000")).prePubtimeInference.enabled).toBe(true);
+    expect(rulesForUpstream("off", parseUpstreamUrl("https://index.crates.io")).prePubtimeInference.enabled).toBe(false);
   });
 });
