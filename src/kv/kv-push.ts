@@ -88,159 +88,222 @@ const RETRYABLE_LINE_CODE = /^(408|409|429|5\d\d)$/;
  * aborted (or on a bug).
  */
 export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
-  const started = performance.now();
-  const startedAt = Math.floor(Date.now() / 1000);
-  const database = options.database;
-  const progress = options.progress ?? silentKvPushProgress;
-  const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
-  const lineAttempts = options.lineAttempts ?? DEFAULT_LINE_ATTEMPTS;
-  const agent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
-  const target: KvBatchTarget = {
-    apiUrl: options.apiUrl ?? DEFAULT_FASTLY_API,
-    storeId: options.storeId,
-    token: options.token,
-    dispatcher: agent,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  const pending = countPendingCrates(database, options.storeId);
-  let cratesSent = 0;
-  let batches = 0;
-  let retries = 0;
-  let prepareMs = 0;
-  let prepareCpuMs = 0;
-  let sendMs = 0;
-  let freshnessWritten = false;
-  let policyWritten = false;
-  let stop: KvPushStop | null = null;
-  const rejected: RejectedLine[] = [];
-  const skipped: string[] = [];
-  const counters = () => ({ cratesSent, batches, retries });
+  const push = new KvPush(options);
+  push.progress.start(push.pending);
+  try {
+    if (options.policy !== undefined) await push.sendPolicy(options.policy);
+    await push.sendPendingCrates();
+    // Freshness claims the store is current as of the push's start, so it is written only when that is true.
+    if (push.rejected.length === 0) await push.sendFreshness();
+  } catch (error) {
+    push.stopOn(error);
+  } finally {
+    await push.finish();
+  }
+  return push.summary();
+}
 
-  const accept = (lines: readonly PushLine[]) => {
-    const crates: { crate: string; revision: number }[] = [];
-    for (const line of lines) {
-      if (line.revision === null) {
-        freshnessWritten ||= line.key === FRESHNESS_KV_KEY;
-        policyWritten ||= line.key === POLICY_KV_KEY;
-      }
-      else crates.push({ crate: line.key, revision: line.revision });
+/** Where a push spends its time: preparing lines (wall clock and CPU) between the sends, and sending. */
+class PushTimer {
+  prepareMs = 0;
+  prepareCpuMs = 0;
+  sendMs = 0;
+  private mark = performance.now();
+  private cpuMark = process.cpuUsage();
+
+  /** Ends a stretch of preparing; returns the moment it ended. */
+  endPreparing(): number {
+    const cpu = process.cpuUsage(this.cpuMark);
+    this.prepareCpuMs += (cpu.user + cpu.system) / 1000;
+    const now = performance.now();
+    this.prepareMs += now - this.mark;
+    return now;
+  }
+
+  /** Times a send that interrupts preparing: preparing stops before it and starts again after it. */
+  async sendBetweenPreparing(send: () => Promise<void>): Promise<void> {
+    const sending = this.endPreparing();
+    await send();
+    this.mark = performance.now();
+    this.cpuMark = process.cpuUsage();
+    this.sendMs += this.mark - sending;
+  }
+
+  /** Times a send after all preparing is done. */
+  async sendAfterPreparing(send: () => Promise<void>): Promise<void> {
+    const sending = performance.now();
+    await send();
+    this.sendMs += performance.now() - sending;
+  }
+}
+
+/** One run of `kv push`: its connection, its counters, and the steps `pushToKv` takes. */
+class KvPush {
+  readonly progress: KvPushProgress;
+  readonly pending: number;
+  readonly rejected: RejectedLine[] = [];
+  private readonly started = performance.now();
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly skipped: string[] = [];
+  private readonly timer = new PushTimer();
+  private readonly retryPolicy: RetryPolicy;
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  private readonly target: KvBatchTarget;
+  private readonly signalOption: { signal?: AbortSignal };
+  private cratesSent = 0;
+  private batches = 0;
+  private retries = 0;
+  private freshnessWritten = false;
+  private policyWritten = false;
+  private stop: KvPushStop | null = null;
+
+  constructor(private readonly options: KvPushOptions) {
+    this.progress = options.progress ?? silentKvPushProgress;
+    this.retryPolicy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    this.signalOption = options.signal ? { signal: options.signal } : {};
+    this.target = {
+      apiUrl: options.apiUrl ?? DEFAULT_FASTLY_API,
+      storeId: options.storeId,
+      token: options.token,
+      dispatcher: this.agent,
+      ...this.signalOption,
+    };
+    this.pending = countPendingCrates(options.database, options.storeId);
+  }
+
+  /** `_policy` first, so the edge applies it at once. */
+  async sendPolicy(policy: Policy): Promise<void> {
+    await this.timer.sendBetweenPreparing(() => this.sendBatch([{ ...kvBatchLine(POLICY_KV_KEY, encodePolicy(policy)), revision: null }]));
+  }
+
+  /** Every pending crate's record, prepared lazily between the batches. */
+  async sendPendingCrates(): Promise<void> {
+    const lines = pendingKvLines(this.options.database, this.options.storeId, this.skipped);
+    for (const batch of chunkKvBatches(lines, this.options.limits ?? DEFAULT_KV_BATCH_LIMITS)) {
+      await this.timer.sendBetweenPreparing(() => this.sendBatch(batch));
     }
-    if (crates.length > 0) markPushedCrates(database, options.storeId, crates);
-    cratesSent += crates.length;
-  };
+    this.timer.endPreparing();
+  }
 
-  /** One batch: HTTP-level retries inside, per-line retries of just the failed lines around them. */
-  const sendBatch = async (lines: PushLine[]) => {
-    let waiting = lines;
-    const lastError = new Map<string, KvLineError>();
+  /** The freshness key, as of the push's start; recorded in the database once the store holds it. */
+  async sendFreshness(): Promise<void> {
+    const freshness = { ...readFreshness(this.options.database), lastKvPush: this.startedAt };
+    await this.timer.sendAfterPreparing(() => this.sendBatch([{ ...kvBatchLine(FRESHNESS_KV_KEY, encodeFreshness(freshness)), revision: null }]));
+    if (this.freshnessWritten) recordKvPush(this.options.database, this.startedAt);
+  }
+
+  /** A rate limit that resets too late or a refusal ends the push with a `stop`; anything else goes on up. */
+  stopOn(error: unknown): void {
+    if (this.options.signal?.aborted) throw error;
+    if (error instanceof RetryWaitTooLongError) {
+      this.stop = { reason: "rate-limited", resumeAt: error.resumeAt, message: (error.cause as Error).message };
+    } else if (error instanceof KvApiError) {
+      this.stop = { reason: "failed", message: error.message };
+    } else {
+      throw error;
+    }
+  }
+
+  async finish(): Promise<void> {
+    this.progress.stop();
+    await this.agent.destroy().catch(() => {});
+  }
+
+  summary(): KvPushSummary {
+    return {
+      storeId: this.options.storeId,
+      pending: this.pending,
+      cratesSent: this.cratesSent,
+      batches: this.batches,
+      retries: this.retries,
+      rejected: this.rejected,
+      skipped: this.skipped,
+      freshnessWritten: this.freshnessWritten,
+      policyWritten: this.policyWritten,
+      stop: this.stop,
+      durationMs: performance.now() - this.started,
+      prepareMs: this.timer.prepareMs,
+      prepareCpuMs: this.timer.prepareCpuMs,
+      sendMs: this.timer.sendMs,
+    };
+  }
+
+  /** One batch: HTTP-level retries inside (`put`), per-line retries of just the failed lines around them. */
+  private async sendBatch(lines: PushLine[]): Promise<void> {
+    const attempt = { waiting: lines, lastError: new Map<string, KvLineError>() };
     try {
       await withRetries(
         async () => {
-          const answer = await withRetries(() => putKvBatch(target, kvBatchBody(waiting)), policy, {
-            classify: (error) => (error instanceof KvApiError ? error.retry : { kind: "give-up" }),
-            onRetry: (notice) => {
-              retries++;
-              const error = notice.error as Error;
-              const wait = notice.reason === "wait-until" ? `waiting until ${new Date(Date.now() + notice.delayMs).toISOString()}` : `retrying in ${(notice.delayMs / 1000).toFixed(1)} s`;
-              progress.note(`kv push: ${error.message}; ${wait}`);
-            },
-            ...(options.signal ? { signal: options.signal } : {}),
-          });
-          batches++;
-          const failed = attributeLineErrors(answer.lineErrors, waiting);
-          accept(waiting.filter((_, index) => !failed.has(index)));
-          const again: PushLine[] = [];
-          for (const [index, error] of failed) {
-            const line = waiting[index] as PushLine;
-            lastError.set(line.key, error);
-            if (RETRYABLE_LINE_CODE.test(error.code)) again.push(line);
-            else rejected.push({ key: line.key, code: error.code, reason: error.reason });
-          }
-          waiting = again;
-          if (waiting.length > 0) throw new LinesNotApplied(`${waiting.length} lines not applied`);
+          attempt.waiting = this.settle(attempt.waiting, await this.put(attempt.waiting), attempt.lastError);
+          if (attempt.waiting.length > 0) throw new LinesNotApplied(`${attempt.waiting.length} lines not applied`);
         },
-        { ...policy, maxAttempts: lineAttempts },
+        { ...this.retryPolicy, maxAttempts: this.options.lineAttempts ?? DEFAULT_LINE_ATTEMPTS },
         {
           classify: (error) => (error instanceof LinesNotApplied ? { kind: "back-off" } : { kind: "give-up" }),
           onRetry: () => {
-            retries++;
-            progress.note(`kv push: retrying ${waiting.length} lines the API did not apply`);
+            this.retries++;
+            this.progress.note(`kv push: retrying ${attempt.waiting.length} lines the API did not apply`);
           },
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...this.signalOption,
         },
       );
     } catch (error) {
       if (!(error instanceof LinesNotApplied)) throw error;
-      for (const line of waiting) {
-        const last = lastError.get(line.key);
-        rejected.push({ key: line.key, code: last?.code ?? "?", reason: last?.reason ?? "not applied" });
-      }
+      this.rejectUnapplied(attempt.waiting, attempt.lastError);
     }
-    progress.advance(counters());
-  };
-
-  progress.start(pending);
-  try {
-    let mark = performance.now();
-    let cpuMark = process.cpuUsage();
-    const prepared = () => {
-      const cpu = process.cpuUsage(cpuMark);
-      prepareCpuMs += (cpu.user + cpu.system) / 1000;
-      const now = performance.now();
-      prepareMs += now - mark;
-      return now;
-    };
-    if (options.policy !== undefined) {
-      const sending = prepared();
-      await sendBatch([{ ...kvBatchLine(POLICY_KV_KEY, encodePolicy(options.policy)), revision: null }]);
-      mark = performance.now();
-      sendMs += mark - sending;
-    }
-    for (const batch of chunkKvBatches(pendingKvLines(database, options.storeId, skipped), options.limits ?? DEFAULT_KV_BATCH_LIMITS)) {
-      const sending = prepared();
-      await sendBatch(batch);
-      mark = performance.now();
-      cpuMark = process.cpuUsage();
-      sendMs += mark - sending;
-    }
-    prepared();
-    if (rejected.length === 0) {
-      // Freshness claims the store is current as of the push's start, so it is written only when that is true.
-      const freshness = { ...readFreshness(options.database), lastKvPush: startedAt };
-      const sending = performance.now();
-      await sendBatch([{ ...kvBatchLine(FRESHNESS_KV_KEY, encodeFreshness(freshness)), revision: null }]);
-      sendMs += performance.now() - sending;
-      if (freshnessWritten) recordKvPush(options.database, startedAt);
-    }
-  } catch (error) {
-    if (options.signal?.aborted) throw error;
-    if (error instanceof RetryWaitTooLongError) {
-      stop = { reason: "rate-limited", resumeAt: error.resumeAt, message: (error.cause as Error).message };
-    } else if (error instanceof KvApiError) {
-      stop = { reason: "failed", message: error.message };
-    } else {
-      throw error;
-    }
-  } finally {
-    progress.stop();
-    await agent.destroy().catch(() => {});
+    this.progress.advance({ cratesSent: this.cratesSent, batches: this.batches, retries: this.retries });
   }
-  return {
-    storeId: options.storeId,
-    pending,
-    cratesSent,
-    batches,
-    retries,
-    rejected,
-    skipped,
-    freshnessWritten,
-    policyWritten,
-    stop,
-    durationMs: performance.now() - started,
-    prepareMs,
-    prepareCpuMs,
-    sendMs,
-  };
+
+  /** One batch request, retried on transient failures and rate limits; counts as one batch once answered. */
+  private async put(lines: readonly PushLine[]): Promise<Awaited<ReturnType<typeof putKvBatch>>> {
+    const answer = await withRetries(() => putKvBatch(this.target, kvBatchBody(lines)), this.retryPolicy, {
+      classify: (error) => (error instanceof KvApiError ? error.retry : { kind: "give-up" }),
+      onRetry: (notice) => {
+        this.retries++;
+        const error = notice.error as Error;
+        const wait = notice.reason === "wait-until" ? `waiting until ${new Date(Date.now() + notice.delayMs).toISOString()}` : `retrying in ${(notice.delayMs / 1000).toFixed(1)} s`;
+        this.progress.note(`kv push: ${error.message}; ${wait}`);
+      },
+      ...this.signalOption,
+    });
+    this.batches++;
+    return answer;
+  }
+
+  /** Accepts the lines the API applied, rejects those it refused for good; returns those worth another attempt. */
+  private settle(lines: readonly PushLine[], answer: { readonly lineErrors: readonly KvLineError[] }, lastError: Map<string, KvLineError>): PushLine[] {
+    const failed = attributeLineErrors(answer.lineErrors, lines);
+    this.accept(lines.filter((_, index) => !failed.has(index)));
+    const again: PushLine[] = [];
+    for (const [index, error] of failed) {
+      const line = lines[index] as PushLine;
+      lastError.set(line.key, error);
+      if (RETRYABLE_LINE_CODE.test(error.code)) again.push(line);
+      else this.rejected.push({ key: line.key, code: error.code, reason: error.reason });
+    }
+    return again;
+  }
+
+  /** Marks the accepted crates pushed; notes when the policy or freshness key got through. */
+  private accept(lines: readonly PushLine[]): void {
+    const crates: { crate: string; revision: number }[] = [];
+    for (const line of lines) {
+      if (line.revision === null) {
+        this.freshnessWritten ||= line.key === FRESHNESS_KV_KEY;
+        this.policyWritten ||= line.key === POLICY_KV_KEY;
+      } else crates.push({ crate: line.key, revision: line.revision });
+    }
+    if (crates.length > 0) markPushedCrates(this.options.database, this.options.storeId, crates);
+    this.cratesSent += crates.length;
+  }
+
+  /** Lines still failing after the last per-line attempt: rejected with the last error the API gave. */
+  private rejectUnapplied(lines: readonly PushLine[], lastError: ReadonlyMap<string, KvLineError>): void {
+    for (const line of lines) {
+      const last = lastError.get(line.key);
+      this.rejected.push({ key: line.key, code: last?.code ?? "?", reason: last?.reason ?? "not applied" });
+    }
+  }
 }
 
 /**

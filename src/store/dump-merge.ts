@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import type { Statement } from "better-sqlite3";
 import type { UnixSeconds } from "../core/time.ts";
 import { META_KEYS } from "./meta-keys.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
@@ -74,139 +75,216 @@ export interface DumpMergeHooks {
  *   new release look mature. Forgetting is safe: an unknown time hides the version (fail closed).
  */
 export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: DumpMergeHooks = {}): DumpMergeOutcome {
-  const db = database.db;
-  const insertBatch = db.prepare(
-    `INSERT INTO versions (crate, version, published_at) VALUES ${Array(BATCH_ROWS).fill("(?, ?, ?)").join(", ")}
-     ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
-  );
-  const insertOne = db.prepare(
-    `INSERT INTO versions (crate, version, published_at) VALUES (?, ?, ?)
-     ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
-  );
-  const selectCrate = db.prepare<[string], [string, number]>("SELECT version, published_at FROM versions WHERE crate = ?").raw();
-  const updateTime = db.prepare<[number, string, string]>("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
-  const deleteVersion = db.prepare<[string, string]>("DELETE FROM versions WHERE crate = ? AND version = ?");
-  const deleteBefore = db.prepare<[string, number]>("DELETE FROM versions WHERE crate = ? AND published_at <= ?");
-  const upsertDigests = db.prepare<[string]>(
-    "INSERT INTO dump_digests (crate, digest) SELECT value->>0, value->>1 FROM json_each(?) WHERE true ON CONFLICT (crate) DO UPDATE SET digest = excluded.digest",
-  );
-  const deleteDigest = db.prepare<[string]>("DELETE FROM dump_digests WHERE crate = ?");
-
-  return db.transaction((): DumpMergeOutcome => {
-    const stored = database.getMeta(META_KEYS.dumpDigestSeed);
-    // The key is stored with the first dump's rows, so a failed first ingest leaves nothing behind.
-    if (stored === null) database.setMeta(META_KEYS.dumpDigestSeed, String(dump.digestSeed));
-    else if (Number(stored) !== dump.digestSeed) throw new Error("dump digests were computed with another database's key");
-    // What the database holds, by the dump's crate index: typed arrays, not 250,000-entry Maps of fresh strings.
-    // Crates that may have rows: every crate that ever had one has a revision.
-    const known = new Uint8Array(dump.crateCount);
-    for (const crate of db.prepare("SELECT crate FROM crate_revisions").pluck().iterate() as Iterable<string>) {
-      const index = dump.indexOf(crate);
-      if (index >= 0) known[index] = 1;
-    }
-    const digests = new Float64Array(dump.crateCount).fill(-1);
-    for (const [crate, digest] of db.prepare("SELECT crate, digest FROM dump_digests").raw().iterate() as Iterable<[string, number]>) {
-      const index = dump.indexOf(crate);
-      if (index >= 0) digests[index] = digest;
-    }
-
-    const params: (string | number)[] = new Array(BATCH_ROWS * 3);
-    let pending = 0;
-    const insert = (crate: string, version: string, at: UnixSeconds) => {
-      const k = pending * 3;
-      params[k] = crate;
-      params[k + 1] = version;
-      params[k + 2] = at;
-      if (++pending === BATCH_ROWS) {
-        insertBatch.run(params);
-        pending = 0;
-      }
-    };
-
-    let added = 0;
-    let movedLater = 0;
-    let earlierIgnored = 0;
-    let forgotten = 0;
-    let unchangedCrates = 0;
+  const merge = new DumpMerge(database, dump);
+  return database.db.transaction((): DumpMergeOutcome => {
+    merge.checkDigestSeed();
+    merge.readWhatTheDatabaseHolds();
     let done = 0;
-    const changed: string[] = [];
-    const newDigests: [string, number][] = [];
-
     for (const entry of dump.crates()) {
-      const crate = entry.crate;
       if (hooks.onCrates !== undefined && ++done % 10_000 === 0) hooks.onCrates(done);
-      const digest = entry.digest();
-      const deletedAt = dump.deletedCrates.get(crate);
-      const storedDigest = digests[entry.index];
-      if (storedDigest === digest && deletedAt === undefined) {
-        unchangedCrates++;
-        continue;
-      }
-      if (known[entry.index] !== 1) {
-        entry.forEachVersion((version, at) => insert(crate, version, Math.floor(at)));
-        added += entry.versionCount;
-        changed.push(crate);
-      } else {
-        const recorded = new Map(selectCrate.all(crate));
-        const listed = deletedAt === undefined ? null : new Set<string>();
-        let crateChanged = false;
-        entry.forEachVersion((version, rawAt) => {
-          const at = Math.floor(rawAt);
-          listed?.add(version);
-          const before = recorded.get(version);
-          if (before === undefined) {
-            insert(crate, version, at);
-            recorded.set(version, at);
-            added++;
-            crateChanged = true;
-          } else if (at > before) {
-            updateTime.run(at, crate, version);
-            recorded.set(version, at);
-            movedLater++;
-            crateChanged = true;
-          } else if (at < before) {
-            earlierIgnored++;
-          }
-        });
-        if (listed !== null && deletedAt !== undefined) {
-          for (const [version, at] of recorded) {
-            if (at <= deletedAt && !listed.has(version)) {
-              deleteVersion.run(crate, version);
-              forgotten++;
-              crateChanged = true;
-            }
-          }
-        }
-        if (crateChanged) changed.push(crate);
-      }
-      if (storedDigest !== digest && newDigests.push([crate, digest]) === DIGEST_BATCH) {
-        upsertDigests.run(JSON.stringify(newDigests));
-        newDigests.length = 0;
-      }
+      merge.mergeCrate(entry);
     }
-    for (let k = 0; k < pending * 3; k += 3) insertOne.run(params[k], params[k + 1], params[k + 2]);
-    pending = 0;
-
-    for (const [crate, deletedAt] of dump.deletedCrates) {
-      // Deleted crates are a few thousand: a keyed DELETE each is cheaper than knowing which ones we hold.
-      if (dump.hasVersionsOf(crate)) continue;
-      const removed = deleteBefore.run(crate, deletedAt).changes;
-      deleteDigest.run(crate);
-      if (removed > 0) {
-        forgotten += removed;
-        changed.push(crate);
-      }
-    }
-
-    if (newDigests.length > 0) upsertDigests.run(JSON.stringify(newDigests));
-    database.markChanged(changed);
-    const previous = Number(database.getMeta(META_KEYS.dumpWatermark) ?? "NaN");
-    const watermark = Number.isFinite(previous) && previous > dump.watermark ? previous : Math.floor(dump.watermark);
-    database.setMeta(META_KEYS.dumpWatermark, String(watermark));
-    const outcome = { added, movedLater, earlierIgnored, forgotten, changedCrates: changed.length, unchangedCrates, watermark };
+    merge.flushInserts();
+    merge.forgetDeletedCrates();
+    merge.flushDigests();
+    database.markChanged(merge.changed);
+    const outcome = merge.outcome(merge.advanceWatermark());
     hooks.beforeCommit?.(outcome);
     return outcome;
   }).immediate();
+}
+
+/** One dump being merged: the statements, what the database held before, and the counts so far. */
+class DumpMerge {
+  private readonly db: TimestampDatabase["db"];
+  private readonly insertBatch: Statement<unknown[]>;
+  private readonly insertOne: Statement<[string, string, number]>;
+  private readonly selectCrate: Statement<[string], [string, number]>;
+  private readonly updateTime: Statement<[number, string, string]>;
+  private readonly deleteVersion: Statement<[string, string]>;
+  private readonly deleteBefore: Statement<[string, number]>;
+  private readonly upsertDigests: Statement<[string]>;
+  private readonly deleteDigest: Statement<[string]>;
+  /** By the dump's crate index: 1 when the database may hold rows of the crate. */
+  private known = new Uint8Array(0);
+  /** By the dump's crate index: the digest the last dump stored, or -1. */
+  private digests = new Float64Array(0);
+  /** Rows waiting for the next multi-row INSERT. */
+  private readonly params: (string | number)[] = new Array(BATCH_ROWS * 3);
+  private pending = 0;
+  private readonly newDigests: [string, number][] = [];
+  readonly changed: string[] = [];
+  private added = 0;
+  private movedLater = 0;
+  private earlierIgnored = 0;
+  private forgotten = 0;
+  private unchangedCrates = 0;
+
+  constructor(
+    private readonly database: TimestampDatabase,
+    private readonly dump: DumpView,
+  ) {
+    const db = (this.db = database.db);
+    this.insertBatch = db.prepare(
+      `INSERT INTO versions (crate, version, published_at) VALUES ${Array(BATCH_ROWS).fill("(?, ?, ?)").join(", ")}
+       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
+    );
+    this.insertOne = db.prepare(
+      `INSERT INTO versions (crate, version, published_at) VALUES (?, ?, ?)
+       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
+    );
+    this.selectCrate = db.prepare<[string], [string, number]>("SELECT version, published_at FROM versions WHERE crate = ?").raw();
+    this.updateTime = db.prepare<[number, string, string]>("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
+    this.deleteVersion = db.prepare<[string, string]>("DELETE FROM versions WHERE crate = ? AND version = ?");
+    this.deleteBefore = db.prepare<[string, number]>("DELETE FROM versions WHERE crate = ? AND published_at <= ?");
+    this.upsertDigests = db.prepare<[string]>(
+      "INSERT INTO dump_digests (crate, digest) SELECT value->>0, value->>1 FROM json_each(?) WHERE true ON CONFLICT (crate) DO UPDATE SET digest = excluded.digest",
+    );
+    this.deleteDigest = db.prepare<[string]>("DELETE FROM dump_digests WHERE crate = ?");
+  }
+
+  /** The digests must be keyed as the stored ones; the key is stored with the first dump's rows. */
+  checkDigestSeed(): void {
+    const stored = this.database.getMeta(META_KEYS.dumpDigestSeed);
+    // Stored inside the transaction, so a failed first ingest leaves nothing behind.
+    if (stored === null) this.database.setMeta(META_KEYS.dumpDigestSeed, String(this.dump.digestSeed));
+    else if (Number(stored) !== this.dump.digestSeed) throw new Error("dump digests were computed with another database's key");
+  }
+
+  /**
+   * What the database holds, by the dump's crate index: typed arrays, not 250,000-entry Maps of fresh strings.
+   * Crates that may have rows: every crate that ever had one has a revision.
+   */
+  readWhatTheDatabaseHolds(): void {
+    this.known = new Uint8Array(this.dump.crateCount);
+    for (const crate of this.db.prepare("SELECT crate FROM crate_revisions").pluck().iterate() as Iterable<string>) {
+      const index = this.dump.indexOf(crate);
+      if (index >= 0) this.known[index] = 1;
+    }
+    this.digests = new Float64Array(this.dump.crateCount).fill(-1);
+    for (const [crate, digest] of this.db.prepare("SELECT crate, digest FROM dump_digests").raw().iterate() as Iterable<[string, number]>) {
+      const index = this.dump.indexOf(crate);
+      if (index >= 0) this.digests[index] = digest;
+    }
+  }
+
+  /** One crate of the dump: skipped when its digest is unchanged, inserted whole when new, else merged row by row. */
+  mergeCrate(entry: DumpCrateView): void {
+    const digest = entry.digest();
+    const deletedAt = this.dump.deletedCrates.get(entry.crate);
+    const storedDigest = this.digests[entry.index];
+    if (storedDigest === digest && deletedAt === undefined) {
+      this.unchangedCrates++;
+      return;
+    }
+    if (this.known[entry.index] !== 1) this.insertNewCrate(entry);
+    else if (this.mergeKnownCrate(entry, deletedAt)) this.changed.push(entry.crate);
+    if (storedDigest !== digest) this.saveDigest(entry.crate, digest);
+  }
+
+  /** A crate the database has never seen: batched inserts, no lookup. */
+  private insertNewCrate(entry: DumpCrateView): void {
+    const crate = entry.crate;
+    entry.forEachVersion((version, at) => this.insert(crate, version, Math.floor(at)));
+    this.added += entry.versionCount;
+    this.changed.push(crate);
+  }
+
+  /** A crate the database knows: never earlier, and for a deleted crate, forget what the dump no longer lists. */
+  private mergeKnownCrate(entry: DumpCrateView, deletedAt: UnixSeconds | undefined): boolean {
+    const crate = entry.crate;
+    const recorded = new Map(this.selectCrate.all(crate));
+    const listed = deletedAt === undefined ? null : new Set<string>();
+    let crateChanged = false;
+    entry.forEachVersion((version, rawAt) => {
+      const at = Math.floor(rawAt);
+      listed?.add(version);
+      const before = recorded.get(version);
+      if (before === undefined) {
+        this.insert(crate, version, at);
+        recorded.set(version, at);
+        this.added++;
+        crateChanged = true;
+      } else if (at > before) {
+        this.updateTime.run(at, crate, version);
+        recorded.set(version, at);
+        this.movedLater++;
+        crateChanged = true;
+      } else if (at < before) {
+        this.earlierIgnored++;
+      }
+    });
+    if (listed !== null && deletedAt !== undefined && this.forgetUnlisted(crate, recorded, listed, deletedAt)) crateChanged = true;
+    return crateChanged;
+  }
+
+  /** Versions recorded before the crate's deletion that the dump no longer lists; says whether any went. */
+  private forgetUnlisted(crate: string, recorded: ReadonlyMap<string, UnixSeconds>, listed: ReadonlySet<string>, deletedAt: UnixSeconds): boolean {
+    let forgotten = false;
+    for (const [version, at] of recorded) {
+      if (at <= deletedAt && !listed.has(version)) {
+        this.deleteVersion.run(crate, version);
+        this.forgotten++;
+        forgotten = true;
+      }
+    }
+    return forgotten;
+  }
+
+  private insert(crate: string, version: string, at: UnixSeconds): void {
+    const k = this.pending * 3;
+    this.params[k] = crate;
+    this.params[k + 1] = version;
+    this.params[k + 2] = at;
+    if (++this.pending === BATCH_ROWS) {
+      this.insertBatch.run(this.params);
+      this.pending = 0;
+    }
+  }
+
+  /** The rows short of a whole batch, one by one. */
+  flushInserts(): void {
+    const params = this.params;
+    for (let k = 0; k < this.pending * 3; k += 3) this.insertOne.run(params[k] as string, params[k + 1] as string, params[k + 2] as number);
+    this.pending = 0;
+  }
+
+  private saveDigest(crate: string, digest: number): void {
+    if (this.newDigests.push([crate, digest]) === DIGEST_BATCH) this.flushDigests();
+  }
+
+  flushDigests(): void {
+    if (this.newDigests.length === 0) return;
+    this.upsertDigests.run(JSON.stringify(this.newDigests));
+    this.newDigests.length = 0;
+  }
+
+  /** Deleted crates the dump lists no versions of: their versions recorded before the deletion are forgotten. */
+  forgetDeletedCrates(): void {
+    for (const [crate, deletedAt] of this.dump.deletedCrates) {
+      // Deleted crates are a few thousand: a keyed DELETE each is cheaper than knowing which ones we hold.
+      if (this.dump.hasVersionsOf(crate)) continue;
+      const removed = this.deleteBefore.run(crate, deletedAt).changes;
+      this.deleteDigest.run(crate);
+      if (removed > 0) {
+        this.forgotten += removed;
+        this.changed.push(crate);
+      }
+    }
+  }
+
+  /** The newest watermark (a dump older than one applied before does not move it back), recorded. */
+  advanceWatermark(): UnixSeconds {
+    const previous = Number(this.database.getMeta(META_KEYS.dumpWatermark) ?? "NaN");
+    const watermark = Number.isFinite(previous) && previous > this.dump.watermark ? previous : Math.floor(this.dump.watermark);
+    this.database.setMeta(META_KEYS.dumpWatermark, String(watermark));
+    return watermark;
+  }
+
+  outcome(watermark: UnixSeconds): DumpMergeOutcome {
+    const { added, movedLater, earlierIgnored, forgotten, unchangedCrates } = this;
+    return { added, movedLater, earlierIgnored, forgotten, changedCrates: this.changed.length, unchangedCrates, watermark };
+  }
 }
 
 /**
