@@ -3,15 +3,11 @@ import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
-import { parseWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { DAY, indexLine } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
-const SEVEN_DAYS = (() => {
-  const parsed = parseWindow("7d");
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.window;
-})();
+const SEVEN_DAYS = windowOf("7d");
 const RULES = { ...defaultRules(false), securityFixes: { enabled: false, floor: 3600 } };
 
 /** One line per age in days; a negative age marks a yanked line. */

@@ -3,15 +3,11 @@ import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile, needsPublishTimes } from "../../src/core/index-filter.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON, defaultRules } from "../../src/core/policy.ts";
 import type { CrateRecord } from "../../src/core/publish-times.ts";
-import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { DAY, HOUR, indexLine } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
-const w = (label: string): CooldownWindow => {
-  const parsed = parseWindow(label);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.window;
-};
+const w = windowOf;
 const record = (entries: Record<string, number>): CrateRecord => ({ crate: "foo", versions: new Map(Object.entries(entries)) });
 const OFF = defaultRules(false);
 const NO_FIXES = { ...OFF, securityFixes: { enabled: false, floor: 3600 } };

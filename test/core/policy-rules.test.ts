@@ -2,15 +2,11 @@ import { describe, expect, it } from "vitest";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
-import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { DAY, HOUR, indexLine } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
-const w = (label: string): CooldownWindow => {
-  const parsed = parseWindow(label);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.window;
-};
+const w = windowOf;
 const BASE = defaultRules(false);
 const rules = (overrides: Partial<VisibilityRules>): VisibilityRules => ({ ...BASE, ...overrides });
 const versionsOf = (body: string) => body.split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { vers: string }).vers);

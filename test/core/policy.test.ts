@@ -1,17 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { IndexLine } from "../../src/core/index-file.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON, decideVisibility, defaultRules, resolvePublishTime } from "../../src/core/policy.ts";
-import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { DAY, HOUR } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const RULES = defaultRules(false);
 const line = (fields: Partial<IndexLine>): IndexLine => ({ start: 0, end: 1, version: "1.0.0", yanked: false, pubtime: null, hasPubtimeKey: false, ...fields });
-const window = (label: string): CooldownWindow => {
-  const parsed = parseWindow(label);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.window;
-};
+const window = windowOf;
 
 describe("resolvePublishTime", () => {
   it("uses pubtime when the database knows nothing", () => {

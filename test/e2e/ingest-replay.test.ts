@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
-import { parseWindow, type CooldownWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestDump } from "../../src/dump/ingest-dump.ts";
@@ -32,7 +32,7 @@ if (!FIXTURE_PRESENT) console.warn(`skipping test/e2e/ingest-replay.test.ts: ${C
 const FIXTURE_END = Date.parse("2020-03-25T20:09:32Z") / 1000;
 /** Every index version without a `publish` event was published before this (the fixture's README). */
 const EVENTS_START = Date.parse("2019-10-17T14:49:00Z") / 1000;
-const WINDOWS = ["12h", "1d", "3d", "7d", "14d", "30d"].map((label) => (parseWindow(label) as { ok: true; window: CooldownWindow }).window);
+const WINDOWS = ["12h", "1d", "3d", "7d", "14d", "30d"].map((label) => windowOf(label));
 
 interface ReplayVersion {
   readonly vers: string;
@@ -187,7 +187,7 @@ describe.skipIf(!FIXTURE_PRESENT)("replaying crates.io's 2019-10 … 2020-03 pub
     beforeAll(async () => {
       for (const [key, c] of crates) {
         if (!/^[a-z][a-z0-9_-]*$/.test(key) || c.versions.length > 60) continue;
-        const picks = Object.fromEntries(CARGO_WINDOWS.map((label) => [label, pick(c, (parseWindow(label) as { ok: true; window: CooldownWindow }).window.seconds)]));
+        const picks = Object.fromEntries(CARGO_WINDOWS.map((label) => [label, pick(c, windowOf(label).seconds)]));
         if (Object.values(picks).some((p) => p === null) || new Set(Object.values(picks)).size < 3) continue;
         chosen.push({ key, picks: picks as Record<string, string> });
         if (chosen.length === 3) break;

@@ -3,16 +3,12 @@ import { parseLockfile } from "../../src/inspect/lockfile.ts";
 import { checkLockfile, formatCheckText } from "../../src/inspect/lockfile-check.ts";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { defaultRules } from "../../src/core/policy.ts";
-import { parseWindow } from "../../src/core/window.ts";
+import { windowOf } from "../support/window-of.ts";
 import { DAY, FixedClock, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
-const SEVEN = (() => {
-  const parsed = parseWindow("7d");
-  if (!parsed.ok) throw new Error();
-  return parsed.window;
-})();
+const SEVEN = windowOf("7d");
 
 function lockfileOf(pins: [string, string, string?][]): string {
   return `version = 4\n${pins.map(([name, version, source]) => `\n[[package]]\nname = "${name}"\nversion = "${version}"\nsource = "${source ?? CRATES_IO}"\n`).join("")}`;
