@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, type Policy } from "../../src/core/policy-document.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
-import { FixtureUpstream } from "../server/fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { indexFile, versionsIn, type VersionSpec } from "../server/index-lines.ts";
 import { closeClient, send, type Answer } from "./client.ts";
 import { HOMES, startHome, type RunningHome } from "./homes.ts";

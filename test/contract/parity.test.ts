@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
-import { FixtureUpstream } from "../server/fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { indexFile } from "../server/index-lines.ts";
 import { closeClient, send, type Answer } from "./client.ts";
 import { HOMES, startHome, type RunningHome } from "./homes.ts";

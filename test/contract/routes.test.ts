@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenBounded } from "../support/bounded-loopback-server.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
-import { FixtureUpstream } from "../server/fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { indexFile } from "../server/index-lines.ts";
 import { closeClient, resourceHeaders, send, type Answer } from "./client.ts";
 import { HOMES, startHome, type RunningHome } from "./homes.ts";

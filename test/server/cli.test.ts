@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CliProcess } from "./cli-process.ts";
-import { FixtureUpstream } from "./fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { send, testClient } from "./http-client.ts";
 import { DAY, indexFile, nowSeconds, versionsIn } from "./index-lines.ts";
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { FixedClock } from "../support/in-memory-ports.ts";
-import { FixtureUpstream } from "./fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { header, send, testClient } from "./http-client.ts";
 import { DAY, indexFile } from "./index-lines.ts";
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startCooldownServer, type RunningCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { FixedClock } from "../support/in-memory-ports.ts";
-import { FixtureUpstream } from "./fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { header, send, testClient } from "./http-client.ts";
 import { DAY, indexFile, versionsIn } from "./index-lines.ts";
 

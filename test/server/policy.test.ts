@@ -6,7 +6,7 @@ import { startCooldownServer } from "../../src/server/start-server.ts";
 import { loadPolicyFile } from "../../src/node/policy-file.ts";
 import { FixedClock } from "../support/in-memory-ports.ts";
 import { CliProcess } from "./cli-process.ts";
-import { FixtureUpstream } from "./fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { send, testClient } from "./http-client.ts";
 import { DAY, indexFile, versionsIn } from "./index-lines.ts";
 

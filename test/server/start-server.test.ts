@@ -7,7 +7,7 @@ import { gunzipSync, brotliDecompressSync } from "node:zlib";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { startCooldownServer, type CooldownServerOptions, type RunningCooldownServer } from "../../src/server/start-server.ts";
-import { FixtureUpstream } from "./fixture-upstream.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { header, send, testClient } from "./http-client.ts";
 import { DAY, indexFile, nowSeconds, versionsIn } from "./index-lines.ts";
 

@@ -31,11 +31,13 @@ export interface FixtureRequest {
 
 /**
  * A tiny real upstream index on 127.0.0.1: serves the files it is given with a strong ETag each, answers
- * If-None-Match with 304, and records every request it sees.
+ * If-None-Match with 304, and records every request it sees. The server tests and the benchmarks' static upstream
+ * (bench/support/static-upstream.ts) use it; the fake crates.io (fake-crates-io.ts) is for tests that publish crates.
  */
 export class FixtureUpstream {
   readonly requests: FixtureRequest[] = [];
-  private readonly files = new Map<string, FixtureFile>();
+  /** Each file with its body as bytes and its ETag, computed once when set. */
+  private readonly files = new Map<string, { file: FixtureFile; body: Buffer; etag: string }>();
 
   private constructor(
     private readonly server: Server,
@@ -61,7 +63,8 @@ export class FixtureUpstream {
 
   /** Serves `file` at `path` (with a leading slash, e.g. `/se/rd/serde`). */
   set(path: string, file: FixtureFile): void {
-    this.files.set(path, file);
+    const body = typeof file.body === "string" ? Buffer.from(file.body) : file.body;
+    this.files.set(path, { file, body, etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"` });
   }
 
   requestsFor(path: string): FixtureRequest[] {
@@ -80,26 +83,31 @@ export class FixtureUpstream {
   }
 
   private answer(path: string, headers: IncomingHttpHeaders, response: import("node:http").ServerResponse): void {
-    const file = this.files.get(path);
-    if (file?.delayMs !== undefined && file.delayMs > 0) {
+    const served = this.files.get(path);
+    const delayMs = served?.file.delayMs;
+    if (delayMs !== undefined && delayMs > 0) {
       const later = setTimeout(() => {
-        if (!response.destroyed) this.answerNow(path, headers, response, file);
-      }, file.delayMs);
+        if (!response.destroyed) this.answerNow(path, headers, response, served);
+      }, delayMs);
       later.unref();
       response.on("close", () => clearTimeout(later));
       return;
     }
-    this.answerNow(path, headers, response, file);
+    this.answerNow(path, headers, response, served);
   }
 
-  private answerNow(path: string, headers: IncomingHttpHeaders, response: import("node:http").ServerResponse, file: FixtureFile | undefined): void {
-    if (file === undefined) {
+  private answerNow(
+    path: string,
+    headers: IncomingHttpHeaders,
+    response: import("node:http").ServerResponse,
+    served: { file: FixtureFile; body: Buffer; etag: string } | undefined,
+  ): void {
+    if (served === undefined) {
       this.requests.push({ path, headers, status: 404 });
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
     }
-    const body = typeof file.body === "string" ? Buffer.from(file.body) : file.body;
-    const etag = `"${createHash("sha256").update(body).digest("hex").slice(0, 16)}"`;
+    const { file, body, etag } = served;
     const common: Record<string, string> = file.noEtag === true ? { ...file.headers } : { etag, ...file.headers };
     if (file.noEtag !== true && headers["if-none-match"] === etag) {
       this.requests.push({ path, headers, status: 304 });
