@@ -124,6 +124,8 @@ export class CsvColumnScanner {
           continue;
         }
         if (c === LF) {
+          // The end of a record, written out again after a quoted field below: deliberately inlined in both places,
+          // since a shared method would have to hand back the five locals this hot loop keeps in registers.
           this.column = column;
           this.endRecord();
           slotOf = this.slotOf;
@@ -203,6 +205,7 @@ export class CsvColumnScanner {
         this.column = column;
         throw this.error(state === AFTER_CR ? "a carriage return not followed by a line feed" : "text after a closing quote");
       }
+      // The end of a record, as in the unquoted branch above (inlined for the same reason).
       this.column = column;
       this.endRecord();
       slotOf = this.slotOf;
