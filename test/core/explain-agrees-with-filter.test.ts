@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { defaultRules } from "../../src/core/policy.ts";
 import { createCooldownProxy } from "../../src/core/proxy.ts";
-import { CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
-import { EVENTS_2020_START, eventsAvailable, publishTimes2020, SNAPSHOT_2020 } from "../support/events-2020.ts";
+import { CORPUS_2020_ARCHIVE, readCorpus2020, sharedFixturesPresent } from "../support/corpus-2020.ts";
+import { EVENTS_2020_CSV, EVENTS_2020_START, publishTimes2020, SNAPSHOT_2020 } from "../support/events-2020.ts";
 import { FixedClock, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
 
-const present = corpusAvailable() && eventsAvailable();
-if (!present) console.warn(`explain/filter agreement: skipping: ${CORPUS_2020_MISSING}`);
+const present = sharedFixturesPresent("explain/filter agreement on the real 2020 index", [CORPUS_2020_ARCHIVE, EVENTS_2020_CSV]);
 
 interface ExplainJson {
   versions: { version: string | null; visible: boolean }[];

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { scanIndexFile, type IndexScanOptions, type TailReader } from "../../src/core/index-file.ts";
-import { CORPUS_2020_FILES, CORPUS_2020_LINES, CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
+import { CORPUS_2020_FILES, CORPUS_2020_LINES, readCorpus2020, sharedFixturesPresent } from "../support/corpus-2020.ts";
 
 /*
  * `scanIndexFile` reads vers, yanked and pubtime without parsing most lines. Its promise: on every line that is valid
@@ -206,8 +206,7 @@ function expectConformance(text: string): void {
 // ---------------------------------------------------------------------------------------------------------------
 // The real index.
 
-const corpusPresent = corpusAvailable();
-if (!corpusPresent) console.warn(`index-file conformance: skipping the real-index check: ${CORPUS_2020_MISSING}`);
+const corpusPresent = sharedFixturesPresent("index-file conformance on the real 2020 index");
 
 describe("scanIndexFile on the real crates.io index of 2020-03-25", () => {
   it.skipIf(!corpusPresent)(`agrees with JSON.parse on every one of its ${CORPUS_2020_LINES.toLocaleString("en")} lines`, async () => {

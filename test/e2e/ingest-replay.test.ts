@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import semver from "semver";
@@ -12,9 +12,10 @@ import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestDump } from "../../src/dump/ingest-dump.ts";
 import { exportKvStore } from "../../src/kv/kv-export.ts";
 import { startCooldownServer, type RunningCooldownServer } from "../../src/server/start-server.ts";
+import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { CargoProject, cargoVersion, createCargoHome, describeRun } from "../support/cargo-project.ts";
-import { CORPUS_2020_ARCHIVE, CORPUS_2020_MISSING, corpusAvailable, readCorpus2020 } from "../support/corpus-2020.ts";
+import { CORPUS_2020_ARCHIVE, readCorpus2020, sharedFixturesPresent } from "../support/corpus-2020.ts";
 import { postgresTime, writeDumpArchive, type DumpCrate, type DumpVersion } from "../support/dump-generator.ts";
 import { startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";
 
@@ -26,8 +27,7 @@ import { startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.
  */
 
 const EVENTS = join(dirname(CORPUS_2020_ARCHIVE), "events.csv");
-const FIXTURE_PRESENT = corpusAvailable() && existsSync(EVENTS);
-if (!FIXTURE_PRESENT) console.warn(`skipping test/e2e/ingest-replay.test.ts: ${CORPUS_2020_MISSING} (with events.csv)`);
+const FIXTURE_PRESENT = sharedFixturesPresent("test/e2e/ingest-replay.test.ts", [CORPUS_2020_ARCHIVE, EVENTS]);
 
 const FIXTURE_END = Date.parse("2020-03-25T20:09:32Z") / 1000;
 /** Every index version without a `publish` event was published before this (the fixture's README). */
@@ -133,7 +133,7 @@ describe.skipIf(!FIXTURE_PRESENT)("replaying crates.io's 2019-10 … 2020-03 pub
         if (record.crate !== key || JSON.stringify([...record.versions].sort()) !== JSON.stringify([...(expected?.versions ?? [])].sort())) wrong.push(key);
       }
       expect(wrong.slice(0, 10)).toEqual([]);
-      expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string).dumpWatermark).not.toBeNull();
+      expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string).dumpWatermark).toBe(Number(db.getMeta(META_KEYS.dumpWatermark)));
     } finally {
       db.close();
     }

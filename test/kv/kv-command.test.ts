@@ -10,7 +10,6 @@ import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-a
 import { cleanUpTestFolders, crateEntries, databaseWithCrates, expectedKvValues, testFolder } from "./kv-test-database.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/crates-cooldown.js", import.meta.url));
-const cliMissing = !existsSync(CLI) || !readFileSync(fileURLToPath(new URL("../../src/cli.ts", import.meta.url)), "utf8").includes("registerKvCommands");
 
 interface CliRun {
   readonly code: number | null;
@@ -68,7 +67,7 @@ function withDatabase<T>(path: string, use: (database: TimestampDatabase) => T):
   }
 }
 
-describe.skipIf(cliMissing)("crates-cooldown kv (the CLI)", () => {
+describe("crates-cooldown kv (the CLI)", () => {
   it("kv push without FASTLY_API_TOKEN says so in one line and exits 2", async () => {
     const run = await runCli(["kv", "push", "--store-id", "s", "--db", databaseFile(1)], null);
     expect(run.code).toBe(2);
@@ -110,7 +109,7 @@ describe.skipIf(cliMissing)("crates-cooldown kv (the CLI)", () => {
     const api = await fakeApi();
     api.script({ kind: "rate-limit", resetAt: Math.floor(Date.now() / 1000) + 30 });
     let child: ChildProcess | undefined;
-    const started = Date.now();
+    // The limit resets in 30 s, the test's timeout: only a push that stops at the signal lets the test finish.
     const waitForFirstAnswer = setInterval(() => {
       if (api.batches.length > 0) {
         clearInterval(waitForFirstAnswer);
@@ -121,7 +120,6 @@ describe.skipIf(cliMissing)("crates-cooldown kv (the CLI)", () => {
     clearInterval(waitForFirstAnswer);
     expect(run.code).toBe(130);
     expect(run.stderr).toContain("kv push interrupted: crates accepted so far are marked pushed; run it again to finish");
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("kv push killed outright mid-push loses nothing: the next run sends only what was not marked pushed", async () => {

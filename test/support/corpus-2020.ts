@@ -7,8 +7,8 @@ import { formatRfc3339, type UnixSeconds } from "../../src/core/time.ts";
 
 /**
  * The real crates.io index of 2020-03-25 (see ../shared/fixtures/crates-io-2020/README.md), read straight from its
- * archive. CI has the fixture next to the repository; a fresh clone does not, so every user must check
- * `corpusAvailable()` and skip with `CORPUS_2020_MISSING` when it is false.
+ * archive. CI has the fixture next to the repository; a fresh clone does not, so a test asks
+ * `sharedFixturesPresent` whether to run (a benchmark checks `corpusAvailable()` and says it skipped).
  */
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -24,6 +24,20 @@ export const CORPUS_2020_MISSING = `the crates.io 2020 index fixture is absent (
 
 export function corpusAvailable(): boolean {
   return existsSync(CORPUS_2020_ARCHIVE);
+}
+
+/**
+ * The one place that decides what a missing ../shared fixture means for a test (`test` names it). On a fresh clone
+ * the test is skipped (`it.skipIf(!present)`), and a console line says why. Under CI=true the run fails instead: CI
+ * always has ../shared next to the repository, so a missing fixture there is a broken setup, never a pass.
+ */
+export function sharedFixturesPresent(test: string, paths: readonly string[] = [CORPUS_2020_ARCHIVE]): boolean {
+  const missing = paths.filter((path) => !existsSync(path));
+  if (missing.length === 0) return true;
+  const why = `the shared fixture ${missing.join(" and ")} is absent; it lives outside the repository, next to it, and is present in CI`;
+  if (process.env.CI === "true") throw new Error(`${test}: ${why} (under CI=true a missing ../shared fails the run)`);
+  console.warn(`${test}: skipped: ${why}`);
+  return false;
 }
 
 /** One crate's index file. `text` is decoded exactly as the proxy decodes an upstream body (UTF-8, BOM kept). */

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "csv-parse/sync";
@@ -12,10 +12,6 @@ export const EVENTS_2020_CSV = resolve(REPO_ROOT, "../shared/fixtures/crates-io-
 export const SNAPSHOT_2020 = Date.UTC(2020, 2, 25, 20, 9, 32) / 1000;
 /** Every version without a `publish` event was published before this moment. */
 export const EVENTS_2020_START = Date.UTC(2019, 9, 17, 14, 49, 0) / 1000;
-
-export function eventsAvailable(): boolean {
-  return existsSync(EVENTS_2020_CSV);
-}
 
 export interface IndexEvent {
   readonly time: number;
