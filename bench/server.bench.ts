@@ -20,7 +20,7 @@ import { scanIndexFile } from "../src/core/index-file.ts";
 import { filterIndexFile } from "../src/core/index-filter.ts";
 import { defaultRules } from "../src/core/policy.ts";
 import { formatRfc3339, type UnixSeconds } from "../src/core/time.ts";
-import { parseWindow } from "../src/core/window.ts";
+import { windowOf } from "../test/support/window-of.ts";
 import { CORPUS_2020_MISSING, corpusAvailable, readCorpus2020File } from "../test/support/corpus-2020.ts";
 import { runLoad, type LoadResult } from "./support/autocannon-run.ts";
 import { startChildServer, type ChildServer } from "./support/child-server.ts";
@@ -187,13 +187,12 @@ async function run(): Promise<void> {
 /** Median CPU time for the core to turn upstream bytes into a filtered answer: decode, scan, filter, encode, ETag. */
 async function coreMissMicroseconds(text: string, now: UnixSeconds): Promise<number> {
   const bytes = new TextEncoder().encode(text);
-  const parsed = parseWindow(WINDOW);
-  if (!parsed.ok) throw new Error(parsed.message);
+  const window = windowOf(WINDOW);
   const rules = defaultRules(false);
   const crate = INDEX_PATH.slice(INDEX_PATH.lastIndexOf("/") + 1);
   const once = async () => {
     const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-    const filtered = filterIndexFile(crate, scanIndexFile(decoded), null, parsed.window, now, rules);
+    const filtered = filterIndexFile(crate, scanIndexFile(decoded), null, window, now, rules);
     return strongEtagFor(new TextEncoder().encode(filtered.body));
   };
   // CPU time, not wall time: other load on the machine would otherwise be counted as the core's.

@@ -56,10 +56,9 @@ describe("runSchedule", () => {
   });
 
   it("stops promptly when aborted, even in the middle of a long wait", async () => {
+    // The next run is an hour away, far beyond the test's timeout: only an abort that ends the wait lets it finish.
     const slow = job("dump", ["ingested"], 60 * 60_000);
-    const started = Date.now();
     await runUntil([slow], (l) => l.length >= 1);
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(slow.runs).toBe(1);
   });
 });

@@ -81,10 +81,8 @@ describe("kv push", () => {
     const { api, push } = await setUp(30);
     const resetAt = Math.floor(Date.now() / 1000) + 1;
     api.script({ kind: "rate-limit", resetAt });
-    const started = Date.now();
     const summary = await push({ limits: { maxLines: 10, maxBytes: 1_000_000 } });
     expect(Date.now()).toBeGreaterThanOrEqual(resetAt * 1000);
-    expect(Date.now() - started).toBeLessThan(6_000);
     expect(summary).toMatchObject({ cratesSent: 30, retries: 1, stop: null });
     expect(api.batches[0]?.status).toBe(429);
     expect(api.batches[1]?.keys).toEqual(api.batches[0]?.keys);
@@ -245,9 +243,12 @@ describe("kv push", () => {
   it("leaves out names cargo could never request, so nothing can land on the freshness key", async () => {
     const { api, database, push } = await setUp(2);
     database.record([{ crate: "_freshness", version: "1.0.0", publishedAt: 5 }, { crate: "9lives", version: "1.0.0", publishedAt: 5 }]);
+    const before = Math.floor(Date.now() / 1000);
     const summary = await push();
     expect(summary.skipped).toEqual(["9lives", "_freshness"]);
-    expect(decodeFreshness(api.store(STORE).get(FRESHNESS_KV_KEY) as string).lastKvPush).not.toBeNull();
+    const lastKvPush = decodeFreshness(api.store(STORE).get(FRESHNESS_KV_KEY) as string).lastKvPush;
+    expect(lastKvPush).toBeGreaterThanOrEqual(before);
+    expect(lastKvPush).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
     expect([...crateEntries(api.store(STORE)).keys()]).toEqual([crateName(0), crateName(1)]);
   });
 

@@ -68,13 +68,12 @@ describe("withRetries", () => {
 
   it("stops waiting at once when aborted", async () => {
     const interrupt = new AbortController();
-    const started = Date.now();
+    // The back-off is a minute, twice the test's timeout: only an abort that ends the wait lets the test finish.
     const attempt = withRetries(failing(new Error("x")).operation, { ...POLICY, baseDelayMs: 60_000, maxDelayMs: 60_000 }, {
       classify: classifyAs({ kind: "back-off" }),
       onRetry: () => setTimeout(() => interrupt.abort(), 10),
       signal: interrupt.signal,
     });
     await expect(attempt).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
