@@ -28,10 +28,10 @@ describe("parsePubtime", () => {
   });
 
   it("accepts the days that exist and refuses the ones that do not", () => {
-    expect(parsePubtime("2024-02-29T00:00:00Z")).not.toBeNull();
-    expect(parsePubtime("2000-02-29T00:00:00Z")).not.toBeNull();
-    expect(parsePubtime("2026-01-31T00:00:00Z")).not.toBeNull();
-    expect(parsePubtime("2026-04-30T00:00:00Z")).not.toBeNull();
+    expect(parsePubtime("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29) / 1000);
+    expect(parsePubtime("2000-02-29T00:00:00Z")).toBe(Date.UTC(2000, 1, 29) / 1000);
+    expect(parsePubtime("2026-01-31T00:00:00Z")).toBe(Date.UTC(2026, 0, 31) / 1000);
+    expect(parsePubtime("2026-04-30T00:00:00Z")).toBe(Date.UTC(2026, 3, 30) / 1000);
     for (const missing of ["2027-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z"]) {
       expect(parsePubtime(missing), missing).toBeNull();
     }

@@ -28,6 +28,29 @@ describe("kv export", () => {
     database.close();
   });
 
+  it("writes each record in the documented format, byte for byte, as kv push does (checked against literals, not the codec)", async () => {
+    const database = new TimestampDatabase(join(testFolder(), "timestamps.sqlite"));
+    database.record([
+      { crate: "serde", version: "1.0.1", publishedAt: 1_700_003_600 },
+      { crate: "Serde", version: "1.0.0", publishedAt: 1_700_000_000 },
+      { crate: "time", version: "0.1.0", publishedAt: 1_600_000_000 },
+    ]);
+    database.replaceAdvisories([{ id: "RUSTSEC-2020-0071", crate: "time", patched: [">=0.2.23"], withdrawn: false }]);
+    const expected = {
+      serde: '{"v":1,"crate":"serde","times":{"1.0.0":1700000000,"1.0.1":1700003600}}',
+      time: '{"v":2,"crate":"time","times":{"0.1.0":1600000000},"advisories":[{"id":"RUSTSEC-2020-0071","patched":[">=0.2.23"]}]}',
+    };
+    const out = join(testFolder(), "kv.json");
+    exportKvStore(database, out);
+    const file = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
+    expect({ serde: file.serde, time: file.time }).toEqual(expected);
+    const api = await startFakeFastlyApi();
+    await pushToKv({ database, storeId: "s", token: api.token, apiUrl: api.url });
+    expect(Object.fromEntries(crateEntries(api.store("s")))).toEqual(expected);
+    await api.close();
+    database.close();
+  });
+
   it("writes exactly the values kv push writes", async () => {
     const { database } = databaseWithCrates(25);
     const api = await startFakeFastlyApi();
