@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { UserError } from "../node/user-error.ts";
-import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { PROJECT_USER_AGENT } from "../node/user-agent.ts";
+import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 import { LockfileError, parseLockfile } from "./lockfile.ts";
 import { checkLockfile, formatCheckText } from "./lockfile-check.ts";
 
@@ -42,7 +43,7 @@ export function checkCommand(): Command {
       }
       const local = openLocalDecider(flags, BAD_INPUT);
       try {
-        const report = await checkLockfile(lockfile, local.decide, local.window, { concurrency, userAgent: CLI_USER_AGENT });
+        const report = await checkLockfile(lockfile, local.decide, local.window, { concurrency, userAgent: PROJECT_USER_AGENT });
         process.stdout.write(flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatCheckText(report));
         process.exitCode = report.problems > 0 ? 1 : 0;
       } finally {

@@ -2,7 +2,8 @@ import { Command, Option } from "commander";
 import { explainIndexFile, formatExplanationText } from "../core/explain.ts";
 import { crateNameProblem, indexPathFor } from "../core/index-path.ts";
 import { UserError } from "../node/user-error.ts";
-import { addDecisionOptions, CLI_USER_AGENT, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { PROJECT_USER_AGENT } from "../node/user-agent.ts";
+import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
 
 interface ExplainFlags extends DecisionFlags {
   format: "text" | "json";
@@ -22,7 +23,7 @@ export function explainCommand(): Command {
       if (problem !== null) throw new UserError(problem);
       const local = openLocalDecider(flags);
       try {
-        const decided = await local.decide(name, indexPathFor(name), local.window, CLI_USER_AGENT);
+        const decided = await local.decide(name, indexPathFor(name), local.window, PROJECT_USER_AGENT);
         if (!decided.ok) throw new UserError((await decided.response.text()).trim());
         const explanation = explainIndexFile(name, local.window, decided.now, decided.file, decided.filtered);
         process.stdout.write(flags.format === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanationText(explanation));

@@ -6,11 +6,9 @@ import { createHttpUpstream } from "../node/http-upstream.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, rulesForUpstream, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
-import { PACKAGE_VERSION } from "../package-version.ts";
 import { UserError } from "../node/user-error.ts";
 
 /** How `explain` and `check` introduce themselves to the upstream. */
-export const CLI_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;
 
 /** The flags `explain` and `check` share: where the decisions' inputs come from. */
 export interface DecisionFlags {
