@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseAdvisoryFile, readAdvisoryDb } from "../../src/advisories/advisory-db.ts";
+import { scratch } from "../support/scratch.ts";
 import { advisoryDbTarball, advisoryText, writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
 
 const ADVISORIES: GeneratedAdvisory[] = [
@@ -11,15 +11,6 @@ const ADVISORIES: GeneratedAdvisory[] = [
   { id: "RUSTSEC-2026-0044", package: "unmaintained", patched: [] },
 ];
 
-const dirs: string[] = [];
-const scratch = () => {
-  const dir = mkdtempSync(join(tmpdir(), "advisory-db-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 const expected = [
   { id: "RUSTSEC-2026-0042", crate: "rustls", patched: [">= 0.23.18", ">= 0.22.5, < 0.23.0"], withdrawn: false },

@@ -1,24 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
 import { allCrateRecords } from "../../src/store/crate-records.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
+import { scratch } from "../support/scratch.ts";
 import { writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
 import { CliProcess } from "../server/cli-process.ts";
 
-const dirs: string[] = [];
-const scratch = () => {
-  const dir = mkdtempSync(join(tmpdir(), "ingest-advisories-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 const RUSTLS: GeneratedAdvisory = { id: "RUSTSEC-2026-0042", package: "rustls", patched: [">= 0.23.18"] };
 const WITHDRAWN: GeneratedAdvisory = { id: "RUSTSEC-2026-0043", package: "hyper", patched: [">= 1.0.1"], withdrawn: "2026-11-21" };

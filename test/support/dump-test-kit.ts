@@ -1,23 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach } from "vitest";
 import { postgresTime, type DumpContent, type DumpCrate, type DumpVersion } from "./dump-generator.ts";
 
 /** Shared fixtures of the ingest tests: scratch folders, a small realistic dump, a whole-database snapshot. */
 
-const scratchDirs: string[] = [];
-afterEach(() => {
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A scratch folder removed after the test. */
-export function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cc-ingest-test-"));
-  scratchDirs.push(dir);
-  return dir;
-}
+export { scratch } from "./scratch.ts";
 
 export const SNAPSHOT_AT = new Date("2026-11-21T02:00:17Z");
 export const T = Math.floor(SNAPSHOT_AT.getTime() / 1000);
