@@ -1,54 +1,20 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { truncateArchive, writeDumpArchive } from "../support/dump-generator.ts";
 import { startFakeUpdatesFeed, type FakeUpdatesFeed } from "../support/fake-updates-feed.ts";
 import { BASE_TIMES, baseDump, databaseContents, recordedTimes, scratch } from "../support/dump-test-kit.ts";
 import { writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
+import { runCli, type CliRun } from "../support/cli-run.ts";
 
-const CLI = fileURLToPath(new URL("../../bin/crates-cooldown.js", import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const children: ChildProcess[] = [];
 const feeds: FakeUpdatesFeed[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
   await Promise.all(feeds.splice(0).map((feed) => feed.close()));
 });
 
 /** `node bin/crates-cooldown.js …args`, with `until` deciding (from the output so far) when to send SIGTERM. */
-function cli(args: readonly string[], options: { until?: (stdout: string) => boolean; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-    children.push(child);
-    let stdout = "";
-    let stderr = "";
-    let signalled = false;
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      if (!signalled && options.until?.(stdout)) {
-        signalled = true;
-        child.kill("SIGTERM");
-      }
-    });
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`crates-cooldown ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 60_000);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function cli(args: readonly string[], options: { until?: (stdout: string) => boolean; timeoutMs?: number } = {}): Promise<CliRun> {
+  return runCli(args, { ...options, env: { ...process.env, NO_COLOR: "1" } });
 }
 
 async function dumpFile(): Promise<string> {

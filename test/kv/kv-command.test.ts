@@ -1,42 +1,20 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
+import { runCli, type CliRun } from "../support/cli-run.ts";
 import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
 import { cleanUpTestFolders, crateEntries, databaseWithCrates, expectedKvValues, testFolder } from "./kv-test-database.ts";
 
-const CLI = fileURLToPath(new URL("../../bin/crates-cooldown.js", import.meta.url));
-
-interface CliRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `node bin/crates-cooldown.js …` with FASTLY_API_TOKEN set to `token` (unset when null). */
-function runCli(args: string[], token: string | null, onStart?: (child: ChildProcess) => void): Promise<CliRun> {
+function runKvCli(args: string[], token: string | null, onStart?: (child: ChildProcess) => void): Promise<CliRun> {
   const env = { ...process.env };
   delete env.FASTLY_API_TOKEN;
   if (token !== null) env.FASTLY_API_TOKEN = token;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    onStart?.(child);
-  });
+  return runCli(args, { env, timeoutMs: 25_000, ...(onStart ? { onStart } : {}) });
 }
 
 const apis: FakeFastlyApi[] = [];
@@ -69,7 +47,7 @@ function withDatabase<T>(path: string, use: (database: TimestampDatabase) => T):
 
 describe("crates-cooldown kv (the CLI)", () => {
   it("kv push without FASTLY_API_TOKEN says so in one line and exits 2", async () => {
-    const run = await runCli(["kv", "push", "--store-id", "s", "--db", databaseFile(1)], null);
+    const run = await runKvCli(["kv", "push", "--store-id", "s", "--db", databaseFile(1)], null);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: FASTLY_API_TOKEN is not set/)]);
   });
@@ -77,7 +55,7 @@ describe("crates-cooldown kv (the CLI)", () => {
   it("kv push writes the database to the store, logs progress lines off a terminal, ends with a one-line summary and never prints the token", async () => {
     const api = await fakeApi();
     const db = databaseFile(60);
-    const run = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "25"], api.token);
+    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "25"], api.token);
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split("\n")).toEqual([
       expect.stringMatching(/^kv push to store s: 60 of 60 crates sent in 4 batch requests, 0 retries, 0 rejected, freshness key written; [\d.]+ s \(preparing [\d.]+ s, sending [\d.]+ s\)$/),
@@ -90,7 +68,7 @@ describe("crates-cooldown kv (the CLI)", () => {
   it("kv push with a token the API refuses exits 1 with one error line that names the variable, not the token", async () => {
     const api = await fakeApi();
     const wrong = "wrong-secret-token-42";
-    const run = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)], wrong);
+    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)], wrong);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: the Fastly API refused the token \(401\): check that FASTLY_API_TOKEN/m);
     expect(run.stdout + run.stderr).not.toContain(wrong);
@@ -100,7 +78,7 @@ describe("crates-cooldown kv (the CLI)", () => {
     const api = await fakeApi();
     const resetAt = Math.floor(Date.now() / 1000) + 7_200;
     api.script({ kind: "rate-limit", resetAt });
-    const run = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3), "--max-wait", "60"], api.token);
+    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3), "--max-wait", "60"], api.token);
     expect(run.code).toBe(75);
     expect(run.stderr).toContain(`the limit resets at ${new Date(resetAt * 1000 + 1000).toISOString()}, run it again after that (3 crates still to send`);
   });
@@ -116,7 +94,7 @@ describe("crates-cooldown kv (the CLI)", () => {
         setTimeout(() => child?.kill("SIGINT"), 200);
       }
     }, 20);
-    const run = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)], api.token, (c) => (child = c));
+    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)], api.token, (c) => (child = c));
     clearInterval(waitForFirstAnswer);
     expect(run.code).toBe(130);
     expect(run.stderr).toContain("kv push interrupted: crates accepted so far are marked pushed; run it again to finish");
@@ -129,7 +107,7 @@ describe("crates-cooldown kv (the CLI)", () => {
     api.onBatchApplied = (n) => {
       if (n === 4) child?.kill("SIGKILL");
     };
-    const killed = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token, (c) => (child = c));
+    const killed = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token, (c) => (child = c));
     expect(killed.signal).toBe("SIGKILL");
     api.onBatchApplied = null;
     const marked = withDatabase(db, (database) => new Set(database.db.prepare("SELECT crate FROM kv_pushed").pluck().all() as string[]));
@@ -138,7 +116,7 @@ describe("crates-cooldown kv (the CLI)", () => {
     withDatabase(db, (database) => expect(countPendingCrates(database, "s")).toBe(200 - marked.size));
 
     const before = api.batches.length;
-    const resumed = await runCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token);
+    const resumed = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token);
     expect(resumed.code).toBe(0);
     const resent = api.batches.slice(before).flatMap((batch) => batch.keys).filter((key) => key !== FRESHNESS_KV_KEY);
     expect(resent.filter((key) => marked.has(key))).toEqual([]);
@@ -149,7 +127,7 @@ describe("crates-cooldown kv (the CLI)", () => {
   it("kv export writes the store as the JSON file fastly.toml's local server reads", async () => {
     const db = databaseFile(20);
     const out = join(testFolder(), "local-kv-store.json");
-    const run = await runCli(["kv", "export", "--out", out, "--db", db], null);
+    const run = await runKvCli(["kv", "export", "--out", out, "--db", db], null);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^kv export: 20 crates and the freshness key written to /);
     const file = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
@@ -159,8 +137,8 @@ describe("crates-cooldown kv (the CLI)", () => {
 
   it("kv push and kv export refuse a database that does not exist, in one line", async () => {
     const missing = join(testFolder(), "nope.sqlite");
-    const push = await runCli(["kv", "push", "--store-id", "s", "--db", missing], "t0ken");
-    const exported = await runCli(["kv", "export", "--out", join(testFolder(), "x.json"), "--db", missing], null);
+    const push = await runKvCli(["kv", "push", "--store-id", "s", "--db", missing], "t0ken");
+    const exported = await runKvCli(["kv", "export", "--out", join(testFolder(), "x.json"), "--db", missing], null);
     for (const run of [push, exported]) {
       expect(run.code).toBe(1);
       expect(run.stderr.trim().split("\n")).toEqual([`error: no timestamp database at ${missing}; run \`crates-cooldown ingest dump\` first or pass --db`]);
