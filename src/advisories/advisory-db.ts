@@ -78,7 +78,7 @@ export function parseAdvisoryFile(path: string, text: string): AdvisoryEntry {
 }
 
 async function filesFromPath(source: string): Promise<Map<string, string>> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(source);
   } catch (error) {

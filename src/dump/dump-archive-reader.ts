@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import type { CsvColumnScanner } from "./csv-column-scanner.ts";
-import { DumpSnapshot } from "./dump-snapshot.ts";
+import type { DumpSnapshot } from "./dump-snapshot.ts";
 import { DUMP_TABLES, DumpFormatError, dumpTableReader, type DumpTableName } from "./dump-table-readers.ts";
 
 /** What was read besides the rows. */

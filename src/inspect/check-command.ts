@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { UserError } from "../node/user-error.ts";
 import { PROJECT_USER_AGENT } from "../node/user-agent.ts";
 import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
-import { LockfileError, parseLockfile } from "./lockfile.ts";
+import { type Lockfile, LockfileError, parseLockfile } from "./lockfile.ts";
 import { checkLockfile, formatCheckText } from "./lockfile-check.ts";
 
 interface CheckFlags extends DecisionFlags {
@@ -34,7 +34,7 @@ export function checkCommand(): Command {
       } catch (error) {
         throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode: BAD_INPUT });
       }
-      let lockfile;
+      let lockfile: Lockfile;
       try {
         lockfile = parseLockfile(text);
       } catch (error) {

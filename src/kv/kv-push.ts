@@ -342,7 +342,7 @@ function attributeLineErrors(errors: readonly KvLineError[], lines: readonly Pus
         continue;
       }
     }
-    lines.forEach((_, index) => failed.set(index, { ...error, reason: `${error.reason} (not attributable to a line)` }));
+    for (let index = 0; index < lines.length; index++) failed.set(index, { ...error, reason: `${error.reason} (not attributable to a line)` });
   }
   return failed;
 }

@@ -159,7 +159,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       const racers: Array<Promise<unknown>> = waits.map((wait) => wait!.catch(() => {}));
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
-      if (timeoutMs > 0) racers.push(new Promise<void>((resolve) => (timer = setTimeout(() => ((timedOut = true), resolve()), timeoutMs))));
+      if (timeoutMs > 0) racers.push(new Promise<void>((resolve) => (timer = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, timeoutMs))));
       await Promise.race(racers);
       clearTimeout(timer);
       if (timedOut) return TIMED_OUT;
@@ -189,21 +192,42 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     "config.exists": ({ store }) => configStores.has(store),
     "config.get": ({ store, key }) => configStores.get(store)?.get(key) ?? null,
     "cache.lookup": ({ requestId, key, requestHeaders }) => cache.lookup(requestId, key, requestHeaders),
-    "cache.insert": ({ txnId, head, options: writeOptions, body }) => (cache.insert(txnId, head, writeOptions, body), null),
+    "cache.insert": ({ txnId, head, options: writeOptions, body }) => {
+      cache.insert(txnId, head, writeOptions, body);
+      return null;
+    },
     "cache.update": ({ txnId, head, options: writeOptions }) => cache.update(txnId, head, writeOptions),
-    "cache.recordNotCacheable": ({ txnId, maxAgeNs }) => (cache.recordNotCacheable(txnId, maxAgeNs), null),
-    "cache.release": ({ txnId }) => (cache.release(txnId), null),
+    "cache.recordNotCacheable": ({ txnId, maxAgeNs }) => {
+      cache.recordNotCacheable(txnId, maxAgeNs);
+      return null;
+    },
+    "cache.release": ({ txnId }) => {
+      cache.release(txnId);
+      return null;
+    },
     "core.lookup": ({ requestId, key, headers }) => coreCache.lookup(requestId, key, headers),
     "core.transactionLookup": ({ requestId, key, headers }) => coreCache.transactionLookup(requestId, key, headers, true),
     "core.transactionLookupAsync": ({ requestId, key, headers }) => coreCache.transactionLookupAsync(requestId, key, headers),
     "core.awaitLookup": ({ waitId }) => coreCache.awaitLookup(waitId),
-    "core.dropLookup": ({ waitId }) => (coreCache.dropLookup(waitId), null),
+    "core.dropLookup": ({ waitId }) => {
+      coreCache.dropLookup(waitId);
+      return null;
+    },
     "core.insert": ({ requestId, key, headers, options: writeOptions }) => coreCache.insert(requestId, key, headers, writeOptions),
     "core.transactionInsert": ({ requestId, obligation, options: writeOptions }) => coreCache.transactionInsert(requestId, obligation, writeOptions),
     "core.transactionUpdate": ({ obligation, options: writeOptions }) => coreCache.transactionUpdate(obligation, writeOptions),
-    "core.release": ({ obligation }) => (coreCache.releaseObligation(obligation), null),
-    "core.write": ({ streamId, data }) => (coreCache.write(streamId, data), null),
-    "core.finish": ({ streamId, failed }) => (coreCache.finish(streamId, failed), null),
+    "core.release": ({ obligation }) => {
+      coreCache.releaseObligation(obligation);
+      return null;
+    },
+    "core.write": ({ streamId, data }) => {
+      coreCache.write(streamId, data);
+      return null;
+    },
+    "core.finish": ({ streamId, failed }) => {
+      coreCache.finish(streamId, failed);
+      return null;
+    },
     "core.bodyRange": ({ streamId, from, to, length, alwaysUseRequestedRange }) => coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange),
     "core.read": ({ streamId, offset, end }) => coreCache.read(streamId, offset, end),
     "core.purge": ({ surrogateKey, soft }) => coreCache.purge(surrogateKey, soft),

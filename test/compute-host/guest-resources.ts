@@ -7,7 +7,7 @@ import { HostcallError, Status } from "./fastly-status.ts";
 import type { BodyFailure, CacheOverride, HeaderList, KvValue } from "./host-protocol.ts";
 import type { CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
 import type { CoreFound } from "./core-cache.ts";
-import { Body } from "./guest-body.ts";
+import type { Body } from "./guest-body.ts";
 
 export class Headers {
   constructor(public list: HeaderList = []) {}

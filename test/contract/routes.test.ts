@@ -284,7 +284,7 @@ describe.each(HOMES)("the %s home", (kind) => {
       const answer = await get(`7d/${path}`);
       expect(answer.status, explainFailure(answer)).toBe(200);
       expect(answer.headers["content-encoding"]).toBeUndefined();
-      expect(answer.text).toBe(body.split("\n")[0] + "\n");
+      expect(answer.text).toBe(`${body.split("\n")[0]}\n`);
       const whole = await get(`0d/${path}`);
       expect(whole.headers["content-encoding"]).toBeUndefined();
       expect(whole.text).toBe(body);

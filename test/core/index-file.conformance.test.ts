@@ -444,11 +444,11 @@ type Spelling = "plain" | "all-escaped" | "one-escaped";
 
 /** A JSON string token for `value`, spelled one of the ways JSON allows. */
 function stringToken(value: string, spelling: Spelling, at: number): string {
-  const escape = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  if (spelling === "all-escaped") return `"${Array.from({ length: value.length }, (_, i) => escape(value[i] as string)).join("")}"`;
+  const escapeUnit = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  if (spelling === "all-escaped") return `"${Array.from({ length: value.length }, (_, i) => escapeUnit(value[i] as string)).join("")}"`;
   if (spelling === "one-escaped" && value.length > 0) {
     const i = at % value.length;
-    return `${JSON.stringify(value.slice(0, i)).slice(0, -1)}${escape(value[i] as string)}${JSON.stringify(value.slice(i + 1)).slice(1)}`;
+    return `${JSON.stringify(value.slice(0, i)).slice(0, -1)}${escapeUnit(value[i] as string)}${JSON.stringify(value.slice(i + 1)).slice(1)}`;
   }
   return JSON.stringify(value);
 }

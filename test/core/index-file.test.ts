@@ -60,7 +60,7 @@ describe("scanIndexFile", () => {
 
   it("marks lines it cannot read as entries: empty, truncated, not JSON, vers not a string, yanked not a bool", () => {
     const full = indexLine({ name: "foo", vers: "1.0.0" });
-    const body = ["\n", full.slice(0, 40) + "\n", "<html>\n", `{"name":"foo","vers":1}\n`, `{"name":"foo","vers":"1.0.0","yanked":"true"}\n`, full.slice(0, -5)].join("");
+    const body = ["\n", `${full.slice(0, 40)}\n`, "<html>\n", `{"name":"foo","vers":1}\n`, `{"name":"foo","vers":"1.0.0","yanked":"true"}\n`, full.slice(0, -5)].join("");
     const lines = scanIndexFile(body).lines;
     expect(lines).toHaveLength(6);
     expect(lines.map((line) => line.version)).toEqual([null, null, null, null, null, null]);

@@ -15,7 +15,7 @@ describe("indexPathFor", () => {
 });
 
 describe("parseIndexPath", () => {
-  it.each(["1/a", "2/ab", "3/a/abc", "se/rd/serde", "we/b-/web-sys", "a-/b_/a-b_c", "x".repeat(2) + "/" + "x".repeat(2) + "/" + "x".repeat(64)])(
+  it.each(["1/a", "2/ab", "3/a/abc", "se/rd/serde", "we/b-/web-sys", "a-/b_/a-b_c", `${"x".repeat(2)}/${"x".repeat(2)}/${"x".repeat(64)}`])(
     "accepts cargo's path %s",
     (path) => {
       const parsed = parseIndexPath(path);
@@ -42,7 +42,7 @@ describe("parseIndexPath", () => {
     ["se/rd/serde.json", "not a lowercase crate name"],
     ["9a/bc/9abc", "not a lowercase crate name"],
     ["_a/bc/_abc", "not a lowercase crate name"],
-    ["se/rd/" + "serd" + "e".repeat(61), "longer than 64"],
+    [`se/rd/serd${"e".repeat(61)}`, "longer than 64"],
     ["nested/config.json", "not a lowercase crate name"],
     ["se//rd/serde", "does not match"],
   ])("refuses %j (%s)", (path, reason) => {

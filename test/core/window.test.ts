@@ -31,7 +31,7 @@ describe("parseWindow", () => {
   });
 
   it("keeps the message one printable line whatever the segment holds", () => {
-    const parsed = parseWindow("\n\u0000évil" + "x".repeat(500));
+    const parsed = parseWindow(`\n\u0000évil${"x".repeat(500)}`);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) {
       expect(parsed.message).not.toMatch(/[\n\r\u0000]/);

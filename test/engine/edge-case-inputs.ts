@@ -76,7 +76,7 @@ const odd: VectorInput[] = [
   {
     name: "lines that are not index entries",
     crate: "edge_case",
-    text: "[1,2]\n" + "42\n" + "null\n" + "{}\n" + L(`"vers":1,"yanked":false,${PT_OLD}`) + "\n" + "not json at all\n" + L(`${base("5.0.0")},"yanked":false,${PT_OLD}`),
+    text: `[1,2]\n42\nnull\n{}\n${L(`"vers":1,"yanked":false,${PT_OLD}`)}\nnot json at all\n${L(`${base("5.0.0")},"yanked":false,${PT_OLD}`)}`,
     window: days(7), now: NOW, record: null, prePubtimeInference: false, policy: null,
   },
   {
@@ -88,25 +88,25 @@ const odd: VectorInput[] = [
   {
     name: "a byte order mark before the first line",
     crate: "edge_case",
-    text: "\uFEFF" + L(`${base("6.0.0")},"yanked":false,${PT_OLD}`) + L(`${base("6.0.1")},"yanked":false,${PT_OLD}`),
+    text: `\uFEFF${L(`${base("6.0.0")},"yanked":false,${PT_OLD}`)}${L(`${base("6.0.1")},"yanked":false,${PT_OLD}`)}`,
     window: days(7), now: NOW, record: null, prePubtimeInference: false, policy: null,
   },
   {
     name: "a truncated last line, cut inside a string",
     crate: "edge_case",
-    text: L(`${base("7.0.0")},"yanked":false,${PT_OLD}`) + `{"name":"Edge_Case","vers":"7.0.1","deps":[],"cksum":"ab","features":{},"yanked":false,"pubtime":"2026-08-0`,
+    text: `${L(`${base("7.0.0")},"yanked":false,${PT_OLD}`)}{"name":"Edge_Case","vers":"7.0.1","deps":[],"cksum":"ab","features":{},"yanked":false,"pubtime":"2026-08-0`,
     window: days(7), now: NOW, record: null, prePubtimeInference: false, policy: null,
   },
   {
     name: "a complete last line without its newline",
     crate: "edge_case",
-    text: L(`${base("7.1.0")},"yanked":false,${PT_OLD}`) + `{"name":"Edge_Case",${base("7.1.1")},"yanked":false,${PT_OLD}}`,
+    text: `${L(`${base("7.1.0")},"yanked":false,${PT_OLD}`)}{"name":"Edge_Case",${base("7.1.1")},"yanked":false,${PT_OLD}}`,
     window: days(7), now: NOW, record: null, prePubtimeInference: false, policy: null,
   },
   {
     name: "CRLF line ends and blank lines",
     crate: "edge_case",
-    text: L(`${base("8.0.0")},"yanked":false,${PT_OLD}`).replace("\n", "\r\n") + "\n\n" + L(`${base("8.0.1")},"yanked":false,${PT_YOUNG}`) + "\n",
+    text: `${L(`${base("8.0.0")},"yanked":false,${PT_OLD}`).replace("\n", "\r\n")}\n\n${L(`${base("8.0.1")},"yanked":false,${PT_YOUNG}`)}\n`,
     window: days(1), now: NOW, record: null, prePubtimeInference: false, policy: null,
   },
   { name: "an empty file", crate: "edge_case", text: "", window: days(7), now: NOW, record: null, prePubtimeInference: true, policy: null },

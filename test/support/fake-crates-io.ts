@@ -250,7 +250,7 @@ export async function startFakeCratesIo(options: FakeCratesIoOptions = {}): Prom
     const etag = `"${createHash("sha256").update(text).digest("hex").slice(0, 32)}"`;
     const headers: Record<string, string> = { etag, "cache-control": `public, max-age=${maxAge}`, "content-type": contentType };
     const inm = req.headers["if-none-match"];
-    if (inm !== undefined && inm.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag)) {
+    if (inm?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag)) {
       answer(304, "", headers);
       return;
     }

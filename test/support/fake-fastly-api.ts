@@ -90,7 +90,7 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     res.end(JSON.stringify(body));
   };
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer) {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     if (pathname === FAKE_BATCHES_PATH && req.method === "GET") return json(res, 200, batches);
     const match = BATCH_PATH.exec(pathname);
@@ -132,16 +132,20 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     const errors: { key: string; index: number; code: string; reason: string }[] = [];
     const stored: string[] = [];
     const store = storeFor(storeId);
-    parsed.forEach((line, index) => {
-      if ("error" in line) return void errors.push({ key: line.key ?? "", index, code: "400", reason: line.error });
+    for (const [index, line] of parsed.entries()) {
+      if ("error" in line) {
+        errors.push({ key: line.key ?? "", index, code: "400", reason: line.error });
+        continue;
+      }
       const failure = lineFailures.get(line.key);
       if (failure !== undefined && failure.left > 0) {
         failure.left--;
-        return void errors.push({ key: line.key, index, code: failure.code, reason: failure.reason });
+        errors.push({ key: line.key, index, code: failure.code, reason: failure.reason });
+        continue;
       }
       store.set(line.key, line.value);
       stored.push(line.key);
-    });
+    }
     applied++;
     onBatchApplied?.(applied);
     if (answer?.kind === "drop") {

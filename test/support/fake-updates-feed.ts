@@ -102,19 +102,19 @@ export function rfc2822(at: number): string {
 
 /** The feed document, shaped like crates.io's `src/worker/jobs/rss/` output. */
 export function renderFeed(items: readonly FakeFeedItem[]): string {
-  const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const sorted = [...items].sort((a, b) => b.publishedAt - a.publishedAt);
   const rendered = sorted.map((item) => {
     const link = `https://crates.io/crates/${item.crate}/${item.version}`;
     return [
       "    <item>",
-      `      <title>New crate version published: ${escape(item.crate)} v${escape(item.version)}</title>`,
-      `      <link>${escape(link)}</link>`,
-      `      <description>&lt;p&gt;${escape(item.crate)} ${escape(item.version)}&lt;/p&gt;</description>`,
-      `      <guid>${escape(link)}</guid>`,
+      `      <title>New crate version published: ${escapeXml(item.crate)} v${escapeXml(item.version)}</title>`,
+      `      <link>${escapeXml(link)}</link>`,
+      `      <description>&lt;p&gt;${escapeXml(item.crate)} ${escapeXml(item.version)}&lt;/p&gt;</description>`,
+      `      <guid>${escapeXml(link)}</guid>`,
       `      <pubDate>${rfc2822(item.publishedAt)}</pubDate>`,
-      `      <crates:name>${escape(item.crate)}</crates:name>`,
-      `      <crates:version>${escape(item.version)}</crates:version>`,
+      `      <crates:name>${escapeXml(item.crate)}</crates:name>`,
+      `      <crates:version>${escapeXml(item.version)}</crates:version>`,
       "    </item>",
     ].join("\n");
   });

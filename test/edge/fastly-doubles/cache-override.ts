@@ -16,7 +16,7 @@ export interface ICacheOverride {
   swr?: number;
   surrogateKey?: string;
   pci?: boolean;
-  afterSend?: (response: CacheCandidateDouble) => void | CacheOptions | PromiseLike<void | CacheOptions>;
+  afterSend?: (response: CacheCandidateDouble) => undefined | CacheOptions | PromiseLike<undefined | CacheOptions>;
 }
 
 export class CacheOverride {
