@@ -4,7 +4,12 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: {
     // fastly:* modules exist only inside Compute; adapter tests get doubles that record call shapes.
-    alias: [{ find: /^fastly:(.*)$/, replacement: fileURLToPath(new URL("./test/edge/fastly-doubles/$1.ts", import.meta.url)) }],
+    alias: [
+      {
+        find: /^fastly:(.*)$/,
+        replacement: fileURLToPath(new URL("./test/edge/fastly-doubles/$1.ts", import.meta.url)),
+      },
+    ],
   },
   test: {
     include: ["test/**/*.test.ts"],

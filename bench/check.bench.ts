@@ -22,7 +22,9 @@ try {
     const name = `crate${String(i).padStart(3, "0")}`;
     // 20 versions each, the pinned one old enough for every window but the newest ones too young.
     for (let v = 0; v < 20; v++) await fake.publish({ name, vers: `1.${v}.0`, pubtime: daysAgo(40 - v * 2) });
-    pins.push(`\n[[package]]\nname = "${name}"\nversion = "1.${i % 15}.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`);
+    pins.push(
+      `\n[[package]]\nname = "${name}"\nversion = "1.${i % 15}.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n`,
+    );
   }
   const lockPath = join(scratch, "Cargo.lock");
   writeFileSync(lockPath, `version = 4\n${pins.join("")}`);
@@ -30,7 +32,18 @@ try {
 
   const run = async (concurrency: number) => {
     const started = performance.now();
-    const cli = CliProcess.run(["check", lockPath, "--window", "7d", "--upstream", fake.url, "--db", dbPath, "--concurrency", String(concurrency)]);
+    const cli = CliProcess.run([
+      "check",
+      lockPath,
+      "--window",
+      "7d",
+      "--upstream",
+      fake.url,
+      "--db",
+      dbPath,
+      "--concurrency",
+      String(concurrency),
+    ]);
     const { code } = await cli.exited;
     if (code !== 0) throw new Error(`check exited ${code}: ${cli.stderr}${cli.stdout.slice(-500)}`);
     return (performance.now() - started) / 1000;
@@ -44,12 +57,22 @@ try {
   }
   const oursMedian = median(ours);
   const naiveMedian = median(naive);
-  console.log(`check, ${PACKAGES} pins: default concurrency ${oursMedian.toFixed(2)} s, one at a time ${naiveMedian.toFixed(2)} s (medians of ${ROUNDS})`);
+  console.log(
+    `check, ${PACKAGES} pins: default concurrency ${oursMedian.toFixed(2)} s, one at a time ${naiveMedian.toFixed(2)} s (medians of ${ROUNDS})`,
+  );
   printBenchSummary({
     bench: "check",
     figures: [
-      { figure: `check of a ${PACKAGES}-package lockfile (CLI, loopback)`, value: `${oursMedian.toFixed(2)} s`, target: "< 2 s", met: oursMedian < 2 },
-      { figure: "one fetch at a time, same run", value: `${naiveMedian.toFixed(2)} s (${(naiveMedian / oursMedian).toFixed(1)}× slower)` },
+      {
+        figure: `check of a ${PACKAGES}-package lockfile (CLI, loopback)`,
+        value: `${oursMedian.toFixed(2)} s`,
+        target: "< 2 s",
+        met: oursMedian < 2,
+      },
+      {
+        figure: "one fetch at a time, same run",
+        value: `${naiveMedian.toFixed(2)} s (${(naiveMedian / oursMedian).toFixed(1)}× slower)`,
+      },
     ],
   });
 } finally {

@@ -23,14 +23,19 @@ import { encodeCrateRecord } from "../src/core/publish-times.ts";
 import type { UnixSeconds } from "../src/core/time.ts";
 import { CRATES_IO_BACKEND } from "../src/edge/backend-upstream.ts";
 import { PUBLISH_TIMES_STORE } from "../src/edge/kv-publish-times.ts";
-import { startComputeHost, type RequestTiming, type RunningComputeHost } from "../test/compute-host/compute-host.ts";
-import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020, withSyntheticPubtimes } from "../test/support/corpus-2020.ts";
+import { type RequestTiming, type RunningComputeHost, startComputeHost } from "../test/compute-host/compute-host.ts";
 import { BENCH_ADVISORIES } from "../test/engine/build-selftest.ts";
+import {
+  CORPUS_2020_MISSING,
+  corpusAvailable,
+  readCorpus2020,
+  withSyntheticPubtimes,
+} from "../test/support/corpus-2020.ts";
 import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { runLoad } from "./support/autocannon-run.ts";
 import { median } from "./support/median.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
-import { printBenchSkipped, printBenchSummary, type BenchFigure } from "./support/summary.ts";
+import { type BenchFigure, printBenchSkipped, printBenchSummary } from "./support/summary.ts";
 
 const BENCH = "edge-host";
 const ROUNDS = Number(process.env.BENCH_EDGE_ROUNDS ?? 15);
@@ -79,7 +84,11 @@ async function main(): Promise<void> {
       wasmPath,
       listen: "127.0.0.1:0",
       backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
-      kvStores: { [PUBLISH_TIMES_STORE]: { [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }) } },
+      kvStores: {
+        [PUBLISH_TIMES_STORE]: {
+          [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }),
+        },
+      },
       httpCache: "memory",
       workers: 1,
       clock: () => NOW * 1000,
@@ -94,7 +103,8 @@ async function main(): Promise<void> {
       if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
       await response.arrayBuffer();
       // The host reports a request's timing when its instance ends, which may be just after the response went out.
-      for (let waited = 0; timings.length === before && waited < 1_000; waited++) await new Promise((resolve) => setTimeout(resolve, 1));
+      for (let waited = 0; timings.length === before && waited < 1_000; waited++)
+        await new Promise((resolve) => setTimeout(resolve, 1));
       const timing = timings[before];
       if (timing === undefined) throw new Error(`${path}: the host reported no timing`);
       return timing;
@@ -109,7 +119,9 @@ async function main(): Promise<void> {
 
     const figures: BenchFigure[] = [];
     console.log(`\none request at a time, warm HTTP cache, medians of ${ROUNDS} rounds alternating /7d/ and /0d/:`);
-    console.log("| file | lines | MB | instantiate | _start wall | _start CPU | host wait | /0d/ _start CPU | CPU ÷ /0d/ |");
+    console.log(
+      "| file | lines | MB | instantiate | _start wall | _start CPU | host wait | /0d/ _start CPU | CPU ÷ /0d/ |",
+    );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const file of named) {
       const measured: Measured = { filtered: [], passThrough: [] };
@@ -170,9 +182,17 @@ async function main(): Promise<void> {
     const refused = await fetch(`${host.url}7d/3/X/x`);
     if (refused.status !== 404) throw new Error(`a refused path answered ${refused.status}: ${await refused.text()}`);
     const load = await runLoad(`${host.url}7d/3/X/x`, { connections: 4, seconds: SECONDS });
-    console.log(`\nhost throughput, 2 workers, 4 connections, a refused path (no backend): ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.latencyP50Ms} ms`);
-    figures.push({ figure: "host throughput, 2 workers, a route without backend (fresh instance each)", value: `${load.requestsPerSecond.toFixed(0)} req/s` });
-    figures.push({ figure: "--enable-aot (weval) build", value: "not measured: weval downloads its binary from GitHub at first use; unreachable here" });
+    console.log(
+      `\nhost throughput, 2 workers, 4 connections, a refused path (no backend): ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.latencyP50Ms} ms`,
+    );
+    figures.push({
+      figure: "host throughput, 2 workers, a route without backend (fresh instance each)",
+      value: `${load.requestsPerSecond.toFixed(0)} req/s`,
+    });
+    figures.push({
+      figure: "--enable-aot (weval) build",
+      value: "not measured: weval downloads its binary from GitHub at first use; unreachable here",
+    });
     printBenchSummary({ bench: BENCH, figures });
   } finally {
     await host?.close();
@@ -195,12 +215,15 @@ async function pickFiles(): Promise<{ named: Picked[]; typical: Picked[]; mostVe
   for await (const file of readCorpus2020()) {
     const picked = withPubtimes(file.path, file.text);
     if (file.path === WEB_SYS) webSys = { ...picked, label: `${WEB_SYS} (long lines)` };
-    if (largest === undefined || Buffer.byteLength(picked.text) > Buffer.byteLength(largest.text)) largest = { ...picked, label: `${file.path} (largest file)` };
-    if (mostVersions === undefined || picked.lines > mostVersions.lines) mostVersions = { ...picked, label: `${file.path} (most versions, ${BENCH_ADVISORIES.length} advisories)` };
+    if (largest === undefined || Buffer.byteLength(picked.text) > Buffer.byteLength(largest.text))
+      largest = { ...picked, label: `${file.path} (largest file)` };
+    if (mostVersions === undefined || picked.lines > mostVersions.lines)
+      mostVersions = { ...picked, label: `${file.path} (most versions, ${BENCH_ADVISORIES.length} advisories)` };
     if (index % TYPICAL_EVERY === 0) typical.push(picked);
     index++;
   }
-  if (webSys === undefined || largest === undefined || mostVersions === undefined) throw new Error("the corpus lacks the files this benchmark names");
+  if (webSys === undefined || largest === undefined || mostVersions === undefined)
+    throw new Error("the corpus lacks the files this benchmark names");
   return { named: [webSys, largest, mostVersions], typical, mostVersions };
 }
 

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildEngineSelfTest, WEB_SYS } from "../test/engine/build-selftest.ts";
 import type { EngineBench } from "../test/engine/engine-vector.ts";
-import { printBenchSkipped, printBenchSummary, type BenchFigure } from "./support/summary.ts";
+import { type BenchFigure, printBenchSkipped, printBenchSummary } from "./support/summary.ts";
 
 /** From the issue: web-sys filtered in at most 1/5 of the JSON.parse filter's time; the largest file well under 50 ms. */
 export const WEB_SYS_TARGET_RATIO = 0.2;
@@ -25,7 +25,8 @@ export interface EngineBenchReport {
 export async function engineBench(): Promise<EngineBenchReport | { skipped: string }> {
   // Without the corpus sample: a smaller heap means fewer collections inside the timed passes.
   const result = await buildEngineSelfTest({ corpusSample: false });
-  if (result.exitCode !== 0) throw new Error(`engine self-test build failed (exit ${result.exitCode}):\n${result.output}`);
+  if (result.exitCode !== 0)
+    throw new Error(`engine self-test build failed (exit ${result.exitCode}):\n${result.output}`);
   if (result.corpusSkipped !== null) return { skipped: result.corpusSkipped };
   if (result.bench === null) throw new Error(`engine self-test printed no ENGINE-BENCH line:\n${result.output}`);
   return { bench: result.bench, lines: summarize(result.bench) };
@@ -86,7 +87,10 @@ async function main(): Promise<void> {
               figure: `typical files (${typical.files} files, ${typical.lines} lines, pubtime on every line): core ÷ JSON.parse filter, median of 9 paired rounds (rounds ${typical.ratioRange[0].toFixed(2)}–${typical.ratioRange[1].toFixed(2)})`,
               value: typical.ratio.toFixed(2),
             },
-            { figure: "typical files: core per line, upstream bytes → bytes sent", value: usPerLine(typical.coreMs, typical.lines) },
+            {
+              figure: "typical files: core per line, upstream bytes → bytes sent",
+              value: usPerLine(typical.coreMs, typical.lines),
+            },
           ]),
     ],
   });

@@ -42,12 +42,19 @@ const cacheDir = join(tmpdir(), "crates-cooldown-bench");
 mkdirSync(cacheDir, { recursive: true });
 const archive = join(cacheDir, `ingest-dump-${CRATES}c-${VERSIONS}v-r${GENERATOR_REVISION}.tar.gz`);
 if (!existsSync(archive)) {
-  console.log(`${BENCH}: generating a dump of ${fmt(CRATES)} crates and ${fmt(VERSIONS)} versions (cached at ${archive})`);
+  console.log(
+    `${BENCH}: generating a dump of ${fmt(CRATES)} crates and ${fmt(VERSIONS)} versions (cached at ${archive})`,
+  );
   const started = performance.now();
   const partial = `${archive}.${process.pid}.partial`;
-  const written = await writeDumpArchive(partial, syntheticDumpContent({ crates: CRATES, versions: VERSIONS, timestamp: new Date("2026-11-21T02:00:17Z") }));
+  const written = await writeDumpArchive(
+    partial,
+    syntheticDumpContent({ crates: CRATES, versions: VERSIONS, timestamp: new Date("2026-11-21T02:00:17Z") }),
+  );
   renameSync(partial, archive);
-  console.log(`${BENCH}: generated ${mb(written.csvBytes)} of CSV, ${mb(written.bytes)} gzipped, in ${secs(performance.now() - started)}`);
+  console.log(
+    `${BENCH}: generated ${mb(written.csvBytes)} of CSV, ${mb(written.bytes)} gzipped, in ${secs(performance.now() - started)}`,
+  );
 } else {
   console.log(`${BENCH}: using the cached dump ${archive}`);
 }
@@ -60,9 +67,14 @@ try {
   const peakRss: number[] = [];
   let last: DumpIngestSummary | undefined;
   for (let round = 1; round <= ROUNDS; round++) {
-    console.log(`${BENCH}: round ${round}/${ROUNDS} (load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} CPUs)`);
+    console.log(
+      `${BENCH}: round ${round}/${ROUNDS} (load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} CPUs)`,
+    );
     // Node's own gunzip, given the benefit of whichever output chunk size is faster for it.
-    const gunzip = Math.min((await child(["gunzip", archive, String(16 * 1024)])).seconds, (await child(["gunzip", archive, String(256 * 1024)])).seconds);
+    const gunzip = Math.min(
+      (await child(["gunzip", archive, String(16 * 1024)])).seconds,
+      (await child(["gunzip", archive, String(256 * 1024)])).seconds,
+    );
     gunzipSeconds.push(gunzip);
     const db = join(work, `round-${round}.sqlite`);
     const fresh = await child(["ingest", archive, db]);
@@ -84,13 +96,28 @@ try {
   const reingest = median(reingestSeconds);
   const ratio = ingest / gunzip;
   const rss = Math.max(...peakRss) / 1e6;
-  console.log(`${BENCH}: ${fmt(last?.versions ?? 0)} versions of ${fmt(last?.crates ?? 0)} crates; median ingest ${ingest.toFixed(2)} s vs gunzip ${gunzip.toFixed(2)} s: ${ratio.toFixed(2)}×; peak RSS ${rss.toFixed(0)} MB`);
+  console.log(
+    `${BENCH}: ${fmt(last?.versions ?? 0)} versions of ${fmt(last?.crates ?? 0)} crates; median ingest ${ingest.toFixed(2)} s vs gunzip ${gunzip.toFixed(2)} s: ${ratio.toFixed(2)}×; peak RSS ${rss.toFixed(0)} MB`,
+  );
   printBenchSummary({
     bench: BENCH,
     figures: [
-      { figure: `ingest of ${fmt(VERSIONS)} versions / Node gunzip of the same archive`, value: `${ratio.toFixed(2)}× (${ingest.toFixed(1)} s vs ${gunzip.toFixed(1)} s)`, target: `≤ ${TARGET_RATIO}×`, met: ratio <= TARGET_RATIO },
-      { figure: "peak RSS of the ingest process", value: `${rss.toFixed(0)} MB`, target: `≤ ${TARGET_RSS_MB} MB`, met: rss <= TARGET_RSS_MB },
-      { figure: "re-ingest of the identical dump", value: `${reingest.toFixed(1)} s (${(reingest / gunzip).toFixed(2)}× gunzip)` },
+      {
+        figure: `ingest of ${fmt(VERSIONS)} versions / Node gunzip of the same archive`,
+        value: `${ratio.toFixed(2)}× (${ingest.toFixed(1)} s vs ${gunzip.toFixed(1)} s)`,
+        target: `≤ ${TARGET_RATIO}×`,
+        met: ratio <= TARGET_RATIO,
+      },
+      {
+        figure: "peak RSS of the ingest process",
+        value: `${rss.toFixed(0)} MB`,
+        target: `≤ ${TARGET_RSS_MB} MB`,
+        met: rss <= TARGET_RSS_MB,
+      },
+      {
+        figure: "re-ingest of the identical dump",
+        value: `${reingest.toFixed(1)} s (${(reingest / gunzip).toFixed(2)}× gunzip)`,
+      },
     ],
   });
 } finally {
@@ -99,11 +126,16 @@ try {
 
 function child(args: readonly string[]): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [RUN_TS, CHILD, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 }, (error, stdout, stderr) => {
-      if (error !== null) return reject(new Error(`${args[0]} child failed: ${error.message}\n${stderr}`));
-      const line = stdout.trim().split("\n").at(-1) ?? "";
-      resolve(JSON.parse(line) as ChildResult);
-    });
+    execFile(
+      process.execPath,
+      [RUN_TS, CHILD, ...args],
+      { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 },
+      (error, stdout, stderr) => {
+        if (error !== null) return reject(new Error(`${args[0]} child failed: ${error.message}\n${stderr}`));
+        const line = stdout.trim().split("\n").at(-1) ?? "";
+        resolve(JSON.parse(line) as ChildResult);
+      },
+    );
   });
 }
 

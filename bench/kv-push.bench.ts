@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { FRESHNESS_KV_KEY } from "../src/core/freshness.ts";
-import { pendingKvLines, pushToKv, type KvPushSummary } from "../src/kv/kv-push.ts";
-import { TimestampDatabase, type PublishTimeRow } from "../src/store/timestamp-database.ts";
+import { type KvPushSummary, pendingKvLines, pushToKv } from "../src/kv/kv-push.ts";
+import { type PublishTimeRow, TimestampDatabase } from "../src/store/timestamp-database.ts";
 import { FAKE_BATCHES_PATH, FAKE_FASTLY_TOKEN, type RecordedBatch } from "../test/support/fake-fastly-api.ts";
 import { startChildServer } from "./support/child-server.ts";
 import { median } from "./support/median.ts";
@@ -37,7 +37,9 @@ try {
   const fillStart = performance.now();
   const outcome = database.record(generatedRows(CRATES, random));
   const versions = outcome.added;
-  console.log(`${BENCH}: database of ${fmt(CRATES)} crates, ${fmt(versions)} versions written in ${secs(performance.now() - fillStart)}`);
+  console.log(
+    `${BENCH}: database of ${fmt(CRATES)} crates, ${fmt(versions)} versions written in ${secs(performance.now() - fillStart)}`,
+  );
 
   // Before the push, while every crate is pending: the exact lines the push will send, prepared and dropped.
   const prepareRates: number[] = [];
@@ -51,7 +53,9 @@ try {
     }
     const rate = lines / ((performance.now() - start) / 1000);
     prepareRates.push(rate);
-    console.log(`${BENCH}: preparing alone, round ${round + 1}: ${fmt(lines)} lines (${(bytes / 1e6).toFixed(1)} MB) at ${fmt(Math.round(rate))} records/s`);
+    console.log(
+      `${BENCH}: preparing alone, round ${round + 1}: ${fmt(lines)} lines (${(bytes / 1e6).toFixed(1)} MB) at ${fmt(Math.round(rate))} records/s`,
+    );
   }
   const prepareAlone = median(prepareRates);
 
@@ -60,34 +64,68 @@ try {
   const fullKeys = crateKeys(fullBatches);
   const bodyBytes = fullBatches.reduce((sum, batch) => sum + batch.bodyBytes, 0);
   report("full push", full);
-  console.log(`${BENCH}: full push sent ${fmt(fullKeys.length)} crate keys in ${fullBatches.length} requests, ${(bodyBytes / 1e6).toFixed(1)} MB of NDJSON`);
+  console.log(
+    `${BENCH}: full push sent ${fmt(fullKeys.length)} crate keys in ${fullBatches.length} requests, ${(bodyBytes / 1e6).toFixed(1)} MB of NDJSON`,
+  );
 
   // A day's change: new versions for CHANGED random crates, plus re-reports of known times that must not count.
   const changed = new Set<string>();
   while (changed.size < Math.min(CHANGED, CRATES)) changed.add(crateName(Math.floor(random() * CRATES)));
-  const rows: PublishTimeRow[] = [...changed].map((crate) => ({ crate, version: "99.0.0", publishedAt: 1_800_000_000 }));
-  const unchanged = database.db.prepare("SELECT crate, version, published_at FROM versions WHERE crate NOT IN (SELECT value FROM json_each(?)) LIMIT 1000").all(JSON.stringify([...changed])) as { crate: string; version: string; published_at: number }[];
+  const rows: PublishTimeRow[] = [...changed].map((crate) => ({
+    crate,
+    version: "99.0.0",
+    publishedAt: 1_800_000_000,
+  }));
+  const unchanged = database.db
+    .prepare(
+      "SELECT crate, version, published_at FROM versions WHERE crate NOT IN (SELECT value FROM json_each(?)) LIMIT 1000",
+    )
+    .all(JSON.stringify([...changed])) as { crate: string; version: string; published_at: number }[];
   for (const row of unchanged) rows.push({ crate: row.crate, version: row.version, publishedAt: row.published_at });
   const day = database.record(rows);
-  console.log(`${BENCH}: changed ${fmt(day.changedCrates)} crates (${fmt(unchanged.length)} known times re-reported, ignored)`);
+  console.log(
+    `${BENCH}: changed ${fmt(day.changedCrates)} crates (${fmt(unchanged.length)} known times re-reported, ignored)`,
+  );
 
   const before = fullBatches.length;
   const incremental = await push();
   const incrementalKeys = crateKeys(await batchesSince(before));
   report("incremental push", incremental);
   const exact = incrementalKeys.length === changed.size && incrementalKeys.every((key) => changed.has(key));
-  console.log(`${BENCH}: incremental push sent ${fmt(incrementalKeys.length)} crate keys; exactly the ${fmt(changed.size)} changed crates: ${exact ? "yes" : "NO"}`);
+  console.log(
+    `${BENCH}: incremental push sent ${fmt(incrementalKeys.length)} crate keys; exactly the ${fmt(changed.size)} changed crates: ${exact ? "yes" : "NO"}`,
+  );
 
   const prepareRate = full.cratesSent / (full.prepareMs / 1000);
   const prepareCpuRate = full.cratesSent / (full.prepareCpuMs / 1000);
-  console.log(`${BENCH}: preparing: ${fmt(Math.round(prepareRate))} records/s by the clock, ${fmt(Math.round(prepareCpuRate))} records/s per CPU-second; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${availableParallelism()} CPUs`);
+  console.log(
+    `${BENCH}: preparing: ${fmt(Math.round(prepareRate))} records/s by the clock, ${fmt(Math.round(prepareCpuRate))} records/s per CPU-second; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} on ${availableParallelism()} CPUs`,
+  );
   printBenchSummary({
     bench: BENCH,
     figures: [
-      { figure: `preparing ${fmt(CRATES)} records (SQLite → codec → base64 NDJSON), median of ${ROUNDS}`, value: `${fmt(Math.round(prepareAlone))} records/s`, target: `≥ ${fmt(TARGET_PREPARE_RATE)} records/s`, met: prepareAlone >= TARGET_PREPARE_RATE },
-      { figure: "preparing inside the full push", value: `${fmt(Math.round(prepareRate))} records/s (${fmt(Math.round(prepareCpuRate))} per CPU-second)` },
-      { figure: "full push end to end (fake API on loopback, own process)", value: `${fmt(Math.round(full.cratesSent / (full.durationMs / 1000)))} records/s, ${secs(full.durationMs)}, ${share(full)} preparing` },
-      { figure: `incremental push after ${fmt(changed.size)} changed crates`, value: `${fmt(incrementalKeys.length)} crates sent in ${incremental.batches} requests, ${secs(incremental.durationMs)}`, target: "exactly the changed crates", met: exact },
+      {
+        figure: `preparing ${fmt(CRATES)} records (SQLite → codec → base64 NDJSON), median of ${ROUNDS}`,
+        value: `${fmt(Math.round(prepareAlone))} records/s`,
+        target: `≥ ${fmt(TARGET_PREPARE_RATE)} records/s`,
+        met: prepareAlone >= TARGET_PREPARE_RATE,
+      },
+      {
+        figure: "preparing inside the full push",
+        value: `${fmt(Math.round(prepareRate))} records/s (${fmt(Math.round(prepareCpuRate))} per CPU-second)`,
+      },
+      {
+        figure: "full push end to end (fake API on loopback, own process)",
+        value: `${fmt(Math.round(full.cratesSent / (full.durationMs / 1000)))} records/s, ${secs(full.durationMs)}, ${share(full)} preparing`,
+      },
+      {
+        figure: `incremental push after ${fmt(changed.size)} changed crates`,
+        value: `${fmt(incrementalKeys.length)} crates sent in ${incremental.batches} requests, ${secs(incremental.durationMs)}`,
+        target: "exactly the changed crates",
+        met: exact,
+      },
     ],
   });
 } finally {
@@ -98,7 +136,8 @@ try {
 
 async function push(): Promise<KvPushSummary> {
   const summary = await pushToKv({ database, storeId: STORE, token: FAKE_FASTLY_TOKEN, apiUrl: api.url });
-  if (summary.stop !== null || summary.rejected.length > 0) throw new Error(`push did not complete: ${JSON.stringify(summary.stop ?? summary.rejected.slice(0, 3))}`);
+  if (summary.stop !== null || summary.rejected.length > 0)
+    throw new Error(`push did not complete: ${JSON.stringify(summary.stop ?? summary.rejected.slice(0, 3))}`);
   return summary;
 }
 
@@ -115,7 +154,10 @@ async function batchesSince(index: number): Promise<RecordedBatch[]> {
 }
 
 function crateKeys(batches: readonly RecordedBatch[]): string[] {
-  return batches.filter((batch) => batch.status === 200).flatMap((batch) => batch.keys).filter((key) => key !== FRESHNESS_KV_KEY);
+  return batches
+    .filter((batch) => batch.status === 200)
+    .flatMap((batch) => batch.keys)
+    .filter((key) => key !== FRESHNESS_KV_KEY);
 }
 
 /** Versions per crate: log-normal (median ~6, mean ~12, a few crates with hundreds), like crates.io's long tail. */

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseBenchSummaries, type BenchSummary } from "./support/summary.ts";
+import { type BenchSummary, parseBenchSummaries } from "./support/summary.ts";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const RUN_TS = fileURLToPath(new URL("../bin/run-ts.js", import.meta.url));
@@ -33,7 +33,9 @@ process.exitCode = outcomes.some((outcome) => outcome.exitCode !== 0) ? 1 : 0;
 function runBench(file: string): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RUN_TS, fileURLToPath(new URL(file, import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [RUN_TS, fileURLToPath(new URL(file, import.meta.url))], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let stdout = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
@@ -41,7 +43,12 @@ function runBench(file: string): Promise<Outcome> {
       process.stdout.write(chunk);
     });
     child.on("close", (exitCode) => {
-      resolve({ file, exitCode, seconds: (performance.now() - started) / 1000, summaries: parseBenchSummaries(stdout) });
+      resolve({
+        file,
+        exitCode,
+        seconds: (performance.now() - started) / 1000,
+        summaries: parseBenchSummaries(stdout),
+      });
     });
   });
 }
@@ -67,9 +74,13 @@ function printTable(results: readonly Outcome[]): void {
       }
       for (const figure of summary.figures) {
         const met = figure.met === undefined ? "" : figure.met ? "✓" : "✗";
-        console.log(`| ${summary.bench} | ${cell(figure.figure)} | ${cell(figure.value)} | ${cell(figure.target ?? "")} | ${met} |`);
+        console.log(
+          `| ${summary.bench} | ${cell(figure.figure)} | ${cell(figure.value)} | ${cell(figure.target ?? "")} | ${met} |`,
+        );
       }
     }
   }
-  console.log("\nFigures come from one run on this machine; other load on it moves them. Ratios (measured side by side) are the figures to compare.");
+  console.log(
+    "\nFigures come from one run on this machine; other load on it moves them. Ratios (measured side by side) are the figures to compare.",
+  );
 }

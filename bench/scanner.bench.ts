@@ -7,12 +7,18 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { scanIndexFile, type IndexLine, type ScannedIndexFile } from "../src/core/index-file.ts";
+import { type IndexLine, type ScannedIndexFile, scanIndexFile } from "../src/core/index-file.ts";
 import { filterIndexFile } from "../src/core/index-filter.ts";
 import { defaultRules } from "../src/core/policy.ts";
 import type { CrateRecord } from "../src/core/publish-times.ts";
 import { parsePubtime, type UnixSeconds } from "../src/core/time.ts";
-import { CORPUS_2020_ARCHIVE, CORPUS_2020_MISSING, corpusAvailable, loadCorpus2020, type CorpusFile } from "../test/support/corpus-2020.ts";
+import {
+  CORPUS_2020_ARCHIVE,
+  CORPUS_2020_MISSING,
+  type CorpusFile,
+  corpusAvailable,
+  loadCorpus2020,
+} from "../test/support/corpus-2020.ts";
 import { indexLine } from "../test/support/in-memory-ports.ts";
 import { windowOf } from "../test/support/window-of.ts";
 import { median } from "./support/median.ts";
@@ -42,10 +48,14 @@ async function run(): Promise<void> {
   // events (the last five months) and, for older versions, from the pre-pubtime inference, so the decisions are a
   // real mix of visible, too young and yanked.
   const rules = defaultRules(true);
-  console.log(`${BENCH}: ${files.length} files, ${formatCount(bytes)} bytes loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  console.log(
+    `${BENCH}: ${files.length} files, ${formatCount(bytes)} bytes loaded in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`,
+  );
 
-  const fast = (file: CorpusFile) => filterIndexFile(crateOf(file), scanIndexFile(file.text), recordFor(records, file), window, now, rules);
-  const naive = (file: CorpusFile) => filterIndexFile(crateOf(file), scanWithJsonParse(file.text), recordFor(records, file), window, now, rules);
+  const fast = (file: CorpusFile) =>
+    filterIndexFile(crateOf(file), scanIndexFile(file.text), recordFor(records, file), window, now, rules);
+  const naive = (file: CorpusFile) =>
+    filterIndexFile(crateOf(file), scanWithJsonParse(file.text), recordFor(records, file), window, now, rules);
   const lines = checkSameDecisions(files, fast, naive);
 
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -82,7 +92,9 @@ async function run(): Promise<void> {
   const [scanner, naiveName, decode, split] = names as [string, string, string, string];
   const speedup = wallOf(naiveName) / wallOf(scanner);
   const cpuSpeedup = cpuOf(naiveName) / cpuOf(scanner);
-  console.log(`\n${BENCH}: whole 2020 index (${formatCount(bytes)} bytes, ${formatCount(lines)} lines), medians of ${ROUNDS} interleaved rounds`);
+  console.log(
+    `\n${BENCH}: whole 2020 index (${formatCount(bytes)} bytes, ${formatCount(lines)} lines), medians of ${ROUNDS} interleaved rounds`,
+  );
   console.log("| variant | wall s | MB/s | lines/s | wall vs scanner | CPU s | CPU vs scanner | wall s per round |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const name of names) {
@@ -104,11 +116,21 @@ async function run(): Promise<void> {
         value: `${(bytes / 1e6 / wallOf(scanner)).toFixed(0)} MB/s, ${formatCount(lines / wallOf(scanner))} lines/s`,
       },
       { figure: "JSON.parse-per-line filter", value: `${(bytes / 1e6 / wallOf(naiveName)).toFixed(0)} MB/s` },
-      { figure: "speed-up over JSON.parse per line (wall)", value: `${speedup.toFixed(2)}×`, target: `≥ ${TARGET_SPEEDUP}×`, met: speedup >= TARGET_SPEEDUP },
+      {
+        figure: "speed-up over JSON.parse per line (wall)",
+        value: `${speedup.toFixed(2)}×`,
+        target: `≥ ${TARGET_SPEEDUP}×`,
+        met: speedup >= TARGET_SPEEDUP,
+      },
       { figure: "speed-up over JSON.parse per line (CPU)", value: `${cpuSpeedup.toFixed(2)}×` },
       { figure: "scan + filter time ÷ UTF-8 decode time", value: `${(wallOf(scanner) / wallOf(decode)).toFixed(2)}×` },
       { figure: 'scan + filter time ÷ split("\\n") time', value: `${(wallOf(scanner) / wallOf(split)).toFixed(2)}×` },
-      { figure: "scan time, 20× the lines without pubtime", value: `${linearRatio.toFixed(1)}×`, target: "< 100× (linear is 20×)", met: linearRatio < 100 },
+      {
+        figure: "scan time, 20× the lines without pubtime",
+        value: `${linearRatio.toFixed(1)}×`,
+        target: "< 100× (linear is 20×)",
+        met: linearRatio < 100,
+      },
     ],
   });
 }
@@ -136,7 +158,14 @@ function scanWithJsonParse(text: string): ScannedIndexFile {
         const yanked = entry.yanked ?? false;
         const readable = typeof entry.vers === "string" && typeof yanked === "boolean";
         const pubtime = readable && typeof entry.pubtime === "string" ? parsePubtime(entry.pubtime) : null;
-        line = { start, end, version: readable ? (entry.vers as string) : null, yanked: readable && yanked === true, pubtime, hasPubtimeKey };
+        line = {
+          start,
+          end,
+          version: readable ? (entry.vers as string) : null,
+          yanked: readable && yanked === true,
+          pubtime,
+          hasPubtimeKey,
+        };
       }
     } catch {
       line = { ...line, hasPubtimeKey: piece.includes('"pubtime"') };

@@ -20,14 +20,14 @@ import { scanIndexFile } from "../src/core/index-file.ts";
 import { filterIndexFile } from "../src/core/index-filter.ts";
 import { defaultRules } from "../src/core/policy.ts";
 import { formatRfc3339, type UnixSeconds } from "../src/core/time.ts";
-import { windowOf } from "../test/support/window-of.ts";
 import { CORPUS_2020_MISSING, corpusAvailable, readCorpus2020File } from "../test/support/corpus-2020.ts";
-import { runLoad, type LoadResult } from "./support/autocannon-run.ts";
-import { startChildServer, type ChildServer } from "./support/child-server.ts";
+import { windowOf } from "../test/support/window-of.ts";
+import { type LoadResult, runLoad } from "./support/autocannon-run.ts";
+import { type ChildServer, startChildServer } from "./support/child-server.ts";
 import { median } from "./support/median.ts";
 import { printProfileSummary } from "./support/profile-summary.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
-import { printBenchSkipped, printBenchSummary, type BenchFigure } from "./support/summary.ts";
+import { type BenchFigure, printBenchSkipped, printBenchSummary } from "./support/summary.ts";
 
 const BENCH = "server";
 /** 102.5 KB, 84 versions: close to the ~100 KB a popular crate's file weighs. */
@@ -74,9 +74,13 @@ async function run(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "bench-server-"));
   const upstream = await startStaticUpstream(new Map([[INDEX_PATH, text]]));
   const profileDir = join(work, "profile");
-  const cooldown = await startChildServer("./serve-cooldown.ts", [upstream.url, join(work, "timestamps.sqlite"), String(now)], {
-    execArgv: PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
-  });
+  const cooldown = await startChildServer(
+    "./serve-cooldown.ts",
+    [upstream.url, join(work, "timestamps.sqlite"), String(now)],
+    {
+      execArgv: PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+    },
+  );
   const pairs: Pair[] = [];
   try {
     const cooldownUrl = `${cooldown.url}${WINDOW}/${INDEX_PATH}`;
@@ -87,7 +91,8 @@ async function run(): Promise<void> {
       pairs.push({ scenario, cooldownUrl, bare, cooldownRuns: [], bareRuns: [] });
       await bare.send({ body: answer.body.toString("base64"), headers: answer.headers });
       const replayed = await rawGet(bare.url, scenario.requestHeaders);
-      if (!replayed.body.equals(answer.body)) throw new Error(`${scenario.name}: the bare server does not return the cooldown server's bytes`);
+      if (!replayed.body.equals(answer.body))
+        throw new Error(`${scenario.name}: the bare server does not return the cooldown server's bytes`);
       if (scenario.name === "identity") {
         const hidden = lineCount(text) - lineCount(answer.body.toString("utf8"));
         if (hidden <= 0) throw new Error("no line was hidden; the benchmark would not measure filtering");
@@ -96,7 +101,9 @@ async function run(): Promise<void> {
             `${answer.body.byteLength} bytes served; ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds`,
         );
       } else {
-        console.log(`${BENCH}: ${scenario.name}: ${answer.headers["content-encoding"] ?? "identity"}, ${answer.body.byteLength} bytes served`);
+        console.log(
+          `${BENCH}: ${scenario.name}: ${answer.headers["content-encoding"] ?? "identity"}, ${answer.body.byteLength} bytes served`,
+        );
       }
     }
 
@@ -117,8 +124,10 @@ async function run(): Promise<void> {
           const cpuBefore = server.cpuSeconds();
           const result = await load(url, pair, SECONDS);
           const cpuAfter = server.cpuSeconds();
-          if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-          const cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
+          if (result.non2xx > 0 || result.errors > 0)
+            throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+          const cpuPerRequest =
+            cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
           runs.push({ ...result, serverCpuMicrosecondsPerRequest: cpuPerRequest });
           console.log(
             `${BENCH}: round ${round + 1} ${pair.scenario.name} ${name}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +
@@ -132,7 +141,10 @@ async function run(): Promise<void> {
 
     const rps = (runs: Run[]) => median(runs.map((r) => r.requestsPerSecond));
     const p99 = (runs: Run[]) => median(runs.map((r) => r.latencyP99Ms));
-    const cpuOf = (runs: Run[]) => (runs.every((r) => r.serverCpuMicrosecondsPerRequest !== null) ? median(runs.map((r) => r.serverCpuMicrosecondsPerRequest as number)) : null);
+    const cpuOf = (runs: Run[]) =>
+      runs.every((r) => r.serverCpuMicrosecondsPerRequest !== null)
+        ? median(runs.map((r) => r.serverCpuMicrosecondsPerRequest as number))
+        : null;
     console.log(`\n${BENCH}: medians of ${ROUNDS} runs each`);
     console.log(
       "| client asks | cooldown req/s | bare req/s | ratio | cooldown p99 ms | bare p99 ms | cooldown CPU µs/req | bare CPU µs/req | CPU ratio |\n" +
@@ -151,8 +163,14 @@ async function run(): Promise<void> {
       );
       const label = `${(text.length / 1e3).toFixed(0)} KB file, ${scenario.name}`;
       figures.push(
-        { figure: `${label}: cooldown server`, value: `${rps(cooldownRuns).toFixed(0)} req/s (p99 ${p99(cooldownRuns)} ms, ${fmt(cooldownCpu)} µs CPU/req)` },
-        { figure: `${label}: same bytes from bare node:http`, value: `${rps(bareRuns).toFixed(0)} req/s (p99 ${p99(bareRuns)} ms, ${fmt(bareCpu)} µs CPU/req)` },
+        {
+          figure: `${label}: cooldown server`,
+          value: `${rps(cooldownRuns).toFixed(0)} req/s (p99 ${p99(cooldownRuns)} ms, ${fmt(cooldownCpu)} µs CPU/req)`,
+        },
+        {
+          figure: `${label}: same bytes from bare node:http`,
+          value: `${rps(bareRuns).toFixed(0)} req/s (p99 ${p99(bareRuns)} ms, ${fmt(bareCpu)} µs CPU/req)`,
+        },
         scenario.target === null
           ? { figure: `${label}: cooldown ÷ bare`, value: `${ratio.toFixed(2)}× (per CPU-second ${fmt(cpuRatio, 2)}×)` }
           : {
@@ -164,12 +182,22 @@ async function run(): Promise<void> {
       );
     }
     console.log(`upstream requests while measuring: ${upstreamDuring} (0 = the cache was warm)`);
-    figures.push({ figure: "upstream requests while measuring", value: String(upstreamDuring), target: "0 (warm cache)", met: upstreamDuring === 0 });
+    figures.push({
+      figure: "upstream requests while measuring",
+      value: String(upstreamDuring),
+      target: "0 (warm cache)",
+      met: upstreamDuring === 0,
+    });
     // The server replays a filtered answer while its lifetime lasts, so the runs above mostly measure that replay.
     // What a miss costs the core (decode, scan, filter, encode, ETag) is measured here, in this process.
     const miss = await coreMissMicroseconds(text, now);
-    console.log(`${BENCH}: one filtered answer computed by the core (a replay-cache miss): ${miss.toFixed(0)} µs CPU, in-process`);
-    figures.push({ figure: `${(text.length / 1e3).toFixed(0)} KB file: core work per replay-cache miss`, value: `${miss.toFixed(0)} µs CPU (${(1e6 / miss).toFixed(0)} /s per core)` });
+    console.log(
+      `${BENCH}: one filtered answer computed by the core (a replay-cache miss): ${miss.toFixed(0)} µs CPU, in-process`,
+    );
+    figures.push({
+      figure: `${(text.length / 1e3).toFixed(0)} KB file: core work per replay-cache miss`,
+      value: `${miss.toFixed(0)} µs CPU (${(1e6 / miss).toFixed(0)} /s per core)`,
+    });
     printBenchSummary({ bench: BENCH, figures });
   } finally {
     await cooldown.stop();
@@ -207,14 +235,20 @@ async function coreMissMicroseconds(text: string, now: UnixSeconds): Promise<num
 }
 
 /** A GET whose body comes back as sent (fetch would decode it), with the headers worth replaying. */
-async function rawGet(url: string, headers: Readonly<Record<string, string>>): Promise<{ body: Buffer; headers: Record<string, string> }> {
+async function rawGet(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+): Promise<{ body: Buffer; headers: Record<string, string> }> {
   const answer = await request(url, { headers });
   const body = Buffer.from(await answer.body.arrayBuffer());
   if (answer.statusCode !== 200) throw new Error(`${url} answered ${answer.statusCode}: ${body.toString("utf8")}`);
   const replayable: Record<string, string> = {};
   for (const [name, value] of Object.entries(answer.headers)) {
     // node:http sets these per connection and per response.
-    if (typeof value === "string" && !["date", "connection", "keep-alive", "content-length", "transfer-encoding"].includes(name)) {
+    if (
+      typeof value === "string" &&
+      !["date", "connection", "keep-alive", "content-length", "transfer-encoding"].includes(name)
+    ) {
       replayable[name] = value;
     }
   }
@@ -225,7 +259,9 @@ async function rawGet(url: string, headers: Readonly<Record<string, string>>): P
 function withPubtimes(text: string, now: UnixSeconds): string {
   const lines = text.split("\n").filter((line) => line !== "");
   return lines
-    .map((line, i) => `${line.slice(0, -1)},"pubtime":"${formatRfc3339(now - (lines.length - i) * SPACING_SECONDS)}"}\n`)
+    .map(
+      (line, i) => `${line.slice(0, -1)},"pubtime":"${formatRfc3339(now - (lines.length - i) * SPACING_SECONDS)}"}\n`,
+    )
     .join("");
 }
 

@@ -11,7 +11,8 @@ const bundle = fileURLToPath(new URL("../dist/cli.mjs", import.meta.url));
 function newestSource() {
   let newest = statSync(`${root}package.json`).mtimeMs;
   for (const entry of readdirSync(`${root}src`, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith(".ts"))
+      newest = Math.max(newest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
   }
   return newest;
 }

@@ -11,7 +11,17 @@ const path = fileURLToPath(new URL("../package-lock.json", import.meta.url));
 const lock = JSON.parse(readFileSync(path, "utf8"));
 
 const OSES = ["darwin", "win32", "linux", "android", "freebsd", "openbsd", "openharmony", "sunos", "aix"];
-const CPUS = { arm64: "arm64", x64: "x64", ia32: "ia32", x32: "ia32", arm: "arm", ppc64: "ppc64", s390x: "s390x", riscv64: "riscv64", loong64: "loong64" };
+const CPUS = {
+  arm64: "arm64",
+  x64: "x64",
+  ia32: "ia32",
+  x32: "ia32",
+  arm: "arm",
+  ppc64: "ppc64",
+  s390x: "s390x",
+  riscv64: "riscv64",
+  loong64: "loong64",
+};
 
 /** os/cpu/libc from a platform package's name, e.g. `@rollup/rollup-linux-x64-musl`; null when it names none. */
 function platformOf(name) {
@@ -20,17 +30,34 @@ function platformOf(name) {
   const os = OSES.find((candidate) => parts.includes(candidate));
   const cpu = parts.map((part) => CPUS[part]).find(Boolean);
   if (os === undefined || cpu === undefined) return null;
-  return { os: [os], cpu: [cpu], ...(parts.includes("musl") ? { libc: ["musl"] } : parts.includes("gnu") && os === "linux" ? { libc: ["glibc"] } : {}) };
+  return {
+    os: [os],
+    cpu: [cpu],
+    ...(parts.includes("musl")
+      ? { libc: ["musl"] }
+      : parts.includes("gnu") && os === "linux"
+        ? { libc: ["glibc"] }
+        : {}),
+  };
 }
 
 let added = 0;
 for (const [location, entry] of Object.entries(lock.packages)) {
   for (const [name, spec] of Object.entries(entry.optionalDependencies ?? {})) {
     const base = location === "" ? "" : `${location}/`;
-    if (lock.packages[`${base}node_modules/${name}`] !== undefined || lock.packages[`node_modules/${name}`] !== undefined) continue;
+    if (
+      lock.packages[`${base}node_modules/${name}`] !== undefined ||
+      lock.packages[`node_modules/${name}`] !== undefined
+    )
+      continue;
     const platform = platformOf(name);
     if (platform === null) continue;
-    lock.packages[`node_modules/${name}`] = { version: spec.replace(/^[=^~]/, ""), ...(entry.dev ? { dev: true } : {}), optional: true, ...platform };
+    lock.packages[`node_modules/${name}`] = {
+      version: spec.replace(/^[=^~]/, ""),
+      ...(entry.dev ? { dev: true } : {}),
+      optional: true,
+      ...platform,
+    };
     added++;
   }
 }

@@ -1,11 +1,11 @@
 import { Command } from "commander";
-import { registerIngestCommands } from "./job/ingest-command.ts";
-import { registerKvCommands } from "./kv/kv-command.ts";
 import { checkCommand } from "./inspect/check-command.ts";
 import { explainCommand } from "./inspect/explain-command.ts";
+import { registerIngestCommands } from "./job/ingest-command.ts";
+import { registerKvCommands } from "./kv/kv-command.ts";
+import { UserError } from "./node/user-error.ts";
 import { PACKAGE_VERSION } from "./package-version.ts";
 import { serveCommand } from "./server/serve-command.ts";
-import { UserError } from "./node/user-error.ts";
 
 const program = new Command("crates-cooldown")
   .description("A Cargo sparse-index proxy that hides crate versions younger than a chosen window")

@@ -25,7 +25,15 @@ const AUTOCANNON_CLI = createRequire(import.meta.url).resolve("autocannon");
  * else here) and reads its JSON result.
  */
 export function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
-  const args = [AUTOCANNON_CLI, "--json", "--no-progress", "-c", String(options.connections), "-d", String(options.seconds)];
+  const args = [
+    AUTOCANNON_CLI,
+    "--json",
+    "--no-progress",
+    "-c",
+    String(options.connections),
+    "-d",
+    String(options.seconds),
+  ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}=${value}`);
   args.push(url);
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -27,7 +27,11 @@ export type ChildMessage = { listening: string } | { ready: true };
 
 const RUN_TS = fileURLToPath(new URL("../../bin/run-ts.js", import.meta.url));
 
-export async function startChildServer(script: string, args: readonly string[], options: { execArgv?: string[] } = {}): Promise<ChildServer> {
+export async function startChildServer(
+  script: string,
+  args: readonly string[],
+  options: { execArgv?: string[] } = {},
+): Promise<ChildServer> {
   const child = fork(RUN_TS, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     execArgv: options.execArgv ?? [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -4,7 +4,7 @@
  * at `GET /_fake/batches`.
  */
 import { startFakeFastlyApi } from "../../test/support/fake-fastly-api.ts";
-import { exitWhenParentLeaves, type ChildMessage } from "./child-server.ts";
+import { type ChildMessage, exitWhenParentLeaves } from "./child-server.ts";
 
 const api = await startFakeFastlyApi({ lifetimeMs: 30 * 60_000 });
 process.send?.({ listening: api.url } satisfies ChildMessage);

@@ -14,7 +14,11 @@ const started = performance.now();
 let summary: unknown;
 if (mode === "gunzip") {
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  await pipeline(createReadStream(archive, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: Number(third) }), discard);
+  await pipeline(
+    createReadStream(archive, { highWaterMark: 1 << 20 }),
+    createGunzip({ chunkSize: Number(third) }),
+    discard,
+  );
 } else {
   summary = await ingestDump({ source: archive, dbPath: third });
 }

@@ -30,12 +30,14 @@ export function printProfileSummary(path: string, top = 25): void {
     bySource.set(source, (bySource.get(source) ?? 0) + hits);
     total += hits;
   }
-  const share = (hits: number) => `${((100 * hits) / total).toFixed(1).padStart(5)} %  ${(hits * perSample).toFixed(0).padStart(6)} ms`;
-  console.log(`\nCPU profile ${path}: ${(total * perSample / 1000).toFixed(1)} s sampled`);
+  const share = (hits: number) =>
+    `${((100 * hits) / total).toFixed(1).padStart(5)} %  ${(hits * perSample).toFixed(0).padStart(6)} ms`;
+  console.log(`\nCPU profile ${path}: ${((total * perSample) / 1000).toFixed(1)} s sampled`);
   console.log("self time by source:");
   for (const [source, hits] of [...bySource].sort((a, b) => b[1] - a[1])) console.log(`  ${share(hits)}  ${source}`);
   console.log(`self time by function (top ${top}):`);
-  for (const [key, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${share(hits)}  ${key}`);
+  for (const [key, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${share(hits)}  ${key}`);
 }
 
 /** tsx hands some modules to V8 as `data:` URLs; their `__filename` says which file they are. */
@@ -61,6 +63,11 @@ function sourceGroup(url: string, functionName: string): string {
     return `dependency ${rest[0]?.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]}`;
   }
   const src = url.indexOf("/src/");
-  if (src !== -1) return url.slice(src + 1).split("/").slice(0, 2).join("/");
+  if (src !== -1)
+    return url
+      .slice(src + 1)
+      .split("/")
+      .slice(0, 2)
+      .join("/");
   return url;
 }

@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exitWhenParentLeaves, type ChildMessage } from "./child-server.ts";
+import { type ChildMessage, exitWhenParentLeaves } from "./child-server.ts";
 
 let body: Buffer | null = null;
 let headers: Record<string, string> = {};

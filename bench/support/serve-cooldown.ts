@@ -4,11 +4,18 @@
  * Args: <upstream URL> <database path> <now, Unix seconds>.
  */
 import { startCooldownServer } from "../../src/server/start-server.ts";
-import { exitWhenParentLeaves, type ChildMessage } from "./child-server.ts";
+import { type ChildMessage, exitWhenParentLeaves } from "./child-server.ts";
 
 const [upstream, dbPath, now] = process.argv.slice(2);
-if (upstream === undefined || dbPath === undefined || now === undefined) throw new Error("usage: serve-cooldown.ts <upstream> <db> <now>");
+if (upstream === undefined || dbPath === undefined || now === undefined)
+  throw new Error("usage: serve-cooldown.ts <upstream> <db> <now>");
 const fixedNow = Number(now);
-const server = await startCooldownServer({ listen: "127.0.0.1:0", upstream, dbPath, quiet: true, clock: { now: () => fixedNow } });
+const server = await startCooldownServer({
+  listen: "127.0.0.1:0",
+  upstream,
+  dbPath,
+  quiet: true,
+  clock: { now: () => fixedNow },
+});
 exitWhenParentLeaves(() => server.close());
 process.send?.({ listening: server.url } satisfies ChildMessage);

@@ -6,8 +6,8 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { parse } from "smol-toml";
 import tar from "tar-stream";
-import { UserError } from "../node/user-error.ts";
 import { download, isUrl } from "../node/download.ts";
+import { UserError } from "../node/user-error.ts";
 
 /** One RustSec advisory, as security-fix admission needs it. */
 export interface AdvisoryEntry {
@@ -34,7 +34,9 @@ const ADVISORY_PATH = /(?:^|\/)crates\/([^/]+)\/(RUSTSEC-\d{4}-\d{4,})\.md$/;
  * the main branch).
  */
 export async function readAdvisoryDb(source: string): Promise<AdvisoryDb> {
-  const files = isUrl(source) ? await filesFromArchive((await download(source, "the advisory database")).stream, source) : await filesFromPath(source);
+  const files = isUrl(source)
+    ? await filesFromArchive((await download(source, "the advisory database")).stream, source)
+    : await filesFromPath(source);
   const advisories: AdvisoryEntry[] = [];
   const unreadable: { path: string; reason: string }[] = [];
   for (const [path, text] of files) {
@@ -45,7 +47,9 @@ export async function readAdvisoryDb(source: string): Promise<AdvisoryDb> {
     }
   }
   if (advisories.length === 0) {
-    throw new UserError(`no advisories found in ${source}; expected rustsec/advisory-db (crates/<name>/RUSTSEC-YYYY-NNNN.md)`);
+    throw new UserError(
+      `no advisories found in ${source}; expected rustsec/advisory-db (crates/<name>/RUSTSEC-YYYY-NNNN.md)`,
+    );
   }
   return { advisories, unreadable };
 }
@@ -64,10 +68,12 @@ export function parseAdvisoryFile(path: string, text: string): AdvisoryEntry {
   const advisory = document.advisory as Record<string, unknown> | undefined;
   const versions = (document.versions ?? {}) as Record<string, unknown>;
   if (typeof advisory !== "object" || advisory === null) throw new Error("has no [advisory] table");
-  if (typeof advisory.id !== "string" || !/^RUSTSEC-\d{4}-\d{4,}$/.test(advisory.id)) throw new Error("has no RUSTSEC id");
+  if (typeof advisory.id !== "string" || !/^RUSTSEC-\d{4}-\d{4,}$/.test(advisory.id))
+    throw new Error("has no RUSTSEC id");
   if (typeof advisory.package !== "string" || advisory.package === "") throw new Error("has no package");
   const patched = versions.patched ?? [];
-  if (!Array.isArray(patched) || !patched.every((p) => typeof p === "string")) throw new Error("[versions] patched is not a list of strings");
+  if (!Array.isArray(patched) || !patched.every((p) => typeof p === "string"))
+    throw new Error("[versions] patched is not a list of strings");
   if (match !== null && match[2] !== advisory.id) throw new Error(`is named ${match[2]} but holds ${advisory.id}`);
   return {
     id: advisory.id,
@@ -82,7 +88,9 @@ async function filesFromPath(source: string): Promise<Map<string, string>> {
   try {
     info = await stat(source);
   } catch (error) {
-    throw new UserError(`cannot read the advisory database ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(
+      `cannot read the advisory database ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   if (!info.isDirectory()) return filesFromArchive(createReadStream(source), source);
   const files = new Map<string, string>();
@@ -122,7 +130,9 @@ async function filesFromArchive(stream: Readable, source: string): Promise<Map<s
   try {
     await pipeline(stream, createGunzip(), extract);
   } catch (error) {
-    throw new UserError(`the advisory database archive ${source} is not a readable .tar.gz: ${(error as Error).message}`);
+    throw new UserError(
+      `the advisory database archive ${source} is not a readable .tar.gz: ${(error as Error).message}`,
+    );
   }
   return files;
 }

@@ -15,7 +15,11 @@ export interface AdvisoryIngestSummary extends Omit<AdvisorySync, "changedCrates
  * Syncs the advisories table with rustsec/advisory-db (a checkout or a .tar.gz), in one transaction, and marks the
  * crates whose admissions may have changed so the next `kv push` sends their records.
  */
-export async function ingestAdvisories(database: TimestampDatabase, source: string, now: number = Math.floor(Date.now() / 1000)): Promise<AdvisoryIngestSummary> {
+export async function ingestAdvisories(
+  database: TimestampDatabase,
+  source: string,
+  now: number = Math.floor(Date.now() / 1000),
+): Promise<AdvisoryIngestSummary> {
   const { advisories, unreadable } = await readAdvisoryDb(source);
   const sync = database.transaction(() => {
     const result = database.replaceAdvisories(advisories);

@@ -1,4 +1,4 @@
-import { Comparator, compare, parse, Range, validRange, type SemVer } from "semver";
+import { Comparator, compare, parse, Range, type SemVer, validRange } from "semver";
 
 /**
  * Cargo's version requirements (as RustSec writes them in `patched`/`unaffected`) in terms of the `semver` package,
@@ -14,7 +14,10 @@ export function cargoRequirementToRange(requirement: string): string | null {
     const match = /^(\^|~|=|>=|<=|>|<)?\s*(.+)$/.exec(comparator);
     if (match === null) return null;
     const [, operator, version] = match as unknown as [string, string | undefined, string];
-    if (!/^(\*|[0-9]+(\.(\*|[0-9]+)(\.(\*|[0-9]+(-[0-9A-Za-z.-]+)?))?)?)$/.test(version.replace(/\+[0-9A-Za-z.-]+$/, ""))) return null;
+    if (
+      !/^(\*|[0-9]+(\.(\*|[0-9]+)(\.(\*|[0-9]+(-[0-9A-Za-z.-]+)?))?)?)$/.test(version.replace(/\+[0-9A-Za-z.-]+$/, ""))
+    )
+      return null;
     // Cargo: no operator is a caret requirement; wildcards (`1.*`, `*`) stand alone.
     translated.push(`${operator ?? (version.includes("*") ? "" : "^")}${version}`);
   }
@@ -27,7 +30,13 @@ export function cargoRequirementToRange(requirement: string): string | null {
  * build metadata) is kept as three numbers; anything else semver accepts (a pre-release) as semver's own object.
  */
 export type IndexVersion =
-  | { readonly text: string; readonly major: number; readonly minor: number; readonly patch: number; readonly semver: null }
+  | {
+      readonly text: string;
+      readonly major: number;
+      readonly minor: number;
+      readonly patch: number;
+      readonly semver: null;
+    }
   | { readonly text: string; readonly major: 0; readonly minor: 0; readonly patch: 0; readonly semver: SemVer };
 
 /** What semver accepts as a plain release: no leading zeros, optional build metadata (ignored for order). */
@@ -122,14 +131,31 @@ export function meetsRequirement(version: IndexVersion, requirement: CargoRequir
       const comparator = set[c] as ReleaseComparator;
       const order =
         version.major !== comparator.major
-          ? version.major < comparator.major ? -1 : 1
+          ? version.major < comparator.major
+            ? -1
+            : 1
           : version.minor !== comparator.minor
-            ? version.minor < comparator.minor ? -1 : 1
+            ? version.minor < comparator.minor
+              ? -1
+              : 1
             : version.patch !== comparator.patch
-              ? version.patch < comparator.patch ? -1 : 1
-              : comparator.prerelease ? 1 : 0;
+              ? version.patch < comparator.patch
+                ? -1
+                : 1
+              : comparator.prerelease
+                ? 1
+                : 0;
       const operator = comparator.operator;
-      holds = operator === EQ ? order === 0 : operator === LT ? order < 0 : operator === LE ? order <= 0 : operator === GT ? order > 0 : order >= 0;
+      holds =
+        operator === EQ
+          ? order === 0
+          : operator === LT
+            ? order < 0
+            : operator === LE
+              ? order <= 0
+              : operator === GT
+                ? order > 0
+                : order >= 0;
     }
     if (holds) return true;
   }

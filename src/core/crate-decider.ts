@@ -1,7 +1,7 @@
-import { scanIndexFile, type IndexScanOptions, type ScannedIndexFile } from "./index-file.ts";
-import { filterIndexFile, needsPublishTimes, type FilteredIndexFile } from "./index-filter.ts";
+import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "./index-file.ts";
+import { type FilteredIndexFile, filterIndexFile, needsPublishTimes } from "./index-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
-import { systemClock, type Clock, type PublishTimes, type Upstream } from "./ports.ts";
+import { type Clock, type PublishTimes, systemClock, type Upstream } from "./ports.ts";
 import { plainText } from "./responses.ts";
 import type { UnixSeconds } from "./time.ts";
 import { decodeUtf8Exactly } from "./utf8.ts";
@@ -35,7 +35,12 @@ export type DecidedIndexFile =
     }
   | { ok: false; response: Response };
 
-export type CrateDecider = (name: string, path: string, window: CooldownWindow, userAgent: string | null) => Promise<DecidedIndexFile>;
+export type CrateDecider = (
+  name: string,
+  path: string,
+  window: CooldownWindow,
+  userAgent: string | null,
+) => Promise<DecidedIndexFile>;
 
 export const RETRY_AFTER_SECONDS = "5";
 
@@ -61,7 +66,12 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     }
   }
 
-  async function decide(name: string, path: string, window: CooldownWindow, userAgent: string | null): Promise<DecidedIndexFile> {
+  async function decide(
+    name: string,
+    path: string,
+    window: CooldownWindow,
+    userAgent: string | null,
+  ): Promise<DecidedIndexFile> {
     const headers = new Headers();
     if (userAgent !== null) headers.set("user-agent", userAgent);
     let upstream: Response;
@@ -73,7 +83,10 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     if (upstream.status === 404 || upstream.status === 410 || upstream.status === 451) {
       // cargo ≥ 1.96 treats 410/451 as hard errors; "not found" is what the user needs to see.
       await upstream.body?.cancel();
-      return { ok: false, response: plainText(404, `crate "${name}" not found upstream (upstream answered ${upstream.status})`) };
+      return {
+        ok: false,
+        response: plainText(404, `crate "${name}" not found upstream (upstream answered ${upstream.status})`),
+      };
     }
     if (upstream.status !== 200) {
       await upstream.body?.cancel();
@@ -90,7 +103,13 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     const encoding = upstream.headers.get("content-encoding");
     if (encoding !== null && encoding.toLowerCase() !== "identity") {
       await upstream.body?.cancel();
-      return { ok: false, response: plainText(502, `upstream sent ${path} with content-encoding "${encoding}", which this proxy cannot decode`) };
+      return {
+        ok: false,
+        response: plainText(
+          502,
+          `upstream sent ${path} with content-encoding "${encoding}", which this proxy cannot decode`,
+        ),
+      };
     }
     let text: string;
     let bytes: Uint8Array<ArrayBuffer>;
@@ -115,7 +134,9 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       } catch (error) {
         return {
           ok: false,
-          response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, { "retry-after": RETRY_AFTER_SECONDS }),
+          response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, {
+            "retry-after": RETRY_AFTER_SECONDS,
+          }),
         };
       }
     }

@@ -9,7 +9,11 @@ import type { Verdict } from "./policy.ts";
  * instead of the whole body (hashing a megabyte costs tens of milliseconds in the Compute engine). Equal inputs give
  * equal bodies, so equal tags always mean equal bytes. Without a strong upstream tag, the body itself is hashed.
  */
-export async function filteredEtag(upstreamEtag: string | null, verdicts: readonly Verdict[], body: () => Uint8Array<ArrayBuffer>): Promise<string> {
+export async function filteredEtag(
+  upstreamEtag: string | null,
+  verdicts: readonly Verdict[],
+  body: () => Uint8Array<ArrayBuffer>,
+): Promise<string> {
   if (upstreamEtag === null || !/^"[^"]*"$/.test(upstreamEtag)) return strongEtagFor(body());
   let kept = "";
   for (const verdict of verdicts) kept += verdict.visible ? "1" : "0";

@@ -38,17 +38,25 @@ export function explainIndexFile(
   file: ScannedIndexFile,
   filtered: FilteredIndexFile,
 ): Explanation {
-  const versions = file.lines.map((line, i) => explainVerdict(line.version, line.yanked, filtered.verdicts[i] as Verdict, window));
+  const versions = file.lines.map((line, i) =>
+    explainVerdict(line.version, line.yanked, filtered.verdicts[i] as Verdict, window),
+  );
   return { crate, window: window.label, now: formatRfc3339(now), versions };
 }
 
-function explainVerdict(version: string | null, yanked: boolean, verdict: Verdict, window: CooldownWindow): VersionExplanation {
+function explainVerdict(
+  version: string | null,
+  yanked: boolean,
+  verdict: Verdict,
+  window: CooldownWindow,
+): VersionExplanation {
   const publishedAt = "publishedAt" in verdict ? verdict.publishedAt : null;
   let visibleAt: UnixSeconds | null = null;
   if (verdict.visible) visibleAt = publishedAt === null ? null : publishedAt.at + window.seconds;
   else if (verdict.reason === "too-young") visibleAt = verdict.visibleAt;
   const grant = "grant" in verdict ? verdict.grant : null;
-  if (grant?.kind === "security-fix" && verdict.visible && publishedAt !== null) visibleAt = publishedAt.at + grant.floor;
+  if (grant?.kind === "security-fix" && verdict.visible && publishedAt !== null)
+    visibleAt = publishedAt.at + grant.floor;
   return {
     version,
     published_at: publishedAt === null ? null : formatRfc3339(publishedAt.at),
@@ -80,7 +88,8 @@ export function formatExplanationText(explanation: Explanation): string {
     describeReason(v),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join("  ");
   const visible = explanation.versions.filter((v) => v.visible).length;
   return [
     `${explanation.crate} under /${explanation.window}/ at ${explanation.now}: ${visible} of ${explanation.versions.length} versions visible`,

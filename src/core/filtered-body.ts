@@ -9,7 +9,11 @@ import type { FilteredIndexFile } from "./index-filter.ts";
  * The ASCII copy goes run by run (consecutive kept lines are one copy: young versions sit together at the end) through
  * plain `Uint8Array` views: measured in the Compute engine, `subarray` per line cost twice the copying itself.
  */
-export function filteredBodyBytes(upstream: Uint8Array<ArrayBuffer>, file: ScannedIndexFile, filtered: FilteredIndexFile): Uint8Array<ArrayBuffer> {
+export function filteredBodyBytes(
+  upstream: Uint8Array<ArrayBuffer>,
+  file: ScannedIndexFile,
+  filtered: FilteredIndexFile,
+): Uint8Array<ArrayBuffer> {
   if (filtered.unchanged) return upstream;
   if (file.text.length !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
   const lines = file.lines;

@@ -95,7 +95,8 @@ export function scanIndexFile(text: string, options: IndexScanOptions = {}): Sca
     const contentEnd = newline === -1 ? text.length : newline;
     const end = newline === -1 ? text.length : newline + 1;
     const line =
-      (contentEnd - start < parseBelow ? null : fastLine(text, start, end, contentEnd, middle, readTail)) ?? exactLine(text, start, end, contentEnd);
+      (contentEnd - start < parseBelow ? null : fastLine(text, start, end, contentEnd, middle, readTail)) ??
+      exactLine(text, start, end, contentEnd);
     if (line.pubtime === null) withoutPubtime++;
     if (line.hasPubtimeKey) withPubtimeKey++;
     lines.push(line);
@@ -122,7 +123,12 @@ function fastLine(
   if (text.charCodeAt(last) !== 0x7d /* } */ || !text.startsWith(HEAD, start)) return null;
   // Head: the name's closing quote (an escaped quote there sends the line to the exact path), then vers.
   const nameEnd = text.indexOf('"', start + HEAD.length);
-  if (nameEnd === -1 || nameEnd >= last || text.charCodeAt(nameEnd - 1) === BACKSLASH || !text.startsWith(VERS_KEY, nameEnd)) {
+  if (
+    nameEnd === -1 ||
+    nameEnd >= last ||
+    text.charCodeAt(nameEnd - 1) === BACKSLASH ||
+    !text.startsWith(VERS_KEY, nameEnd)
+  ) {
     return null;
   }
   const versStart = nameEnd + VERS_KEY.length;
@@ -139,7 +145,10 @@ function fastLine(
   // escapes read already.
   if (tail.pubtime !== undefined) {
     if (tail.escapesUnread && text.slice(lastClose, contentEnd).includes("\\u")) return null;
-  } else if (middle.pubtime.occursIn(versEnd, lastClose) || middle.escape.occursIn(versEnd, tail.escapesUnread ? contentEnd : lastClose)) {
+  } else if (
+    middle.pubtime.occursIn(versEnd, lastClose) ||
+    middle.escape.occursIn(versEnd, tail.escapesUnread ? contentEnd : lastClose)
+  ) {
     return null;
   }
   const pubtime = typeof tail.pubtime === "string" ? parsePubtime(tail.pubtime) : null;
@@ -256,7 +265,14 @@ function exactLine(text: string, start: number, end: number, contentEnd: number)
   // cargo treats a missing `yanked` as false; any other non-boolean makes the line unreadable for cargo too.
   const yanked = fields.yanked === undefined ? false : fields.yanked;
   if (typeof yanked !== "boolean") return unreadable(start, end, hasPubtimeKey);
-  return { start, end, version: vers, yanked, pubtime: typeof pubtime === "string" ? parsePubtime(pubtime) : null, hasPubtimeKey };
+  return {
+    start,
+    end,
+    version: vers,
+    yanked,
+    pubtime: typeof pubtime === "string" ? parsePubtime(pubtime) : null,
+    hasPubtimeKey,
+  };
 }
 
 function unreadable(start: number, end: number, hasPubtimeKey: boolean): IndexLine {

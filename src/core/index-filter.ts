@@ -1,5 +1,13 @@
 import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
-import { decideVisibility, resolvePublishTime, type HiddenReason, type LineGrants, type Verdict, type VersionException, type VisibilityRules } from "./policy.ts";
+import {
+  decideVisibility,
+  type HiddenReason,
+  type LineGrants,
+  resolvePublishTime,
+  type Verdict,
+  type VersionException,
+  type VisibilityRules,
+} from "./policy.ts";
 import type { CrateRecord } from "./publish-times.ts";
 import { admittedFixes } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
@@ -43,8 +51,16 @@ export function filterIndexFile(
   const inference = rules.prePubtimeInference;
   const inferredBound = inference.enabled && file.linesWithPubtimeKey === 0 ? inference.switchedOnBy : null;
   const exceptions = exceptionsFor(crate, rules.exceptions);
-  const fixes = rules.securityFixes.enabled && record?.advisories !== undefined ? admittedFixes(file.lines, record.advisories) : null;
-  const hidden: Record<HiddenReason, number> = { "too-young": 0, yanked: 0, "unknown-publish-time": 0, "unreadable-line": 0 };
+  const fixes =
+    rules.securityFixes.enabled && record?.advisories !== undefined
+      ? admittedFixes(file.lines, record.advisories)
+      : null;
+  const hidden: Record<HiddenReason, number> = {
+    "too-young": 0,
+    yanked: 0,
+    "unknown-publish-time": 0,
+    "unreadable-line": 0,
+  };
   const verdicts: Verdict[] = [];
   let kept = 0;
   let nextVisibleAt: UnixSeconds | null = null;

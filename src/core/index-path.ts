@@ -44,14 +44,18 @@ export function crateNameProblem(name: string): string | null {
  */
 export function parseIndexPath(rest: string): IndexPathParse {
   if (rest === "config.json") return { ok: true, target: { kind: "config" } };
-  if (rest === "") return { ok: false, message: "empty index path; expected config.json or an index file such as se/rd/serde" };
+  if (rest === "")
+    return { ok: false, message: "empty index path; expected config.json or an index file such as se/rd/serde" };
   const segments = rest.split("/");
   const name = segments[segments.length - 1] as string;
   const problem = crateNameProblem(name);
   if (problem !== null) return { ok: false, message: `${problem} in index path "${printable(rest)}"` };
   const expected = indexPathFor(name);
   if (rest !== expected) {
-    return { ok: false, message: `index path "${printable(rest)}" does not match crate "${name}"; cargo requests ${expected}` };
+    return {
+      ok: false,
+      message: `index path "${printable(rest)}" does not match crate "${name}"; cargo requests ${expected}`,
+    };
   }
   return { ok: true, target: { kind: "crate", name, path: expected } };
 }

@@ -9,7 +9,10 @@ export type PinnedVerdict = { found: true; verdict: Verdict } | { found: false }
  * build metadata was dropped somewhere, the version without it is matched as cargo would (build metadata is ignored
  * in semver precedence). The last matching line wins, as cargo's index reading does.
  */
-export function verdictForPinnedVersion(decided: Extract<DecidedIndexFile, { ok: true }>, version: string): PinnedVerdict {
+export function verdictForPinnedVersion(
+  decided: Extract<DecidedIndexFile, { ok: true }>,
+  version: string,
+): PinnedVerdict {
   const lines = decided.file.lines;
   let match = -1;
   for (let i = 0; i < lines.length; i++) if (lines[i]?.version === version) match = i;

@@ -36,38 +36,56 @@ const MAX_FLOOR: UnixSeconds = 30 * 86_400;
  */
 export function readPolicy(document: Record<string, unknown>): Policy {
   for (const key of Object.keys(document)) {
-    if (!TOP_LEVEL_KEYS.includes(key)) throw new PolicyError(`unknown key "${key}" (known: ${TOP_LEVEL_KEYS.join(", ")})`);
+    if (!TOP_LEVEL_KEYS.includes(key))
+      throw new PolicyError(`unknown key "${key}" (known: ${TOP_LEVEL_KEYS.join(", ")})`);
   }
   const entries = document.exception ?? [];
   if (!Array.isArray(entries)) throw new PolicyError('"exception" must be an array of tables ([[exception]])');
   return {
     yanked: oneOf(document.yanked, "yanked", ["hide", "keep"] as const, DEFAULT_POLICY.yanked),
-    unknownPublishTime: oneOf(document["unknown-publish-time"], "unknown-publish-time", ["hide", "show"] as const, DEFAULT_POLICY.unknownPublishTime),
-    securityFixAdmission: booleanOf(document["security-fix-admission"], "security-fix-admission", DEFAULT_POLICY.securityFixAdmission),
+    unknownPublishTime: oneOf(
+      document["unknown-publish-time"],
+      "unknown-publish-time",
+      ["hide", "show"] as const,
+      DEFAULT_POLICY.unknownPublishTime,
+    ),
+    securityFixAdmission: booleanOf(
+      document["security-fix-admission"],
+      "security-fix-admission",
+      DEFAULT_POLICY.securityFixAdmission,
+    ),
     securityFixFloor: floorOf(document["security-fix-floor"]),
     exceptions: entries.map((entry: unknown, index: number) => readException(entry, index + 1)),
   };
 }
 
 function readException(entry: unknown, number: number): VersionException {
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new PolicyError(`exception #${number} is not a table`);
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+    throw new PolicyError(`exception #${number} is not a table`);
   const fields = entry as Record<string, unknown>;
   const label = `exception #${number}${typeof fields.crate === "string" ? ` (${fields.crate}${typeof fields.version === "string" ? ` ${fields.version}` : ""})` : ""}`;
   for (const key of Object.keys(fields)) {
-    if (!EXCEPTION_KEYS.includes(key)) throw new PolicyError(`${label}: unknown key "${key}" (known: ${EXCEPTION_KEYS.join(", ")})`);
+    if (!EXCEPTION_KEYS.includes(key))
+      throw new PolicyError(`${label}: unknown key "${key}" (known: ${EXCEPTION_KEYS.join(", ")})`);
   }
   if (typeof fields.crate !== "string") throw new PolicyError(`${label}: missing "crate"`);
   const crate = fields.crate.toLowerCase();
   const nameProblem = crateNameProblem(crate);
   if (nameProblem !== null) throw new PolicyError(`${label}: ${nameProblem}`);
-  if (typeof fields.version !== "string") throw new PolicyError(`${label}: missing "version" (one exact version, e.g. "1.2.3")`);
+  if (typeof fields.version !== "string")
+    throw new PolicyError(`${label}: missing "version" (one exact version, e.g. "1.2.3")`);
   if (valid(fields.version) !== fields.version.replace(/^v/, "") || fields.version.startsWith("v")) {
-    throw new PolicyError(`${label}: "${fields.version}" is not one exact version (ranges are not allowed), e.g. "1.2.3"`);
+    throw new PolicyError(
+      `${label}: "${fields.version}" is not one exact version (ranges are not allowed), e.g. "1.2.3"`,
+    );
   }
-  if (typeof fields.reason !== "string" || fields.reason.trim() === "") throw new PolicyError(`${label}: missing "reason" (say why, for whoever reads it later)`);
-  if (fields.expires === undefined) throw new PolicyError(`${label}: missing "expires" (exceptions must end by themselves)`);
+  if (typeof fields.reason !== "string" || fields.reason.trim() === "")
+    throw new PolicyError(`${label}: missing "reason" (say why, for whoever reads it later)`);
+  if (fields.expires === undefined)
+    throw new PolicyError(`${label}: missing "expires" (exceptions must end by themselves)`);
   const expires = instantOf(fields.expires);
-  if (expires === null) throw new PolicyError(`${label}: "expires" must be a date or date-time, e.g. 2026-12-31 or 2026-12-31T12:00:00Z`);
+  if (expires === null)
+    throw new PolicyError(`${label}: "expires" must be a date or date-time, e.g. 2026-12-31 or 2026-12-31T12:00:00Z`);
   return { crate, version: fields.version, reason: fields.reason.trim(), expires };
 }
 
@@ -86,7 +104,8 @@ function booleanOf(value: unknown, key: string, fallback: boolean): boolean {
 function floorOf(value: unknown): UnixSeconds {
   if (value === undefined) return DEFAULT_POLICY.securityFixFloor;
   const match = typeof value === "string" ? /^([0-9]+)(m|h|d)$/.exec(value) : null;
-  const seconds = match === null ? null : Number(match[1]) * { m: 60, h: 3_600, d: 86_400 }[match[2] as "m" | "h" | "d"];
+  const seconds =
+    match === null ? null : Number(match[1]) * { m: 60, h: 3_600, d: 86_400 }[match[2] as "m" | "h" | "d"];
   if (seconds === null || seconds > MAX_FLOOR) {
     throw new PolicyError(`"security-fix-floor" must be a duration like "30m", "1h" or "2d", at most 30d`);
   }
@@ -98,7 +117,9 @@ function instantOf(value: unknown): UnixSeconds | null {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : Math.floor(value.getTime() / 1000);
   if (typeof value !== "string") return null;
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value)) return null;
-  const ms = Date.parse(/T|\s/.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value) ? `${value.replace(" ", "T")}Z` : value);
+  const ms = Date.parse(
+    /T|\s/.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value) ? `${value.replace(" ", "T")}Z` : value,
+  );
   return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
 }
 
@@ -124,7 +145,12 @@ export function encodePolicy(policy: Policy): string {
     unknown_publish_time: policy.unknownPublishTime,
     security_fix_admission: policy.securityFixAdmission,
     security_fix_floor: policy.securityFixFloor,
-    exceptions: policy.exceptions.map((e) => ({ crate: e.crate, version: e.version, reason: e.reason, expires: e.expires })),
+    exceptions: policy.exceptions.map((e) => ({
+      crate: e.crate,
+      version: e.version,
+      reason: e.reason,
+      expires: e.expires,
+    })),
   });
 }
 
@@ -136,10 +162,12 @@ export function decodePolicy(text: string): Policy {
     "unknown-publish-time": parsed.unknown_publish_time,
     "security-fix-admission": parsed.security_fix_admission,
     "security-fix-floor": `${Math.floor(Number(parsed.security_fix_floor) / 60)}m`,
-    exception: (parsed.exceptions as { crate: string; version: string; reason: string; expires: number }[]).map((e) => ({
-      ...e,
-      expires: formatRfc3339(e.expires),
-    })),
+    exception: (parsed.exceptions as { crate: string; version: string; reason: string; expires: number }[]).map(
+      (e) => ({
+        ...e,
+        expires: formatRfc3339(e.expires),
+      }),
+    ),
   });
 }
 

@@ -129,15 +129,23 @@ export function decideVisibility(
   if (line.yanked && rules.yanked === "hide") return { visible: false, reason: "yanked", publishedAt };
   const exception = grants.exception;
   if (exception !== undefined && now < exception.expires) {
-    return { visible: true, publishedAt, grant: { kind: "exception", reason: exception.reason, expires: exception.expires } };
+    return {
+      visible: true,
+      publishedAt,
+      grant: { kind: "exception", reason: exception.reason, expires: exception.expires },
+    };
   }
   if (publishedAt === null) {
-    if (rules.unknownPublishTime === "show") return { visible: true, publishedAt: null, grant: { kind: "unknown-publish-time-shown" } };
+    if (rules.unknownPublishTime === "show")
+      return { visible: true, publishedAt: null, grant: { kind: "unknown-publish-time-shown" } };
     return { visible: false, reason: "unknown-publish-time" };
   }
   const fix = grants.securityFix;
   const wait = fix !== undefined && fix.floor < window.seconds ? fix.floor : window.seconds;
-  const grant: Grant | null = wait < window.seconds && fix !== undefined ? { kind: "security-fix", advisory: fix.advisory, floor: fix.floor } : null;
+  const grant: Grant | null =
+    wait < window.seconds && fix !== undefined
+      ? { kind: "security-fix", advisory: fix.advisory, floor: fix.floor }
+      : null;
   const visibleAt = publishedAt.at + wait;
   if (now < visibleAt) return { visible: false, reason: "too-young", publishedAt, visibleAt, grant };
   return { visible: true, publishedAt, grant: now < publishedAt.at + window.seconds ? grant : null };

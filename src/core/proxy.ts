@@ -1,17 +1,17 @@
 import { filteredMaxAge, remainingUpstreamLifetime } from "./cache-control.ts";
 import { COOLDOWN_HEADER, describeFilter } from "./cooldown-header.ts";
-import { createCrateDecider, messageOf, upstreamUnavailable, type CrateDeciderOptions } from "./crate-decider.ts";
+import { type CrateDeciderOptions, createCrateDecider, messageOf, upstreamUnavailable } from "./crate-decider.ts";
 import { filteredEtag } from "./etag.ts";
-import { filteredBodyBytes } from "./filtered-body.ts";
 import { explainIndexFile, formatExplanationText } from "./explain.ts";
-import { NO_FRESHNESS, type FreshnessSource } from "./freshness.ts";
+import { filteredBodyBytes } from "./filtered-body.ts";
+import { type FreshnessSource, NO_FRESHNESS } from "./freshness.ts";
 import { ifNoneMatchHolds } from "./if-none-match.ts";
 import { systemClock } from "./ports.ts";
-import { parseRoute } from "./route.ts";
 import { plainText, withoutBody } from "./responses.ts";
+import { parseRoute } from "./route.ts";
 import { buildStatus, type ServiceInfo } from "./status.ts";
 import type { UnixSeconds } from "./time.ts";
-import { isPassThrough, type CooldownWindow } from "./window.ts";
+import { type CooldownWindow, isPassThrough } from "./window.ts";
 
 export interface CooldownProxyOptions extends CrateDeciderOptions {
   /** Cache lifetime of a filtered file when upstream gives none. */
@@ -52,7 +52,11 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     }
     const responseHeaders = new Headers(upstream.headers);
     for (const name of HOP_BY_HOP) responseHeaders.delete(name);
-    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: responseHeaders,
+    });
   }
 
   async function filtered(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {
@@ -109,7 +113,9 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
 
   return async function handle(request: Request): Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return plainText(405, `method ${request.method} not allowed; the index is read-only (GET, HEAD)`, { allow: ALLOW });
+      return plainText(405, `method ${request.method} not allowed; the index is read-only (GET, HEAD)`, {
+        allow: ALLOW,
+      });
     }
     const parsed = parseRoute(new URL(request.url).pathname);
     if (!parsed.ok) return plainText(404, parsed.message);

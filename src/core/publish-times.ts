@@ -33,7 +33,12 @@ export function encodeCrateRecord(record: CrateRecord): string {
   for (const [version, at] of record.versions) times[version] = at;
   const advisories = record.advisories ?? [];
   if (advisories.length === 0) return JSON.stringify({ v: 1, crate: record.crate, times });
-  return JSON.stringify({ v: 2, crate: record.crate, times, advisories: advisories.map(({ id, patched }) => ({ id, patched })) });
+  return JSON.stringify({
+    v: 2,
+    crate: record.crate,
+    times,
+    advisories: advisories.map(({ id, patched }) => ({ id, patched })),
+  });
 }
 
 export function decodeCrateRecord(text: string): CrateRecord {
@@ -43,8 +48,14 @@ export function decodeCrateRecord(text: string): CrateRecord {
   } catch {
     throw new RecordFormatError("publish-time record is not JSON");
   }
-  if (typeof parsed !== "object" || parsed === null) throw new RecordFormatError("publish-time record is not an object");
-  const { v, crate, times, advisories } = parsed as { v?: unknown; crate?: unknown; times?: unknown; advisories?: unknown };
+  if (typeof parsed !== "object" || parsed === null)
+    throw new RecordFormatError("publish-time record is not an object");
+  const { v, crate, times, advisories } = parsed as {
+    v?: unknown;
+    crate?: unknown;
+    times?: unknown;
+    advisories?: unknown;
+  };
   if (v !== 1 && v !== 2) {
     throw new RecordFormatError(
       `publish-time record format ${JSON.stringify(v)} is not understood (this build reads ${RECORD_FORMAT_VERSIONS.join(" and ")})`,

@@ -1,5 +1,5 @@
-import { crateNameProblem, indexPathFor, parseIndexPath, type IndexTarget } from "./index-path.ts";
-import { isPassThrough, parseWindow, type CooldownWindow } from "./window.ts";
+import { crateNameProblem, type IndexTarget, indexPathFor, parseIndexPath } from "./index-path.ts";
+import { type CooldownWindow, isPassThrough, parseWindow } from "./window.ts";
 
 /** What a request asks for. */
 export type Route =
@@ -10,8 +10,10 @@ export type Route =
 export type RouteParse = { ok: true; route: Route } | { ok: false; message: string };
 
 const EXPLAIN = "-/explain/";
-export const PASS_THROUGH_EXPLAINED = "/0d/ passes every version through untouched; there is nothing to explain (try /7d/)";
-const USAGE = "expected /<window>/<index path> (e.g. /7d/se/rd/serde, /7d/config.json), /<window>/-/explain/<crate> or /-/status";
+export const PASS_THROUGH_EXPLAINED =
+  "/0d/ passes every version through untouched; there is nothing to explain (try /7d/)";
+const USAGE =
+  "expected /<window>/<index path> (e.g. /7d/se/rd/serde, /7d/config.json), /<window>/-/explain/<crate> or /-/status";
 
 /**
  * Parses the URL path. The pathname is the URL's, so dot-segments (`..`, `%2e%2e`) were already resolved by URL

@@ -1,4 +1,4 @@
-import { staleness, type Freshness } from "./freshness.ts";
+import { type Freshness, staleness } from "./freshness.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { describeExceptions } from "./policy-document.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
@@ -35,7 +35,8 @@ export function buildStatus(service: ServiceInfo, rules: VisibilityRules, freshn
       dump_watermark: iso(freshness.dumpWatermark),
       last_feed_poll: iso(freshness.lastFeedPoll),
       last_kv_push: iso(freshness.lastKvPush),
-      feed_gap: freshness.feedGap === null ? null : { from: iso(freshness.feedGap.from), to: iso(freshness.feedGap.to) },
+      feed_gap:
+        freshness.feedGap === null ? null : { from: iso(freshness.feedGap.from), to: iso(freshness.feedGap.to) },
       stale: stale.length > 0,
       problems: stale,
     },

@@ -21,7 +21,7 @@ export function parsePubtime(text: string): UnixSeconds | null {
   // Days 29–31 may not exist in that month; engines either refuse them or roll over (V8: Feb 29, 2027 → Mar 1), and a
   // rolled-over date has another day of the month.
   const tens = text.charCodeAt(8);
-  if (tens === 0x33 /* 3 */ || (tens === 0x32 /* 2 */ && text.charCodeAt(9) === 0x39 /* 9 */)) {
+  if (tens === 0x33 /* 3 */ || (tens === 0x32 /* 2 */ && text.charCodeAt(9) === 0x39) /* 9 */) {
     if (new Date(ms).getUTCDate() !== (tens - 0x30) * 10 + (text.charCodeAt(9) - 0x30)) return null;
   }
   return ms / 1000;

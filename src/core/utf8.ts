@@ -1,5 +1,8 @@
 /** The WHATWG constructor with its options; the Compute SDK's `.d.ts` declares only the label. */
-type StrictTextDecoder = new (label: "utf-8", options: { fatal: boolean; ignoreBOM: boolean }) => { decode(input: ArrayBuffer | ArrayBufferView): string };
+type StrictTextDecoder = new (
+  label: "utf-8",
+  options: { fatal: boolean; ignoreBOM: boolean },
+) => { decode(input: ArrayBuffer | ArrayBufferView): string };
 
 /**
  * Decodes a body as UTF-8, refusing invalid bytes (fatal: such a body cannot be filtered faithfully) and keeping a

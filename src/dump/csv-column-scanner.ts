@@ -203,7 +203,9 @@ export class CsvColumnScanner {
       }
       if (c !== LF) {
         this.column = column;
-        throw this.error(state === AFTER_CR ? "a carriage return not followed by a line feed" : "text after a closing quote");
+        throw this.error(
+          state === AFTER_CR ? "a carriage return not followed by a line feed" : "text after a closing quote",
+        );
       }
       // The end of a record, as in the unquoted branch above (inlined for the same reason).
       this.column = column;

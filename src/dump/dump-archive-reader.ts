@@ -3,7 +3,7 @@ import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import type { CsvColumnScanner } from "./csv-column-scanner.ts";
 import type { DumpSnapshot } from "./dump-snapshot.ts";
-import { DUMP_TABLES, DumpFormatError, dumpTableReader, type DumpTableName } from "./dump-table-readers.ts";
+import { DUMP_TABLES, DumpFormatError, type DumpTableName, dumpTableReader } from "./dump-table-readers.ts";
 
 /** What was read besides the rows. */
 export interface DumpArchiveInfo {
@@ -26,7 +26,11 @@ const TABLE_OF_PATH = new Map<string, DumpTableName>(
  * Rejects with a one-line reason when the archive is truncated or corrupt, a required file or column is missing, or a
  * value cannot be read. The source is consumed (and destroyed on failure).
  */
-export function readDumpArchive(source: Readable, snapshot: DumpSnapshot, signal?: AbortSignal): Promise<DumpArchiveInfo> {
+export function readDumpArchive(
+  source: Readable,
+  snapshot: DumpSnapshot,
+  signal?: AbortSignal,
+): Promise<DumpArchiveInfo> {
   return new Promise<DumpArchiveInfo>((resolve, reject) => {
     const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
     const extract = tar.extract();
@@ -49,7 +53,13 @@ export function readDumpArchive(source: Readable, snapshot: DumpSnapshot, signal
 
     source.on("error", (error) => fail(describeSourceError(error)));
     gunzip.on("error", (error) => fail(describeGzipError(error)));
-    extract.on("error", (error: Error) => fail(error instanceof DumpFormatError ? error : new DumpFormatError(`the archive is not a valid tar file (${error.message})`)));
+    extract.on("error", (error: Error) =>
+      fail(
+        error instanceof DumpFormatError
+          ? error
+          : new DumpFormatError(`the archive is not a valid tar file (${error.message})`),
+      ),
+    );
 
     extract.on("entry", (header, stream, next) => {
       const relative = relativePath(header.name);
@@ -101,7 +111,9 @@ export function readDumpArchive(source: Readable, snapshot: DumpSnapshot, signal
       if (settled) return;
       const missing = REQUIRED.filter((path) => !seen.has(path));
       if (missing.length > 0) {
-        return fail(new DumpFormatError(`the archive has no ${missing.join(", ")} (is it a crates.io db-dump.tar.gz?)`));
+        return fail(
+          new DumpFormatError(`the archive has no ${missing.join(", ")} (is it a crates.io db-dump.tar.gz?)`),
+        );
       }
       settled = true;
       signal?.removeEventListener("abort", onAbort);
@@ -135,7 +147,9 @@ function parseMetadata(text: string): number {
   }
   const timestamp = (parsed as { timestamp?: unknown } | null)?.timestamp;
   if (typeof timestamp !== "string" || !RFC3339.test(timestamp) || Number.isNaN(Date.parse(timestamp))) {
-    throw new DumpFormatError(`metadata.json has no RFC 3339 "timestamp" (found ${JSON.stringify(timestamp) ?? "nothing"})`);
+    throw new DumpFormatError(
+      `metadata.json has no RFC 3339 "timestamp" (found ${JSON.stringify(timestamp) ?? "nothing"})`,
+    );
   }
   return Math.floor(Date.parse(timestamp) / 1000);
 }

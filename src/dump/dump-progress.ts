@@ -1,4 +1,4 @@
-import { formatBytes, progressOn, silentProgress, type Progress, type ProgressView } from "../node/progress.ts";
+import { formatBytes, type Progress, type ProgressView, progressOn, silentProgress } from "../node/progress.ts";
 
 /** A reading of how far a dump ingest is. */
 export interface DumpProgressSample {
@@ -24,7 +24,8 @@ const DUMP_VIEW: ProgressView<DumpProgressSample> = {
     value: totalBytes === null ? 0 : bytes,
     payload: { done: formatBytes(bytes), rows: rows.toLocaleString("en-US") },
   }),
-  startLine: (totalBytes) => `ingest dump: reading ${totalBytes === null ? "a dump of unknown size" : formatBytes(totalBytes)}`,
+  startLine: (totalBytes) =>
+    `ingest dump: reading ${totalBytes === null ? "a dump of unknown size" : formatBytes(totalBytes)}`,
   readingLine({ bytes, rows }, totalBytes, seconds) {
     let line = `ingest dump: ${formatBytes(bytes)}`;
     if (totalBytes !== null && totalBytes > 0) {

@@ -53,14 +53,26 @@ export class DumpSnapshot implements DumpView {
       this.crateNames.push(name, start, end);
     } else {
       // Rare (crates.io names are ASCII; most are lowercase already): lowercase as JS does, the way records are keyed.
-      const lowered = Buffer.from(Buffer.from(name.buffer, name.byteOffset + start, end - start).toString("utf8").toLowerCase(), "utf8");
+      const lowered = Buffer.from(
+        Buffer.from(name.buffer, name.byteOffset + start, end - start)
+          .toString("utf8")
+          .toLowerCase(),
+        "utf8",
+      );
       this.crateNames.push(lowered, 0, lowered.length);
     }
     this.cratesRead++;
   }
 
   /** Records one version row. `publishedAt` is whole seconds in [0, 2^32) (the table readers check). */
-  addVersion(crateId: number, version: Uint8Array, start: number, end: number, publishedAt: UnixSeconds, yanked: boolean): void {
+  addVersion(
+    crateId: number,
+    version: Uint8Array,
+    start: number,
+    end: number,
+    publishedAt: UnixSeconds,
+    yanked: boolean,
+  ): void {
     const row = this.versionRows++;
     const slot = row & BLOCK_MASK;
     if (slot === 0) {
@@ -80,7 +92,11 @@ export class DumpSnapshot implements DumpView {
       a = Math.imul(a ^ byte, 0x01000193);
       b = Math.imul(b ^ byte, 0x85ebca6b);
     }
-    this.addToDigest(crateId, fmix32(a ^ publishedAt ^ (end - start)) >>> 0, fmix32(b ^ Math.imul(publishedAt, 0xcc9e2d51)) >>> 12);
+    this.addToDigest(
+      crateId,
+      fmix32(a ^ publishedAt ^ (end - start)) >>> 0,
+      fmix32(b ^ Math.imul(publishedAt, 0xcc9e2d51)) >>> 12,
+    );
   }
 
   addDeletedCrate(name: string, deletedAt: UnixSeconds): void {

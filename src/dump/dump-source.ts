@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from "node:fs";
+import { type DownloadedFile, download, isUrl } from "../node/download.ts";
 import { UserError } from "../node/user-error.ts";
-import { download, isUrl, type DownloadedFile } from "../node/download.ts";
 
 /** crates.io's daily database dump. */
 export const DEFAULT_DUMP_SOURCE = "https://static.crates.io/db-dump.tar.gz";
@@ -18,10 +18,11 @@ export async function openDumpSource(source: string, signal?: AbortSignal): Prom
       size = stat.size;
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new UserError(`cannot read the dump ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UserError(
+        `cannot read the dump ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
     return { stream: createReadStream(source, { highWaterMark: 1 << 20, signal }), totalBytes: size };
   }
   return download(source, "the dump", signal);
 }
-

@@ -1,6 +1,6 @@
 import { CsvColumnScanner } from "./csv-column-scanner.ts";
 import type { DumpSnapshot } from "./dump-snapshot.ts";
-import { parsePostgresTimestamp, POSTGRES_TIMESTAMP_FORMAT } from "./postgres-timestamp.ts";
+import { POSTGRES_TIMESTAMP_FORMAT, parsePostgresTimestamp } from "./postgres-timestamp.ts";
 
 /** A dump that cannot be applied: a file or column missing, a value unreadable. The message names what and where. */
 export class DumpFormatError extends Error {
@@ -22,7 +22,8 @@ export function dumpTableReader(table: DumpTableName, snapshot: DumpSnapshot): C
   const pickColumns = (header: readonly string[]) =>
     columns.map((name) => {
       const index = header.indexOf(name);
-      if (index === -1) throw new DumpFormatError(`${path} has no "${name}" column (its columns: ${header.join(", ")})`);
+      if (index === -1)
+        throw new DumpFormatError(`${path} has no "${name}" column (its columns: ${header.join(", ")})`);
       return index;
     });
   switch (table) {
@@ -72,7 +73,8 @@ function readId(row: CsvColumnScanner, slot: number, path: string, column: strin
   }
   for (let i = start; i < end; i++) {
     const d = (bytes[i] as number) - 0x30;
-    if (d < 0 || d > 9) throw new DumpFormatError(`${path} record ${row.records}: ${column} "${clip(row.text(slot))}" is not a number`);
+    if (d < 0 || d > 9)
+      throw new DumpFormatError(`${path} record ${row.records}: ${column} "${clip(row.text(slot))}" is not a number`);
     value = value * 10 + d;
   }
   return value;

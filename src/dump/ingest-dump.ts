@@ -1,15 +1,15 @@
 import { formatRfc3339, type UnixSeconds } from "../core/time.ts";
-import { digestSeedOf, mergeDump, type DumpMergeOutcome } from "../store/dump-merge.ts";
-import { META_KEYS } from "../store/meta-keys.ts";
-import { UserError } from "../node/user-error.ts";
-import { readDumpArchive } from "./dump-archive-reader.ts";
+import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
 import { formatBytes } from "../node/progress.ts";
-import { silentDumpProgress, type DumpProgress } from "./dump-progress.ts";
+import { UserError } from "../node/user-error.ts";
+import { type DumpMergeOutcome, digestSeedOf, mergeDump } from "../store/dump-merge.ts";
+import { closeFeedGapsCoveredBy } from "../store/feed-gaps.ts";
+import { META_KEYS } from "../store/meta-keys.ts";
+import { readDumpArchive } from "./dump-archive-reader.ts";
+import { type DumpProgress, silentDumpProgress } from "./dump-progress.ts";
 import { DumpSnapshot } from "./dump-snapshot.ts";
 import { openDumpSource } from "./dump-source.ts";
 import { DumpFormatError } from "./dump-table-readers.ts";
-import { closeFeedGapsCoveredBy } from "../store/feed-gaps.ts";
-import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
 
 export interface DumpIngestOptions {
   /** URL or path of `db-dump.tar.gz`. */
@@ -61,7 +61,10 @@ export async function ingestDump(options: DumpIngestOptions): Promise<DumpIngest
       source.stream.on("data", (chunk: Buffer) => {
         compressedBytes += chunk.length;
       });
-      progress.start(source.totalBytes, () => ({ bytes: compressedBytes, rows: snapshot.cratesRead + snapshot.versionRows }));
+      progress.start(source.totalBytes, () => ({
+        bytes: compressedBytes,
+        rows: snapshot.cratesRead + snapshot.versionRows,
+      }));
       try {
         folder = (await readDumpArchive(source.stream, snapshot, options.signal)).folder;
       } finally {
@@ -72,7 +75,9 @@ export async function ingestDump(options: DumpIngestOptions): Promise<DumpIngest
     }
     const readSeconds = (performance.now() - started) / 1000;
 
-    progress.note(`ingest dump: applying ${snapshot.versionRows.toLocaleString("en-US")} versions of ${snapshot.crateCount.toLocaleString("en-US")} crates in one transaction`);
+    progress.note(
+      `ingest dump: applying ${snapshot.versionRows.toLocaleString("en-US")} versions of ${snapshot.crateCount.toLocaleString("en-US")} crates in one transaction`,
+    );
     const applyStarted = performance.now();
     let gapsClosed = 0;
     let outcome: DumpMergeOutcome;
@@ -126,7 +131,6 @@ export function formatDumpSummary(s: DumpIngestSummary): string {
   return parts.join("; ");
 }
 
-
 /** Failures a user can act on become one line; anything else is a bug and keeps its stack. */
 function asUserError(error: unknown, source: string, dbPath?: string): unknown {
   const unchanged = "the database was not changed";
@@ -135,6 +139,7 @@ function asUserError(error: unknown, source: string, dbPath?: string): unknown {
   if (error instanceof Error && error.name === "SqliteError" && dbPath !== undefined) {
     return new UserError(`timestamp database ${dbPath}: ${error.message}; ${unchanged}`);
   }
-  if (error instanceof Error && error.name === "AbortError") return new UserError(`dump ${source}: interrupted; ${unchanged}`);
+  if (error instanceof Error && error.name === "AbortError")
+    return new UserError(`dump ${source}: interrupted; ${unchanged}`);
   return error;
 }

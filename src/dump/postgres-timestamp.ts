@@ -16,7 +16,8 @@ export function parsePostgresTimestamp(bytes: Uint8Array, start: number, end: nu
   if (length < 19) return NaN;
   const b = bytes;
   const p = start;
-  if (b[p + 4] !== 0x2d || b[p + 7] !== 0x2d || b[p + 10] !== 0x20 || b[p + 13] !== 0x3a || b[p + 16] !== 0x3a) return NaN;
+  if (b[p + 4] !== 0x2d || b[p + 7] !== 0x2d || b[p + 10] !== 0x20 || b[p + 13] !== 0x3a || b[p + 16] !== 0x3a)
+    return NaN;
   const year = digits(b, p, 4);
   const month = digits(b, p + 5, 2);
   const day = digits(b, p + 8, 2);
@@ -67,7 +68,12 @@ export function parsePostgresTimestampText(text: string): UnixSeconds {
 export function formatPostgresTimestamp(at: UnixSeconds, fractionDigits = 0, fraction = 0, offset = "+00"): string {
   const text = new Date(Math.floor(at) * 1000).toISOString();
   const base = `${text.slice(0, 10)} ${text.slice(11, 19)}`;
-  const digitsText = fractionDigits > 0 ? `.${Math.floor(fraction * 10 ** fractionDigits).toString().padStart(fractionDigits, "0")}` : "";
+  const digitsText =
+    fractionDigits > 0
+      ? `.${Math.floor(fraction * 10 ** fractionDigits)
+          .toString()
+          .padStart(fractionDigits, "0")}`
+      : "";
   return `${base}${digitsText}${offset}`;
 }
 

@@ -74,7 +74,9 @@ export class StringColumn {
       if (d !== 0) return d;
     }
     if (size > common) return 1;
-    for (let k = common; k < text.length; k++) if (text.charCodeAt(k) > 0x7f) return Buffer.compare(page.subarray(offset, offset + size), Buffer.from(text, "utf8"));
+    for (let k = common; k < text.length; k++)
+      if (text.charCodeAt(k) > 0x7f)
+        return Buffer.compare(page.subarray(offset, offset + size), Buffer.from(text, "utf8"));
     return size - text.length;
   }
 

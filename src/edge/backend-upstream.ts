@@ -46,9 +46,17 @@ export function backendUpstream(options: BackendUpstreamOptions): Upstream {
       const upstreamHeaders = new Headers(headers);
       upstreamHeaders.set("accept-encoding", "gzip");
       const url = `${origin}/${path}`;
-      const through = (cacheOverride: CacheOverride): BackendRequestInit => ({ headers: upstreamHeaders, backend, cacheOverride, fastly: { decompressGzip: true } });
+      const through = (cacheOverride: CacheOverride): BackendRequestInit => ({
+        headers: upstreamHeaders,
+        backend,
+        cacheOverride,
+        fastly: { decompressGzip: true },
+      });
       try {
-        return await send(url, through(new CacheOverride({ afterSend: (candidate) => capCacheTtl(candidate, options.maxTtlSeconds) })));
+        return await send(
+          url,
+          through(new CacheOverride({ afterSend: (candidate) => capCacheTtl(candidate, options.maxTtlSeconds) })),
+        );
       } catch (error) {
         if (!isHttpCacheApiMissing(error)) throw error;
         // The runtime refused the hook before anything was sent, so sending again cannot reach upstream twice.

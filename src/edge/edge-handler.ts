@@ -3,7 +3,7 @@ import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import type { Clock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
-import { backendUpstream, type BackendFetch } from "./backend-upstream.ts";
+import { type BackendFetch, backendUpstream } from "./backend-upstream.ts";
 import { withCompressHint } from "./compress-hint.ts";
 import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
 import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";

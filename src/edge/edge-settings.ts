@@ -27,8 +27,16 @@ export const SETTING_KEYS = {
  */
 export function parseEdgeSettings(read: (key: string) => string | null): EdgeSettings {
   return {
-    upstreamMaxTtlSeconds: parseSeconds(read(SETTING_KEYS.upstreamMaxTtlSeconds), SETTING_KEYS.upstreamMaxTtlSeconds, DEFAULT_EDGE_SETTINGS.upstreamMaxTtlSeconds),
-    prePubtimeInference: parseSwitch(read(SETTING_KEYS.prePubtimeInference), SETTING_KEYS.prePubtimeInference, DEFAULT_EDGE_SETTINGS.prePubtimeInference),
+    upstreamMaxTtlSeconds: parseSeconds(
+      read(SETTING_KEYS.upstreamMaxTtlSeconds),
+      SETTING_KEYS.upstreamMaxTtlSeconds,
+      DEFAULT_EDGE_SETTINGS.upstreamMaxTtlSeconds,
+    ),
+    prePubtimeInference: parseSwitch(
+      read(SETTING_KEYS.prePubtimeInference),
+      SETTING_KEYS.prePubtimeInference,
+      DEFAULT_EDGE_SETTINGS.prePubtimeInference,
+    ),
   };
 }
 
@@ -47,14 +55,19 @@ export function readEdgeSettings(): EdgeSettings {
 /** crates.io rules, with the inference switch as configured. */
 export function cratesIoRulesWith(settings: EdgeSettings): VisibilityRules {
   const cratesIo = defaultRules(true);
-  return { ...cratesIo, prePubtimeInference: { ...cratesIo.prePubtimeInference, enabled: settings.prePubtimeInference } };
+  return {
+    ...cratesIo,
+    prePubtimeInference: { ...cratesIo.prePubtimeInference, enabled: settings.prePubtimeInference },
+  };
 }
 
 function parseSeconds(raw: string | null, key: string, fallback: UnixSeconds): UnixSeconds {
   if (raw === null) return fallback;
   const trimmed = raw.trim();
   if (/^\d{1,9}$/.test(trimmed)) return Number(trimmed);
-  console.warn(`config ${CONFIG_STORE}.${key}: expected whole seconds (e.g. 60), got ${JSON.stringify(raw)}; using ${fallback}`);
+  console.warn(
+    `config ${CONFIG_STORE}.${key}: expected whole seconds (e.g. 60), got ${JSON.stringify(raw)}; using ${fallback}`,
+  );
   return fallback;
 }
 
@@ -63,6 +76,8 @@ function parseSwitch(raw: string | null, key: string, fallback: boolean): boolea
   const value = raw.trim().toLowerCase();
   if (value === "on") return true;
   if (value === "off") return false;
-  console.warn(`config ${CONFIG_STORE}.${key}: expected "on" or "off", got ${JSON.stringify(raw)}; using ${fallback ? "on" : "off"}`);
+  console.warn(
+    `config ${CONFIG_STORE}.${key}: expected "on" or "off", got ${JSON.stringify(raw)}; using ${fallback ? "on" : "off"}`,
+  );
   return fallback;
 }

@@ -1,5 +1,11 @@
 import { KVStore } from "fastly:kv-store";
-import { decodeFreshness, FRESHNESS_KV_KEY, NO_FRESHNESS, type Freshness, type FreshnessSource } from "../core/freshness.ts";
+import {
+  decodeFreshness,
+  FRESHNESS_KV_KEY,
+  type Freshness,
+  type FreshnessSource,
+  NO_FRESHNESS,
+} from "../core/freshness.ts";
 import { PUBLISH_TIMES_STORE } from "./kv-publish-times.ts";
 
 /** How current the edge's publish times are: the record `kv push` writes next to the crates, for `/-/status`. */

@@ -1,6 +1,6 @@
 import { KVStore } from "fastly:kv-store";
 import type { PublishTimes } from "../core/ports.ts";
-import { decodeCrateRecord, RecordFormatError, type CrateRecord } from "../core/publish-times.ts";
+import { type CrateRecord, decodeCrateRecord, RecordFormatError } from "../core/publish-times.ts";
 
 /** The KV store the ingest job fills: key = lowercased crate name, value = a record in the core's codec. */
 export const PUBLISH_TIMES_STORE = "cooldown_times";
@@ -17,7 +17,9 @@ export function kvPublishTimes(storeName: string = PUBLISH_TIMES_STORE): Publish
       const record = decodeCrateRecord(await entry.text());
       // Another crate's times under this key would be a writer bug; using them could show a version too early.
       if (record.crate !== key) {
-        throw new RecordFormatError(`publish-time record under key ${key} is for crate ${JSON.stringify(record.crate)}`);
+        throw new RecordFormatError(
+          `publish-time record under key ${key} is for crate ${JSON.stringify(record.crate)}`,
+        );
       }
       return record;
     },

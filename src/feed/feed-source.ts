@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { Agent, interceptors, request } from "undici";
 import type { UnixSeconds } from "../core/time.ts";
-import { UserError } from "../node/user-error.ts";
 import { describeNetworkError, isUrl } from "../node/download.ts";
 import { INGEST_USER_AGENT } from "../node/user-agent.ts";
+import { UserError } from "../node/user-error.ts";
 
 /** The validators of the last 200, for the next conditional GET (RFC 9110 §13.1.1, §13.1.3). */
 export interface FeedValidator {
@@ -14,7 +14,12 @@ export interface FeedValidator {
 
 export type FeedFetch =
   | { readonly status: "not-modified"; readonly serverTime: UnixSeconds | null }
-  | { readonly status: "ok"; readonly body: string; readonly validator: FeedValidator; readonly serverTime: UnixSeconds | null };
+  | {
+      readonly status: "ok";
+      readonly body: string;
+      readonly validator: FeedValidator;
+      readonly serverTime: UnixSeconds | null;
+    };
 
 /** A feed larger than this is not crates.io's (its ~100 items are ~50 KB). */
 const MAX_FEED_BYTES = 16 * 1024 * 1024;
@@ -25,12 +30,23 @@ const FEED_TIMEOUT_MS = 30_000;
  * `If-Modified-Since`; or reads a file. `serverTime` is the answer's `Date` header (the feed server's clock), so poll
  * times compare with item times on one clock. Failures are a `UserError` naming the source.
  */
-export async function fetchFeed(source: string, previous: FeedValidator | null, signal?: AbortSignal): Promise<FeedFetch> {
+export async function fetchFeed(
+  source: string,
+  previous: FeedValidator | null,
+  signal?: AbortSignal,
+): Promise<FeedFetch> {
   if (!isUrl(source)) {
     try {
-      return { status: "ok", body: await readFile(source, "utf8"), validator: { source, etag: null, lastModified: null }, serverTime: null };
+      return {
+        status: "ok",
+        body: await readFile(source, "utf8"),
+        validator: { source, etag: null, lastModified: null },
+        serverTime: null,
+      };
     } catch (error) {
-      throw new UserError(`cannot read the feed ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UserError(
+        `cannot read the feed ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   }
   const headers: Record<string, string> = { "user-agent": INGEST_USER_AGENT, "accept-encoding": "identity" };

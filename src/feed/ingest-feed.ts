@@ -1,11 +1,11 @@
 import { formatRfc3339, type UnixSeconds } from "../core/time.ts";
+import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
+import { UserError } from "../node/user-error.ts";
+import { type FeedGap, recordFeedGap } from "../store/feed-gaps.ts";
 import { META_KEYS } from "../store/meta-keys.ts";
 import type { RecordOutcome, TimestampDatabase } from "../store/timestamp-database.ts";
-import { UserError } from "../node/user-error.ts";
-import { recordFeedGap, type FeedGap } from "../store/feed-gaps.ts";
-import { fetchFeed, type FeedValidator } from "./feed-source.ts";
+import { type FeedValidator, fetchFeed } from "./feed-source.ts";
 import { FeedFormatError, parseUpdatesFeed } from "./updates-feed.ts";
-import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
 
 export interface FeedIngestOptions {
   /** URL or path of crates.io's `rss/updates.xml`. */
@@ -55,7 +55,16 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
 
     if (fetched.status === "not-modified") {
       // The feed is rewritten on every publish: unchanged since the last 200 means nothing was published since.
-      const summary: FeedIngestSummary = { ...base, status: "not-modified", items: 0, unreadableItems: 0, oldestItem: null, newestItem: null, gap: null, durationSeconds: durationSeconds() };
+      const summary: FeedIngestSummary = {
+        ...base,
+        status: "not-modified",
+        items: 0,
+        unreadableItems: 0,
+        oldestItem: null,
+        newestItem: null,
+        gap: null,
+        durationSeconds: durationSeconds(),
+      };
       database.transaction(() => {
         database.setMeta(META_KEYS.feedLastPoll, String(polledAt));
         database.setMeta(META_KEYS.feedLastRun, JSON.stringify(summary));
@@ -67,7 +76,8 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
     try {
       feed = parseUpdatesFeed(fetched.body);
     } catch (error) {
-      if (error instanceof FeedFormatError) throw new UserError(`the feed ${options.source} is unusable: ${error.message}`);
+      if (error instanceof FeedFormatError)
+        throw new UserError(`the feed ${options.source} is unusable: ${error.message}`);
       throw error;
     }
     for (const line of feed.unreadable) warn(`ingest feed: skipped ${line}`);
@@ -75,7 +85,10 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
     const oldestItem = times.length > 0 ? Math.min(...times) : null;
     const newestItem = times.length > 0 ? Math.max(...times) : null;
 
-    const coveredUntil = maxOf(unixSeconds(database.getMeta(META_KEYS.feedLastPoll)), unixSeconds(database.getMeta(META_KEYS.dumpWatermark)));
+    const coveredUntil = maxOf(
+      unixSeconds(database.getMeta(META_KEYS.feedLastPoll)),
+      unixSeconds(database.getMeta(META_KEYS.dumpWatermark)),
+    );
     let gap: FeedGap | null = null;
     if (oldestItem !== null && coveredUntil !== null && oldestItem > coveredUntil) {
       gap = { from: coveredUntil, to: oldestItem, detectedAt: polledAt };
@@ -83,11 +96,15 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
         `ingest feed: GAP: nothing covers ${formatRfc3339(coveredUntil)} to ${formatRfc3339(oldestItem)} (the last poll or dump ends before the feed's oldest item); versions published then stay hidden until the next \`ingest dump\``,
       );
     } else if (oldestItem !== null && coveredUntil === null) {
-      warn(`ingest feed: no dump ingested and no earlier poll: versions published before ${formatRfc3339(oldestItem)} stay hidden until \`ingest dump\` runs`);
+      warn(
+        `ingest feed: no dump ingested and no earlier poll: versions published before ${formatRfc3339(oldestItem)} stay hidden until \`ingest dump\` runs`,
+      );
     }
 
     const summary = database.transaction((): FeedIngestSummary => {
-      const outcome = database.record(feed.items.map((item) => ({ crate: item.crate, version: item.version, publishedAt: item.publishedAt })));
+      const outcome = database.record(
+        feed.items.map((item) => ({ crate: item.crate, version: item.version, publishedAt: item.publishedAt })),
+      );
       const result: FeedIngestSummary = {
         ...base,
         ...outcome,
@@ -113,9 +130,13 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
 
 /** The one-line summary printed after every successful poll. */
 export function formatFeedSummary(s: FeedIngestSummary): string {
-  if (s.status === "not-modified") return `ingest feed: not modified since the last poll (304); polled at ${formatRfc3339(s.polledAt)}`;
+  if (s.status === "not-modified")
+    return `ingest feed: not modified since the last poll (304); polled at ${formatRfc3339(s.polledAt)}`;
   const n = (value: number) => value.toLocaleString("en-US");
-  const span = s.oldestItem === null || s.newestItem === null ? "no items" : `${n(s.items)} items from ${formatRfc3339(s.oldestItem)} to ${formatRfc3339(s.newestItem)}`;
+  const span =
+    s.oldestItem === null || s.newestItem === null
+      ? "no items"
+      : `${n(s.items)} items from ${formatRfc3339(s.oldestItem)} to ${formatRfc3339(s.newestItem)}`;
   const parts = [
     `ingest feed: ${span}`,
     `${n(s.added)} versions new, ${n(s.movedLater)} moved later, ${n(s.earlierIgnored)} earlier times ignored`,
@@ -133,7 +154,11 @@ function readValidator(database: TimestampDatabase): FeedValidator | null {
   try {
     const parsed = JSON.parse(raw) as Partial<FeedValidator>;
     if (typeof parsed.source !== "string") return null;
-    return { source: parsed.source, etag: typeof parsed.etag === "string" ? parsed.etag : null, lastModified: typeof parsed.lastModified === "string" ? parsed.lastModified : null };
+    return {
+      source: parsed.source,
+      etag: typeof parsed.etag === "string" ? parsed.etag : null,
+      lastModified: typeof parsed.lastModified === "string" ? parsed.lastModified : null,
+    };
   } catch {
     return null;
   }

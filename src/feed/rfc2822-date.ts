@@ -3,7 +3,8 @@ import type { UnixSeconds } from "../core/time.ts";
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAYS = new Set(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
 const NAMED_ZONES: Record<string, number> = { ut: 0, utc: 0, gmt: 0, z: 0 };
-const DATE = /^(?:([A-Za-z]{3}),\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+([+-]\d{4}|[A-Za-z]{1,3})$/;
+const DATE =
+  /^(?:([A-Za-z]{3}),\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+([+-]\d{4}|[A-Za-z]{1,3})$/;
 
 /**
  * Parses an RSS `pubDate` (RFC 2822 §3.3, e.g. `Sat, 22 Jun 2024 15:57:19 +0000`) to Unix seconds, or null. Strict
@@ -13,7 +14,8 @@ const DATE = /^(?:([A-Za-z]{3}),\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2
 export function parseRfc2822Date(text: string): UnixSeconds | null {
   const m = DATE.exec(text.trim());
   if (m === null) return null;
-  const [, dayName, dayText, monthText, yearText, hourText, minuteText, secondText, zoneText] = m as unknown as string[];
+  const [, dayName, dayText, monthText, yearText, hourText, minuteText, secondText, zoneText] =
+    m as unknown as string[];
   if (dayName !== undefined && !DAYS.has(dayName.toLowerCase())) return null;
   const month = MONTHS.indexOf((monthText as string).toLowerCase());
   const day = Number(dayText);

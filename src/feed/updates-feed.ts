@@ -64,7 +64,12 @@ export function parseUpdatesFeed(xml: string): UpdatesFeed {
     const pubDate = text(item.pubDate);
     const publishedAt = pubDate === undefined ? null : parseRfc2822Date(pubDate);
     if (crate === undefined || version === undefined || publishedAt === null || crate === "" || version === "") {
-      const what = crate === undefined || crate === "" ? "no crate name" : version === undefined || version === "" ? "no version" : `pubDate ${JSON.stringify(pubDate ?? null)} is not an RFC 2822 date`;
+      const what =
+        crate === undefined || crate === ""
+          ? "no crate name"
+          : version === undefined || version === ""
+            ? "no version"
+            : `pubDate ${JSON.stringify(pubDate ?? null)} is not an RFC 2822 date`;
       unreadable.push(`item ${index + 1}${crate ? ` (${crate}${version ? ` ${version}` : ""})` : ""}: ${what}`);
       return;
     }
@@ -92,7 +97,7 @@ function crateOfLink(link: string | undefined): { crate: string; version: string
 function text(value: unknown): string | undefined {
   if (typeof value === "string") return value.trim();
   if (typeof value === "object" && value !== null && typeof (value as { "#text"?: unknown })["#text"] === "string") {
-    return ((value as { "#text": string })["#text"]).trim();
+    return (value as { "#text": string })["#text"].trim();
   }
   return undefined;
 }

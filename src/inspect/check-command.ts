@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
-import { UserError } from "../node/user-error.ts";
 import { PROJECT_USER_AGENT } from "../node/user-agent.ts";
-import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { UserError } from "../node/user-error.ts";
+import { addDecisionOptions, type DecisionFlags, openLocalDecider } from "./local-decider.ts";
 import { type Lockfile, LockfileError, parseLockfile } from "./lockfile.ts";
 import { checkLockfile, formatCheckText } from "./lockfile-check.ts";
 
@@ -18,7 +18,9 @@ const BAD_INPUT = 2;
 export function checkCommand(): Command {
   return addDecisionOptions(
     new Command("check")
-      .description("check every crates.io version pinned in a lockfile against the window (exit 0 ok, 1 problems, 2 bad input)")
+      .description(
+        "check every crates.io version pinned in a lockfile against the window (exit 0 ok, 1 problems, 2 bad input)",
+      )
       .argument("[lockfile]", "path to Cargo.lock", "Cargo.lock"),
   )
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
@@ -26,13 +28,18 @@ export function checkCommand(): Command {
     .action(async (path: string, flags: CheckFlags) => {
       const concurrency = Number(flags.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-        throw new UserError(`--concurrency "${flags.concurrency}" is not a whole number from 1 to 256`, { exitCode: BAD_INPUT });
+        throw new UserError(`--concurrency "${flags.concurrency}" is not a whole number from 1 to 256`, {
+          exitCode: BAD_INPUT,
+        });
       }
       let text: string;
       try {
         text = await readFile(path, "utf8");
       } catch (error) {
-        throw new UserError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode: BAD_INPUT });
+        throw new UserError(
+          `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          { exitCode: BAD_INPUT },
+        );
       }
       let lockfile: Lockfile;
       try {
@@ -43,8 +50,13 @@ export function checkCommand(): Command {
       }
       const local = openLocalDecider(flags, BAD_INPUT);
       try {
-        const report = await checkLockfile(lockfile, local.decide, local.window, { concurrency, userAgent: PROJECT_USER_AGENT });
-        process.stdout.write(flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatCheckText(report));
+        const report = await checkLockfile(lockfile, local.decide, local.window, {
+          concurrency,
+          userAgent: PROJECT_USER_AGENT,
+        });
+        process.stdout.write(
+          flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatCheckText(report),
+        );
         process.exitCode = report.problems > 0 ? 1 : 0;
       } finally {
         await local.close();

@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
 import { explainIndexFile, formatExplanationText } from "../core/explain.ts";
 import { crateNameProblem, indexPathFor } from "../core/index-path.ts";
-import { UserError } from "../node/user-error.ts";
 import { PROJECT_USER_AGENT } from "../node/user-agent.ts";
-import { addDecisionOptions, openLocalDecider, type DecisionFlags } from "./local-decider.ts";
+import { UserError } from "../node/user-error.ts";
+import { addDecisionOptions, type DecisionFlags, openLocalDecider } from "./local-decider.ts";
 
 interface ExplainFlags extends DecisionFlags {
   format: "text" | "json";
@@ -13,7 +13,9 @@ interface ExplainFlags extends DecisionFlags {
 export function explainCommand(): Command {
   return addDecisionOptions(
     new Command("explain")
-      .description("show every version of a crate with its publish time, where that time came from, and the window's verdict")
+      .description(
+        "show every version of a crate with its publish time, where that time came from, and the window's verdict",
+      )
       .argument("<crate>", "crate name (any case)"),
   )
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
@@ -26,7 +28,9 @@ export function explainCommand(): Command {
         const decided = await local.decide(name, indexPathFor(name), local.window, PROJECT_USER_AGENT);
         if (!decided.ok) throw new UserError((await decided.response.text()).trim());
         const explanation = explainIndexFile(name, local.window, decided.now, decided.file, decided.filtered);
-        process.stdout.write(flags.format === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanationText(explanation));
+        process.stdout.write(
+          flags.format === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanationText(explanation),
+        );
       } finally {
         await local.close();
       }

@@ -1,12 +1,16 @@
-import { Option, type Command } from "commander";
-import { createCrateDecider, type CrateDecider } from "../core/crate-decider.ts";
-import { loadPolicyFile } from "../node/policy-file.ts";
-import { parseWindow, type CooldownWindow } from "../core/window.ts";
+import { type Command, Option } from "commander";
+import { type CrateDecider, createCrateDecider } from "../core/crate-decider.ts";
+import { type CooldownWindow, parseWindow } from "../core/window.ts";
 import { createHttpUpstream } from "../node/http-upstream.ts";
-import { PRE_PUBTIME_INFERENCE_MODES, rulesForUpstream, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
+import { loadPolicyFile } from "../node/policy-file.ts";
+import {
+  PRE_PUBTIME_INFERENCE_MODES,
+  type PrePubtimeInferenceMode,
+  rulesForUpstream,
+} from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
-import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { UserError } from "../node/user-error.ts";
+import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 
 /** How `explain` and `check` introduce themselves to the upstream. */
 
@@ -36,10 +40,14 @@ export function addDecisionOptions(command: Command): Command {
  * The proxy's own decider, run locally: the same core, an HTTP upstream and the timestamp database, so the terminal
  * sees exactly what a server with these settings would serve.
  */
-export function openLocalDecider(flags: DecisionFlags, exitCode = 1): { decide: CrateDecider; window: CooldownWindow; close: () => Promise<void> } {
+export function openLocalDecider(
+  flags: DecisionFlags,
+  exitCode = 1,
+): { decide: CrateDecider; window: CooldownWindow; close: () => Promise<void> } {
   const parsed = parseWindow(flags.window);
   if (!parsed.ok) throw new UserError(`--window: ${parsed.message}`, { exitCode });
-  if (parsed.window.seconds === 0) throw new UserError("--window 0d passes every version through; nothing to decide (try 7d)", { exitCode });
+  if (parsed.window.seconds === 0)
+    throw new UserError("--window 0d passes every version through; nothing to decide (try 7d)", { exitCode });
   const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, exitCode);
   let upstreamUrl: URL;
   try {

@@ -82,14 +82,29 @@ async function judge(pkg: LockedPackage, decided: Awaited<ReturnType<CrateDecide
   const pinned = verdictForPinnedVersion(decided, pkg.version);
   if (!pinned.found) return finding(pkg, "not-in-index", null, null, "the index has no such version");
   const verdict = pinned.verdict;
-  const publishedAt = "publishedAt" in verdict && verdict.publishedAt !== null ? formatRfc3339(verdict.publishedAt.at) : null;
+  const publishedAt =
+    "publishedAt" in verdict && verdict.publishedAt !== null ? formatRfc3339(verdict.publishedAt.at) : null;
   if (verdict.visible) return finding(pkg, "visible", publishedAt, null, null);
   const visibleAt = verdict.reason === "too-young" ? formatRfc3339(verdict.visibleAt) : null;
   return finding(pkg, verdict.reason, publishedAt, visibleAt, null);
 }
 
-function finding(pkg: LockedPackage, status: PinStatus, publishedAt: string | null, visibleAt: string | null, detail: string | null): PinFinding {
-  return { name: pkg.name, version: pkg.version, origin: pkg.origin, status, published_at: publishedAt, visible_at: visibleAt, detail };
+function finding(
+  pkg: LockedPackage,
+  status: PinStatus,
+  publishedAt: string | null,
+  visibleAt: string | null,
+  detail: string | null,
+): PinFinding {
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    origin: pkg.origin,
+    status,
+    published_at: publishedAt,
+    visible_at: visibleAt,
+    detail,
+  };
 }
 
 async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -22,7 +22,10 @@ export class LockfileError extends Error {
 }
 
 /** crates.io as Cargo.lock names it: the git index URL (every cargo), or the sparse URL some tools write. */
-const CRATES_IO_SOURCES = new Set(["registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/"]);
+const CRATES_IO_SOURCES = new Set([
+  "registry+https://github.com/rust-lang/crates.io-index",
+  "sparse+https://index.crates.io/",
+]);
 
 /** Parses Cargo.lock (formats 1–4) with a TOML parser and classifies each package's source. */
 export function parseLockfile(text: string): Lockfile {
@@ -41,7 +44,12 @@ export function parseLockfile(text: string): Lockfile {
   if (!Array.isArray(entries)) throw new LockfileError("`package` is not an array of tables");
   const packages = entries.map((entry: unknown, index: number): LockedPackage => {
     const fields = entry as Record<string, unknown>;
-    if (typeof fields !== "object" || fields === null || typeof fields.name !== "string" || typeof fields.version !== "string") {
+    if (
+      typeof fields !== "object" ||
+      fields === null ||
+      typeof fields.name !== "string" ||
+      typeof fields.version !== "string"
+    ) {
       throw new LockfileError(`[[package]] number ${index + 1} has no string name and version`);
     }
     const source = typeof fields.source === "string" ? fields.source : null;

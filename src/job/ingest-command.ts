@@ -1,14 +1,14 @@
 import type { Command } from "commander";
-import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
-import { advisoriesCommand } from "./advisories-command.ts";
 import { DEFAULT_ADVISORY_SOURCE } from "../advisories/ingest-advisories.ts";
 import { dumpProgressOn, silentDumpProgress } from "../dump/dump-progress.ts";
 import { DEFAULT_DUMP_SOURCE } from "../dump/dump-source.ts";
-import { DURATION_FORMAT, parseDuration } from "./duration.ts";
 import { formatDumpSummary, ingestDump } from "../dump/ingest-dump.ts";
 import { formatFeedSummary, ingestFeed } from "../feed/ingest-feed.ts";
-import { ingestWatch } from "./ingest-watch.ts";
 import { DEFAULT_FEED_SOURCE } from "../feed/updates-feed.ts";
+import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
+import { advisoriesCommand } from "./advisories-command.ts";
+import { DURATION_FORMAT, parseDuration } from "./duration.ts";
+import { ingestWatch } from "./ingest-watch.ts";
 
 interface DumpFlags {
   source: string;
@@ -37,7 +37,9 @@ interface WatchFlags {
  * command so other ingest subcommands can join it. Summaries go to stdout, progress and alarms to stderr.
  */
 export function registerIngestCommands(program: Command): Command {
-  const ingest = program.command("ingest").description("fill the timestamp database from crates.io's database dump and updates feed");
+  const ingest = program
+    .command("ingest")
+    .description("fill the timestamp database from crates.io's database dump and updates feed");
   ingest.addCommand(advisoriesCommand());
 
   ingest
@@ -58,20 +60,31 @@ export function registerIngestCommands(program: Command): Command {
     .option("--source <url|path>", "the feed (rss/updates.xml) as an http(s) URL or a file", DEFAULT_FEED_SOURCE)
     .option("--db <path>", "SQLite timestamp database (created when absent)", DEFAULT_DB_PATH)
     .action(async (flags: FeedFlags) => {
-      const summary = await ingestFeed({ source: flags.source, dbPath: flags.db, warn: warnLine, signal: stopSignal() });
+      const summary = await ingestFeed({
+        source: flags.source,
+        dbPath: flags.db,
+        warn: warnLine,
+        signal: stopSignal(),
+      });
       process.stdout.write(`${formatFeedSummary(summary)}\n`);
     });
 
   ingest
     .command("watch")
-    .description("keep running: poll the feed and ingest the dump on a schedule, retrying failures with back-off, until SIGTERM/SIGINT")
+    .description(
+      "keep running: poll the feed and ingest the dump on a schedule, retrying failures with back-off, until SIGTERM/SIGINT",
+    )
     .option("--feed-every <duration>", `feed poll interval (${DURATION_FORMAT})`, "5m")
     .option("--dump-every <duration>", "dump ingest interval", "24h")
     .option("--feed-source <url|path>", "the feed", DEFAULT_FEED_SOURCE)
     .option("--dump-source <url|path>", "the dump", DEFAULT_DUMP_SOURCE)
     .option("--db <path>", "SQLite timestamp database (created when absent)", DEFAULT_DB_PATH)
     .option("--advisories-every <duration>", "RustSec advisory database sync interval (security-fix admission)", "6h")
-    .option("--advisories-source <url|path>", "rustsec/advisory-db as a folder, .tar.gz or URL", DEFAULT_ADVISORY_SOURCE)
+    .option(
+      "--advisories-source <url|path>",
+      "rustsec/advisory-db as a folder, .tar.gz or URL",
+      DEFAULT_ADVISORY_SOURCE,
+    )
     .option("--no-advisories", "do not sync RustSec advisories")
     .action(async (flags: WatchFlags) => {
       await ingestWatch({
@@ -85,7 +98,12 @@ export function registerIngestCommands(program: Command): Command {
         warn: warnLine,
         dumpProgressEveryMs: 60_000,
         ...(flags.advisories
-          ? { advisories: { source: flags.advisoriesSource, everyMs: parseDuration(flags.advisoriesEvery, "--advisories-every") } }
+          ? {
+              advisories: {
+                source: flags.advisoriesSource,
+                everyMs: parseDuration(flags.advisoriesEvery, "--advisories-every"),
+              },
+            }
           : {}),
       });
     });

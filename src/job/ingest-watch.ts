@@ -1,13 +1,13 @@
-import { META_KEYS } from "../store/meta-keys.ts";
-import { backoffFor } from "../node/backoff.ts";
-import { dumpProgressOn, silentDumpProgress } from "../dump/dump-progress.ts";
-import { formatDuration } from "./duration.ts";
-import { formatDumpSummary, ingestDump } from "../dump/ingest-dump.ts";
-import { formatAdvisorySummary } from "./advisories-command.ts";
 import { ingestAdvisories } from "../advisories/ingest-advisories.ts";
+import { dumpProgressOn, silentDumpProgress } from "../dump/dump-progress.ts";
+import { formatDumpSummary, ingestDump } from "../dump/ingest-dump.ts";
 import { formatFeedSummary, ingestFeed } from "../feed/ingest-feed.ts";
-import { runSchedule, type ScheduledJob } from "./job-schedule.ts";
+import { backoffFor } from "../node/backoff.ts";
 import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
+import { META_KEYS } from "../store/meta-keys.ts";
+import { formatAdvisorySummary } from "./advisories-command.ts";
+import { formatDuration } from "./duration.ts";
+import { runSchedule, type ScheduledJob } from "./job-schedule.ts";
 
 export interface WatchOptions {
   readonly dbPath: string;
@@ -34,14 +34,19 @@ const FEED_COVERAGE_MS = 60 * 60_000;
  */
 export async function ingestWatch(options: WatchOptions): Promise<void> {
   if (options.feedEveryMs > FEED_COVERAGE_MS * 0.8) {
-    options.warn(`ingest watch: --feed-every ${formatDuration(options.feedEveryMs)} is close to or beyond the feed's ~60 minutes: expect gaps`);
+    options.warn(
+      `ingest watch: --feed-every ${formatDuration(options.feedEveryMs)} is close to or beyond the feed's ~60 minutes: expect gaps`,
+    );
   }
   const feed: ScheduledJob = {
     name: "feed",
     everyMs: options.feedEveryMs,
     backoff: backoffFor(options.feedEveryMs),
     firstRunInMs: 0,
-    run: async (signal) => formatFeedSummary(await ingestFeed({ source: options.feedSource, dbPath: options.dbPath, warn: options.warn, signal })),
+    run: async (signal) =>
+      formatFeedSummary(
+        await ingestFeed({ source: options.feedSource, dbPath: options.dbPath, warn: options.warn, signal }),
+      ),
   };
   const dump: ScheduledJob = {
     name: "dump",
@@ -49,8 +54,13 @@ export async function ingestWatch(options: WatchOptions): Promise<void> {
     backoff: backoffFor(options.dumpEveryMs),
     firstRunInMs: firstDumpIn(options.dbPath, options.dumpEveryMs),
     run: async (signal) => {
-      const progress = options.dumpProgressEveryMs === undefined ? silentDumpProgress : dumpProgressOn(process.stderr, options.dumpProgressEveryMs);
-      return formatDumpSummary(await ingestDump({ source: options.dumpSource, dbPath: options.dbPath, signal, progress }));
+      const progress =
+        options.dumpProgressEveryMs === undefined
+          ? silentDumpProgress
+          : dumpProgressOn(process.stderr, options.dumpProgressEveryMs);
+      return formatDumpSummary(
+        await ingestDump({ source: options.dumpSource, dbPath: options.dbPath, signal, progress }),
+      );
     },
   };
   const jobs = [feed, dump];
@@ -65,7 +75,8 @@ export async function ingestWatch(options: WatchOptions): Promise<void> {
         const database = openTimestampDatabaseForWriting(options.dbPath);
         try {
           const summary = await ingestAdvisories(database, advisories.source);
-          for (const { path, reason } of summary.unreadable) options.warn(`warning: advisory ${path} skipped: ${reason}`);
+          for (const { path, reason } of summary.unreadable)
+            options.warn(`warning: advisory ${path} skipped: ${reason}`);
           return formatAdvisorySummary(summary);
         } finally {
           database.close();
@@ -75,7 +86,9 @@ export async function ingestWatch(options: WatchOptions): Promise<void> {
   }
   options.log(
     `ingest watch: feed every ${formatDuration(options.feedEveryMs)}, dump every ${formatDuration(options.dumpEveryMs)} (next dump in ${formatDuration(dump.firstRunInMs)}); database ${options.dbPath}` +
-      (advisories === undefined ? "; advisories not synced" : `; advisories every ${formatDuration(advisories.everyMs)}`),
+      (advisories === undefined
+        ? "; advisories not synced"
+        : `; advisories every ${formatDuration(advisories.everyMs)}`),
   );
   await runSchedule(jobs, { signal: options.signal, log: options.log, warn: options.warn });
   options.log("ingest watch: stopped");

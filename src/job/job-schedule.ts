@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { backoffDelayMs, type BackoffPolicy } from "../node/backoff.ts";
+import { type BackoffPolicy, backoffDelayMs } from "../node/backoff.ts";
 import { formatDuration } from "./duration.ts";
 
 /** A job `runSchedule` repeats: every `everyMs` while it succeeds, after a growing back-off while it fails. */
@@ -47,7 +47,9 @@ async function runJob(job: ScheduledJob, hooks: ScheduleHooks): Promise<void> {
       if (signal.aborted) break;
       failures++;
       wait = backoffDelayMs(job.backoff, failures, hooks.random);
-      hooks.warn(`ingest watch: ${job.name} failed (${failures} in a row): ${oneLine(error)}; next try in ${formatDuration(wait)}`);
+      hooks.warn(
+        `ingest watch: ${job.name} failed (${failures} in a row): ${oneLine(error)}; next try in ${formatDuration(wait)}`,
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import { errors as undiciErrors, request, type Dispatcher } from "undici";
+import { type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { RetryDecision } from "../node/retry.ts";
 
 /** Where `kv push` writes: the Fastly API (or a stand-in), one KV store, one token. */
@@ -51,7 +51,11 @@ export function kvBatchUrl(apiUrl: string, storeId: string): string {
  * back as `lineErrors` (on a 200 or on a 400 that lists lines); anything else that is not a success throws
  * `KvApiError` whose `retry` tells the retry module what to do.
  */
-export async function putKvBatch(target: KvBatchTarget, body: string, now: () => number = Date.now): Promise<KvBatchAnswer> {
+export async function putKvBatch(
+  target: KvBatchTarget,
+  body: string,
+  now: () => number = Date.now,
+): Promise<KvBatchAnswer> {
   let answer: Dispatcher.ResponseData;
   try {
     answer = await request(kvBatchUrl(target.apiUrl, target.storeId), {
@@ -63,8 +67,11 @@ export async function putKvBatch(target: KvBatchTarget, body: string, now: () =>
     });
   } catch (error) {
     if (target.signal?.aborted || error instanceof undiciErrors.RequestAbortedError) throw error;
-    const detail = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
-    throw new KvApiError(redact(`no answer from ${target.apiUrl} (${detail})`, target.token), null, { kind: "back-off" });
+    const detail =
+      error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
+    throw new KvApiError(redact(`no answer from ${target.apiUrl} (${detail})`, target.token), null, {
+      kind: "back-off",
+    });
   }
   const text = await answer.body.text().catch(() => "");
   const status = answer.statusCode;
@@ -81,12 +88,19 @@ export async function putKvBatch(target: KvBatchTarget, body: string, now: () =>
       { kind: "give-up" },
     );
   }
-  if (status === 404) throw new KvApiError(`the Fastly API knows no ${where} (404): check --store-id${said}`, status, { kind: "give-up" });
+  if (status === 404)
+    throw new KvApiError(`the Fastly API knows no ${where} (404): check --store-id${said}`, status, {
+      kind: "give-up",
+    });
   if (status === 429) {
     throw new KvApiError(`rate limited by the Fastly API (429)${said}`, status, rateLimitRetry(answer.headers, now));
   }
   const retryable = status >= 500 || status === 408;
-  throw new KvApiError(`the Fastly API answered ${status} to a batch for ${where}${said}`, status, retryable ? { kind: "back-off" } : { kind: "give-up" });
+  throw new KvApiError(
+    `the Fastly API answered ${status} to a batch for ${where}${said}`,
+    status,
+    retryable ? { kind: "back-off" } : { kind: "give-up" },
+  );
 }
 
 /** When a 429 says to come back: `Fastly-RateLimit-Reset` (Unix seconds), else `Retry-After`, else back-off. */

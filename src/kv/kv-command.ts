@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { loadPolicyFile } from "../node/policy-file.ts";
+import { DEFAULT_RETRY_POLICY } from "../node/retry.ts";
 import { UserError } from "../node/user-error.ts";
+import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
 import { DEFAULT_KV_BATCH_LIMITS } from "./kv-batch-chunks.ts";
 import { exportKvStore } from "./kv-export.ts";
 import { kvPushProgressOn } from "./kv-progress.ts";
-import { DEFAULT_FASTLY_API, pushToKv, type KvPushSummary } from "./kv-push.ts";
-import { DEFAULT_RETRY_POLICY } from "../node/retry.ts";
+import { DEFAULT_FASTLY_API, type KvPushSummary, pushToKv } from "./kv-push.ts";
 
 /** Exit status of a push stopped by a rate limit it would have waited too long for: temporary, run again later. */
 export const EXIT_RATE_LIMITED = 75;
@@ -32,7 +32,9 @@ interface ExportFlags {
 
 /** Adds `kv push` and `kv export` to the CLI. */
 export function registerKvCommands(program: Command): void {
-  const kv = program.command("kv").description("write the timestamp database to a Fastly KV Store (or a local KV file)");
+  const kv = program
+    .command("kv")
+    .description("write the timestamp database to a Fastly KV Store (or a local KV file)");
 
   kv.command("push")
     .description("send crates changed since the last push to a Fastly KV Store (token from FASTLY_API_TOKEN)")
@@ -41,8 +43,15 @@ export function registerKvCommands(program: Command): void {
     .option("--db <path>", "SQLite timestamp database", DEFAULT_DB_PATH)
     .option("--batch-lines <n>", "most keys per batch request", String(DEFAULT_KV_BATCH_LIMITS.maxLines))
     .option("--batch-bytes <n>", "most body bytes per batch request", String(DEFAULT_KV_BATCH_LIMITS.maxBytes))
-    .option("--max-wait <seconds>", "longest wait for a rate limit to reset; a longer one stops the push (run it again later)", String(DEFAULT_RETRY_POLICY.maxWaitMs / 1000))
-    .option("--policy <path>", "policy file (TOML) to write to the `_policy` key the edge reads; without it that key is left as it is")
+    .option(
+      "--max-wait <seconds>",
+      "longest wait for a rate limit to reset; a longer one stops the push (run it again later)",
+      String(DEFAULT_RETRY_POLICY.maxWaitMs / 1000),
+    )
+    .option(
+      "--policy <path>",
+      "policy file (TOML) to write to the `_policy` key the edge reads; without it that key is left as it is",
+    )
     .action(async function (this: Command, flags: PushFlags) {
       const token = process.env.FASTLY_API_TOKEN?.trim() ?? "";
       if (token === "") {
@@ -52,11 +61,17 @@ export function registerKvCommands(program: Command): void {
         });
       }
       const apiUrl = parseApiUrl(flags.api);
-      const limits = { maxLines: positiveInteger("--batch-lines", flags.batchLines), maxBytes: positiveInteger("--batch-bytes", flags.batchBytes) };
+      const limits = {
+        maxLines: positiveInteger("--batch-lines", flags.batchLines),
+        maxBytes: positiveInteger("--batch-bytes", flags.batchBytes),
+      };
       const maxWaitMs = positiveInteger("--max-wait", flags.maxWait, true) * 1000;
       // A policy that cannot be read is refused before anything is sent: never push a policy nobody meant.
       const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, EXIT_USAGE);
-      if (!existsSync(flags.db)) throw new UserError(`no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`);
+      if (!existsSync(flags.db))
+        throw new UserError(
+          `no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`,
+        );
 
       const database = new TimestampDatabase(flags.db);
       const interrupt = new AbortController();
@@ -89,13 +104,18 @@ export function registerKvCommands(program: Command): void {
     });
 
   kv.command("export")
-    .description("write the whole store as the JSON file fastly.toml's [local_server.kv_stores] reads (format = \"json\")")
+    .description(
+      'write the whole store as the JSON file fastly.toml\'s [local_server.kv_stores] reads (format = "json")',
+    )
     .requiredOption("--out <path>", "file to write, e.g. fastly/local-kv-store.json (replaced atomically)")
     .option("--db <path>", "SQLite timestamp database", DEFAULT_DB_PATH)
     .option("--policy <path>", "policy file (TOML) to include as the `_policy` key")
     .action((flags: ExportFlags) => {
       const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, EXIT_USAGE);
-      if (!existsSync(flags.db)) throw new UserError(`no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`);
+      if (!existsSync(flags.db))
+        throw new UserError(
+          `no timestamp database at ${flags.db}; run \`crates-cooldown ingest dump\` first or pass --db`,
+        );
       const database = new TimestampDatabase(flags.db, { readonly: true });
       try {
         const summary = exportKvStore(database, flags.out, policy);
@@ -105,7 +125,8 @@ export function registerKvCommands(program: Command): void {
         );
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") throw new UserError(`cannot write ${flags.out}: ${(error as Error).message}`);
+        if (code === "ENOENT" || code === "EACCES" || code === "EISDIR")
+          throw new UserError(`cannot write ${flags.out}: ${(error as Error).message}`);
         throw error;
       } finally {
         database.close();
@@ -129,7 +150,8 @@ export function describePush(s: KvPushSummary): string {
 
 /** Prints what went wrong, if anything, and returns the exit status. */
 function reportPushOutcome(s: KvPushSummary): number {
-  for (const line of s.rejected.slice(0, 20)) process.stderr.write(`kv push: ${line.key} not applied (${line.code}: ${line.reason})\n`);
+  for (const line of s.rejected.slice(0, 20))
+    process.stderr.write(`kv push: ${line.key} not applied (${line.code}: ${line.reason})\n`);
   if (s.rejected.length > 20) process.stderr.write(`kv push: … and ${s.rejected.length - 20} more lines not applied\n`);
   if (s.stop?.reason === "rate-limited") {
     process.stderr.write(
@@ -142,7 +164,9 @@ function reportPushOutcome(s: KvPushSummary): number {
     return 1;
   }
   if (s.rejected.length > 0) {
-    process.stderr.write(`error: ${s.rejected.length} lines were not applied; their crates stay pending for the next push\n`);
+    process.stderr.write(
+      `error: ${s.rejected.length} lines were not applied; their crates stay pending for the next push\n`,
+    );
     return 1;
   }
   return 0;
@@ -155,7 +179,8 @@ function parseApiUrl(text: string): string {
   } catch {
     throw new UserError(`--api "${text}" is not a URL; expected e.g. https://api.fastly.com`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UserError(`--api "${text}" must be an http(s) URL, e.g. https://api.fastly.com`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new UserError(`--api "${text}" must be an http(s) URL, e.g. https://api.fastly.com`);
   return text.replace(/\/+$/, "");
 }
 

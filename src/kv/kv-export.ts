@@ -2,12 +2,12 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { encodeFreshness, FRESHNESS_KV_KEY } from "../core/freshness.ts";
-import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { crateNameProblem } from "../core/index-path.ts";
+import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
-import type { TimestampDatabase } from "../store/timestamp-database.ts";
 import { allCrateRecords } from "../store/crate-records.ts";
 import { readFreshness } from "../store/database-freshness.ts";
+import type { TimestampDatabase } from "../store/timestamp-database.ts";
 
 export interface KvExportSummary {
   readonly path: string;

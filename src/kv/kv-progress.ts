@@ -1,4 +1,4 @@
-import { progressOn, silentProgress, type Progress, type ProgressView } from "../node/progress.ts";
+import { type Progress, type ProgressView, progressOn, silentProgress } from "../node/progress.ts";
 
 /** Counters a push reports as it goes. */
 export interface KvPushCounters {

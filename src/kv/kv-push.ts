@@ -1,17 +1,17 @@
 import { performance } from "node:perf_hooks";
 import { Agent } from "undici";
 import { encodeFreshness, FRESHNESS_KV_KEY } from "../core/freshness.ts";
-import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { crateNameProblem } from "../core/index-path.ts";
+import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
-import type { TimestampDatabase } from "../store/timestamp-database.ts";
-import { KvApiError, putKvBatch, type KvBatchTarget, type KvLineError } from "./kv-batch-client.ts";
-import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
-import { kvBatchBody, kvBatchLine, type KvBatchLine } from "./kv-batch-line.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, RetryWaitTooLongError, withRetries } from "../node/retry.ts";
 import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
-import { silentKvPushProgress, type KvPushProgress } from "./kv-progress.ts";
 import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "../store/kv-push-ledger.ts";
-import { DEFAULT_RETRY_POLICY, RetryWaitTooLongError, withRetries, type RetryPolicy } from "../node/retry.ts";
+import type { TimestampDatabase } from "../store/timestamp-database.ts";
+import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
+import { KvApiError, type KvBatchTarget, type KvLineError, putKvBatch } from "./kv-batch-client.ts";
+import { type KvBatchLine, kvBatchBody, kvBatchLine } from "./kv-batch-line.ts";
+import { type KvPushProgress, silentKvPushProgress } from "./kv-progress.ts";
 
 export const DEFAULT_FASTLY_API = "https://api.fastly.com";
 
@@ -42,7 +42,7 @@ export interface RejectedLine {
 
 /** Why a push ended before sending everything; `null` when it got through. */
 export type KvPushStop =
-  | { readonly reason: "rate-limited"; /** epoch ms */ readonly resumeAt: number; readonly message: string }
+  | { readonly reason: "rate-limited" /** epoch ms */; readonly resumeAt: number; readonly message: string }
   | { readonly reason: "failed"; readonly message: string };
 
 export interface KvPushSummary {
@@ -173,7 +173,9 @@ class KvPush {
 
   /** `_policy` first, so the edge applies it at once. */
   async sendPolicy(policy: Policy): Promise<void> {
-    await this.timer.sendBetweenPreparing(() => this.sendBatch([{ ...kvBatchLine(POLICY_KV_KEY, encodePolicy(policy)), revision: null }]));
+    await this.timer.sendBetweenPreparing(() =>
+      this.sendBatch([{ ...kvBatchLine(POLICY_KV_KEY, encodePolicy(policy)), revision: null }]),
+    );
   }
 
   /** Every pending crate's record, prepared lazily between the batches. */
@@ -188,7 +190,9 @@ class KvPush {
   /** The freshness key, as of the push's start; recorded in the database once the store holds it. */
   async sendFreshness(): Promise<void> {
     const freshness = { ...readFreshness(this.options.database), lastKvPush: this.startedAt };
-    await this.timer.sendAfterPreparing(() => this.sendBatch([{ ...kvBatchLine(FRESHNESS_KV_KEY, encodeFreshness(freshness)), revision: null }]));
+    await this.timer.sendAfterPreparing(() =>
+      this.sendBatch([{ ...kvBatchLine(FRESHNESS_KV_KEY, encodeFreshness(freshness)), revision: null }]),
+    );
     if (this.freshnessWritten) recordKvPush(this.options.database, this.startedAt);
   }
 
@@ -261,7 +265,10 @@ class KvPush {
       onRetry: (notice) => {
         this.retries++;
         const error = notice.error as Error;
-        const wait = notice.reason === "wait-until" ? `waiting until ${new Date(Date.now() + notice.delayMs).toISOString()}` : `retrying in ${(notice.delayMs / 1000).toFixed(1)} s`;
+        const wait =
+          notice.reason === "wait-until"
+            ? `waiting until ${new Date(Date.now() + notice.delayMs).toISOString()}`
+            : `retrying in ${(notice.delayMs / 1000).toFixed(1)} s`;
         this.progress.note(`kv push: ${error.message}; ${wait}`);
       },
       ...this.signalOption,
@@ -271,7 +278,11 @@ class KvPush {
   }
 
   /** Accepts the lines the API applied, rejects those it refused for good; returns those worth another attempt. */
-  private settle(lines: readonly PushLine[], answer: { readonly lineErrors: readonly KvLineError[] }, lastError: Map<string, KvLineError>): PushLine[] {
+  private settle(
+    lines: readonly PushLine[],
+    answer: { readonly lineErrors: readonly KvLineError[] },
+    lastError: Map<string, KvLineError>,
+  ): PushLine[] {
     const failed = attributeLineErrors(answer.lineErrors, lines);
     this.accept(lines.filter((_, index) => !failed.has(index)));
     const again: PushLine[] = [];
@@ -310,7 +321,11 @@ class KvPush {
  * The NDJSON lines a push to `storeId` would send now, lazily, in crate order: each pending crate's record in the
  * core codec. Names cargo could never request are left out (and appended to `skipped`).
  */
-export function* pendingKvLines(database: TimestampDatabase, storeId: string, skipped: string[] = []): Generator<PushLine> {
+export function* pendingKvLines(
+  database: TimestampDatabase,
+  storeId: string,
+  skipped: string[] = [],
+): Generator<PushLine> {
   for (const { revision, record } of pendingCrateRecords(database, storeId)) {
     if (crateNameProblem(record.crate) !== null) {
       skipped.push(record.crate);
@@ -342,7 +357,8 @@ function attributeLineErrors(errors: readonly KvLineError[], lines: readonly Pus
         continue;
       }
     }
-    for (let index = 0; index < lines.length; index++) failed.set(index, { ...error, reason: `${error.reason} (not attributable to a line)` });
+    for (let index = 0; index < lines.length; index++)
+      failed.set(index, { ...error, reason: `${error.reason} (not attributable to a line)` });
   }
   return failed;
 }

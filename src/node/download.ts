@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { Agent, interceptors, request } from "undici";
-import { UserError } from "./user-error.ts";
 import { INGEST_USER_AGENT } from "./user-agent.ts";
+import { UserError } from "./user-error.ts";
 
 /** A file (the dump, the advisory database) as a stream, with its size when known (for progress and ETA). */
 export interface DownloadedFile {
@@ -19,7 +19,9 @@ export function isUrl(source: string): boolean {
  * coding, redirects followed; a network error or a non-200 answer is a `UserError` saying `what` could not be had.
  */
 export async function download(source: string, what: string, signal?: AbortSignal): Promise<DownloadedFile> {
-  const dispatcher = new Agent({ headersTimeout: 60_000, bodyTimeout: 120_000 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  const dispatcher = new Agent({ headersTimeout: 60_000, bodyTimeout: 120_000 }).compose(
+    interceptors.redirect({ maxRedirections: 5 }),
+  );
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(source, {
@@ -48,5 +50,7 @@ export async function download(source: string, what: string, signal?: AbortSigna
 export function describeNetworkError(error: unknown): string {
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const cause = e.cause?.code ?? e.cause?.message;
-  return [e.code, e.message, cause].filter((part) => typeof part === "string" && part.length > 0).join(": ") || String(error);
+  return (
+    [e.code, e.message, cause].filter((part) => typeof part === "string" && part.length > 0).join(": ") || String(error)
+  );
 }

@@ -1,6 +1,6 @@
-import { Agent, interceptors, type Dispatcher } from "undici";
+import { Agent, type Dispatcher, interceptors } from "undici";
 import type { Upstream } from "../core/ports.ts";
-import { BoundedMemoryCacheStore, DEFAULT_CACHE_BOUNDS, type CacheBounds } from "./bounded-cache-store.ts";
+import { BoundedMemoryCacheStore, type CacheBounds, DEFAULT_CACHE_BOUNDS } from "./bounded-cache-store.ts";
 import { decodeContent } from "./content-decoding.ts";
 import { CONDITIONAL_REQUEST_HEADERS, isNotModified, notModifiedResponse } from "./upstream-conditionals.ts";
 
@@ -34,7 +34,10 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
     bodyTimeout: options.timeoutMs,
   });
   const dispatcher = agent.compose(
-    interceptors.cache({ store: new BoundedMemoryCacheStore(options.cacheBounds ?? DEFAULT_CACHE_BOUNDS), type: "shared" }),
+    interceptors.cache({
+      store: new BoundedMemoryCacheStore(options.cacheBounds ?? DEFAULT_CACHE_BOUNDS),
+      type: "shared",
+    }),
   );
   const origin = options.base.origin;
   const basePath = options.base.pathname;
@@ -49,9 +52,12 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
       });
       const raw = Buffer.from(await answer.body.arrayBuffer());
       const responseHeaders = webHeadersOf(answer.headers);
-      if (answer.statusCode === 200 && isNotModified(headers, responseHeaders)) return notModifiedResponse(responseHeaders);
+      if (answer.statusCode === 200 && isNotModified(headers, responseHeaders))
+        return notModifiedResponse(responseHeaders);
       const decoded = await decodeContent(responseHeaders.get("content-encoding"), raw).catch((error: unknown) => {
-        throw new Error(`upstream body of ${path} could not be decoded: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(
+          `upstream body of ${path} could not be decoded: ${error instanceof Error ? error.message : String(error)}`,
+        );
       });
       if (decoded !== null && decoded !== raw) {
         responseHeaders.delete("content-encoding");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
-import { PolicyError, readPolicy, type Policy } from "../core/policy-document.ts";
+import { type Policy, PolicyError, readPolicy } from "../core/policy-document.ts";
 import { UserError } from "./user-error.ts";
 
 /**
@@ -12,7 +12,10 @@ export function loadPolicyFile(path: string, exitCode = 1): Policy {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new UserError(`cannot read policy file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode });
+    throw new UserError(
+      `cannot read policy file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { exitCode },
+    );
   }
   let document: Record<string, unknown>;
   try {

@@ -1,5 +1,5 @@
-import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { defaultRules, type VisibilityRules } from "../core/policy.ts";
+import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { isCratesIoIndex } from "./upstream-url.ts";
 
 /** `auto` infers only for crates.io itself, whose index files are known to gain `pubtime` on every rewrite. */

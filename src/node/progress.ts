@@ -44,7 +44,10 @@ export function progressOn<R>(stream: NodeJS.WriteStream, view: ProgressView<R>,
 }
 
 function barProgress<R>(stream: NodeJS.WriteStream, view: ProgressView<R>): Progress<R> {
-  const bar = new cliProgress.SingleBar({ stream, format: view.barFormat, hideCursor: true, etaBuffer: view.etaBuffer }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream, format: view.barFormat, hideCursor: true, etaBuffer: view.etaBuffer },
+    cliProgress.Presets.shades_classic,
+  );
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let total: number | null = null;

@@ -11,7 +11,9 @@ export const PROJECT_USER_AGENT = `crates-cooldown/${PACKAGE_VERSION}`;
 export function ingestUserAgent(contact: string | undefined = process.env.CRATES_COOLDOWN_CONTACT): string {
   const trimmed = contact?.trim() ?? "";
   // One header line: a contact with control characters is dropped rather than sent.
-  return trimmed === "" || /[\u0000-\u001f\u007f]/.test(trimmed) ? PROJECT_USER_AGENT : `${PROJECT_USER_AGENT} (+${trimmed})`;
+  return trimmed === "" || /[\u0000-\u001f\u007f]/.test(trimmed)
+    ? PROJECT_USER_AGENT
+    : `${PROJECT_USER_AGENT} (+${trimmed})`;
 }
 
 export const INGEST_USER_AGENT = ingestUserAgent();

@@ -19,7 +19,8 @@ export function negotiateContentCoding(acceptEncoding: string | null): ContentCo
   let best: ContentCoding | null = null;
   let bestWeight = 0;
   for (const coding of SUPPORTED_CODINGS) {
-    const weight = weights.get(coding) ?? (coding === "gzip" ? weights.get("x-gzip") : undefined) ?? weights.get("*") ?? 0;
+    const weight =
+      weights.get(coding) ?? (coding === "gzip" ? weights.get("x-gzip") : undefined) ?? weights.get("*") ?? 0;
     if (weight > bestWeight) {
       best = coding;
       bestWeight = weight;

@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync } from "node:zlib";
 import type { CooldownProxy } from "../core/proxy.ts";
-import { negotiateContentCoding, type ContentCoding } from "./accept-encoding.ts";
+import { type ContentCoding, negotiateContentCoding } from "./accept-encoding.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
 
 /** Below this, compression saves less than the headers it adds and the CPU it costs. */
@@ -34,8 +34,11 @@ export function withClientCompression(handler: CooldownProxy): CooldownProxy {
   return async function compressing(request: Request): Promise<Response> {
     const ifNoneMatch = request.headers.get("if-none-match");
     const coding = negotiateContentCoding(request.headers.get("accept-encoding"));
-    const response = await handler(ifNoneMatch === null ? request : withIfNoneMatch(request, identityIfNoneMatch(ifNoneMatch)));
-    if (response.headers.has("content-encoding") || (response.status !== 200 && response.status !== 304)) return response;
+    const response = await handler(
+      ifNoneMatch === null ? request : withIfNoneMatch(request, identityIfNoneMatch(ifNoneMatch)),
+    );
+    if (response.headers.has("content-encoding") || (response.status !== 200 && response.status !== 304))
+      return response;
 
     const headers = new Headers(response.headers);
     addVaryAcceptEncoding(headers);
@@ -56,7 +59,11 @@ export function withClientCompression(handler: CooldownProxy): CooldownProxy {
     headers.set("content-length", String(compressed.byteLength));
     if (etag !== null) headers.set("etag", etagForCoding(etag, coding));
     // Node's Buffers from zlib are backed by plain ArrayBuffers (never shared), which is what BodyInit asks for.
-    return new Response(compressed as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers });
+    return new Response(compressed as Uint8Array<ArrayBuffer>, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   };
 }
 

@@ -5,7 +5,7 @@ import { ifNoneMatchHolds } from "../core/if-none-match.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import type { UnixSeconds } from "../core/time.ts";
-import { negotiateContentCoding, type ContentCoding } from "./accept-encoding.ts";
+import { type ContentCoding, negotiateContentCoding } from "./accept-encoding.ts";
 import { compressSync, MIN_COMPRESSED_BYTES } from "./client-compression.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
 
@@ -28,7 +28,10 @@ export class FilteredResponseCache {
     private readonly clock: Clock,
     /** Changes whenever the timestamp database (SQLite `PRAGMA data_version`) or the policy changes. */
     private readonly generation: () => CacheGeneration,
-    private readonly bounds: { maxEntries: number; maxBytes: number } = { maxEntries: 20_000, maxBytes: 256 * 1024 * 1024 },
+    private readonly bounds: { maxEntries: number; maxBytes: number } = {
+      maxEntries: 20_000,
+      maxBytes: 256 * 1024 * 1024,
+    },
   ) {}
 
   /** A fresh entry for this path, or undefined. */
@@ -47,7 +50,12 @@ export class FilteredResponseCache {
     if (maxAge === null || maxAge <= 0 || body.byteLength > this.bounds.maxBytes / 16) return;
     const previous = this.entries.get(path);
     if (previous !== undefined) this.drop(path, previous);
-    const entry = new CachedFile(headers, Buffer.from(body.buffer, body.byteOffset, body.byteLength), this.clock.now() + maxAge, generation);
+    const entry = new CachedFile(
+      headers,
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      this.clock.now() + maxAge,
+      generation,
+    );
     this.entries.set(path, entry);
     this.bytes += entry.body.byteLength;
     for (const [oldest, old] of this.entries) {
@@ -104,14 +112,21 @@ export function recordingFilteredResponses(proxy: CooldownProxy, cache: Filtered
 }
 
 /** Answers GET/HEAD for cached filtered files directly; everything else goes to `listener`. */
-export function withFilteredResponseCache(listener: RequestListener, cache: FilteredResponseCache, clock: Clock): RequestListener {
+export function withFilteredResponseCache(
+  listener: RequestListener,
+  cache: FilteredResponseCache,
+  clock: Clock,
+): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     const method = request.method;
     const target = request.url ?? "";
     const entry = (method === "GET" || method === "HEAD") && !target.includes("?") ? cache.fresh(target) : undefined;
     if (entry === undefined) return listener(request, response);
 
-    const coding = entry.body.byteLength >= MIN_COMPRESSED_BYTES ? negotiateContentCoding(headerOf(request, "accept-encoding")) : null;
+    const coding =
+      entry.body.byteLength >= MIN_COMPRESSED_BYTES
+        ? negotiateContentCoding(headerOf(request, "accept-encoding"))
+        : null;
     const headers: Record<string, string> = {};
     for (const [name, value] of entry.headers) headers[name] = value;
     headers["cache-control"] = `public, max-age=${Math.max(0, Math.floor(entry.expiresAt - clock.now()))}`;

@@ -1,13 +1,13 @@
 import { Command, Option } from "commander";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
 import type { Policy } from "../core/policy-document.ts";
-import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
-import { UserError } from "../node/user-error.ts";
-import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
 import { loadPolicyFile } from "../node/policy-file.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
-import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
-import { startCooldownServer } from "./start-server.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
+import { UserError } from "../node/user-error.ts";
+import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
+import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address.ts";
+import { startCooldownServer } from "./start-server.ts";
 
 interface ServeFlags {
   listen: string;
@@ -34,7 +34,11 @@ export function serveCommand(): Command {
         .choices(PRE_PUBTIME_INFERENCE_MODES)
         .default("auto"),
     )
-    .option("--upstream-timeout <seconds>", "answer 503 when upstream takes longer", String(DEFAULT_UPSTREAM_TIMEOUT_MS / 1000))
+    .option(
+      "--upstream-timeout <seconds>",
+      "answer 503 when upstream takes longer",
+      String(DEFAULT_UPSTREAM_TIMEOUT_MS / 1000),
+    )
     .option("--policy <path>", "policy file (TOML): yanked/unknown-age handling, exceptions, security-fix admission")
     .option("--quiet", "no access log on stderr", false)
     .action(async (flags: ServeFlags) => {
@@ -73,7 +77,9 @@ function reloadPolicy(path: string | undefined, usePolicy: (policy: Policy) => v
     usePolicy(loadPolicyFile(path));
     process.stderr.write(`SIGHUP: policy read again from ${path}; it applies from the next request\n`);
   } catch (error) {
-    process.stderr.write(`SIGHUP: policy NOT changed, still serving under the previous one: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `SIGHUP: policy NOT changed, still serving under the previous one: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
 }
 

@@ -1,24 +1,34 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
 import type { VisibilityRules } from "../core/policy.ts";
 import { applyPolicy, type Policy } from "../core/policy-document.ts";
-import { systemClock, type Clock } from "../core/ports.ts";
+import { type Clock, systemClock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
-import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
 import { plainText } from "../core/responses.ts";
+import { createHttpUpstream } from "../node/http-upstream.ts";
+import { type PrePubtimeInferenceMode, rulesForUpstream } from "../node/pre-pubtime-inference.ts";
+import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
+import { UserError } from "../node/user-error.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
 import { readFreshness } from "../store/database-freshness.ts";
 import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
-import { UserError } from "../node/user-error.ts";
-import { stderrLog, withAccessLog, type LogLine } from "./access-log.ts";
+import { type LogLine, stderrLog, withAccessLog } from "./access-log.ts";
 import { withClientCompression } from "./client-compression.ts";
-import { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } from "./filtered-response-cache.ts";
-import { createHttpUpstream } from "../node/http-upstream.ts";
+import {
+  FilteredResponseCache,
+  recordingFilteredResponses,
+  withFilteredResponseCache,
+} from "./filtered-response-cache.ts";
+import {
+  baseUrlOf,
+  DEFAULT_LISTEN,
+  formatListenAddress,
+  type ListenAddress,
+  parseListenAddress,
+} from "./listen-address.ts";
 import { markingUntypedResponses, withoutAddedContentType } from "./untyped-responses.ts";
-import { baseUrlOf, DEFAULT_LISTEN, formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
-import { rulesForUpstream, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
-import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 
 export interface CooldownServerOptions {
   /** `HOST:PORT` (port 0 picks a free one) or a parsed address. Default `127.0.0.1:8080`. */
@@ -75,7 +85,8 @@ const SHUTDOWN_GRACE_MS = 5_000;
 
 /** Serves the cooldown proxy on node:http, backed by the SQLite timestamp database and a cached HTTP upstream. */
 export async function startCooldownServer(options: CooldownServerOptions = {}): Promise<RunningCooldownServer> {
-  const listen = typeof options.listen === "object" ? options.listen : parseListenAddress(options.listen ?? DEFAULT_LISTEN);
+  const listen =
+    typeof options.listen === "object" ? options.listen : parseListenAddress(options.listen ?? DEFAULT_LISTEN);
   const upstreamUrl = parseUpstreamUrl(String(options.upstream ?? DEFAULT_UPSTREAM));
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const log = options.log ?? stderrLog;
@@ -100,17 +111,26 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const inferenceMode = options.prePubtimeInference ?? "auto";
   let proxy = proxyUnder(options.rules ?? rulesForUpstream(inferenceMode, upstreamUrl, options.policy));
   const usePolicy = (policy: Policy) => {
-    proxy = proxyUnder(options.rules === undefined ? rulesForUpstream(inferenceMode, upstreamUrl, policy) : applyPolicy(options.rules, policy));
+    proxy = proxyUnder(
+      options.rules === undefined
+        ? rulesForUpstream(inferenceMode, upstreamUrl, policy)
+        : applyPolicy(options.rules, policy),
+    );
     policyEpoch++;
   };
-  const webListener = getRequestListener(markingUntypedResponses(withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache))), {
-    errorHandler: (error) => answerUnexpected(error, log),
-    // Only the path of the URL matters; this lets HTTP/1.0 clients that send no Host header (probes, `ab`) through.
-    hostname: "localhost",
-    // hono's default: its lightweight Request/Response replace the globals (compatible subclasses); measured ~12% less
-    // CPU per filtered request than native ones, which it would have to stream out chunk by chunk.
-    overrideGlobalObjects: true,
-  });
+  const webListener = getRequestListener(
+    markingUntypedResponses(
+      withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache)),
+    ),
+    {
+      errorHandler: (error) => answerUnexpected(error, log),
+      // Only the path of the URL matters; this lets HTTP/1.0 clients that send no Host header (probes, `ab`) through.
+      hostname: "localhost",
+      // hono's default: its lightweight Request/Response replace the globals (compatible subclasses); measured ~12% less
+      // CPU per filtered request than native ones, which it would have to stream out chunk by chunk.
+      overrideGlobalObjects: true,
+    },
+  );
   const listener = withFilteredResponseCache(withoutAddedContentType(webListener), responseCache, clock);
   const server = createServer(
     {

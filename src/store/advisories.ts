@@ -36,9 +36,14 @@ export interface AdvisorySync {
 export function replaceAdvisories(db: Database.Database, advisories: readonly StoredAdvisory[]): AdvisorySync {
   return db.transaction(() => {
     const before = new Map(
-      (db.prepare("SELECT id, crate, patched, withdrawn FROM advisories").all() as { id: string; crate: string; patched: string; withdrawn: number }[]).map(
-        (row) => [row.id, row],
-      ),
+      (
+        db.prepare("SELECT id, crate, patched, withdrawn FROM advisories").all() as {
+          id: string;
+          crate: string;
+          patched: string;
+          withdrawn: number;
+        }[]
+      ).map((row) => [row.id, row]),
     );
     const upsert = db.prepare(
       "INSERT INTO advisories (id, crate, patched, withdrawn) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET crate = excluded.crate, patched = excluded.patched, withdrawn = excluded.withdrawn",
@@ -52,7 +57,8 @@ export function replaceAdvisories(db: Database.Database, advisories: readonly St
       const withdrawn = advisory.withdrawn ? 1 : 0;
       const old = before.get(advisory.id);
       before.delete(advisory.id);
-      if (old !== undefined && old.crate === advisory.crate && old.patched === patched && old.withdrawn === withdrawn) continue;
+      if (old !== undefined && old.crate === advisory.crate && old.patched === patched && old.withdrawn === withdrawn)
+        continue;
       upsert.run(advisory.id, advisory.crate, patched, withdrawn);
       if (old === undefined) added++;
       else {
@@ -71,6 +77,8 @@ export function replaceAdvisories(db: Database.Database, advisories: readonly St
 
 /** The advisories for one crate that may admit a fix (not withdrawn), in id order. */
 export function advisoriesFor(db: Database.Database, crate: string): SecurityAdvisory[] {
-  const rows = db.prepare("SELECT id, patched FROM advisories WHERE crate = ? AND withdrawn = 0 ORDER BY id").all(crate) as { id: string; patched: string }[];
+  const rows = db
+    .prepare("SELECT id, patched FROM advisories WHERE crate = ? AND withdrawn = 0 ORDER BY id")
+    .all(crate) as { id: string; patched: string }[];
   return rows.map((row) => ({ id: row.id, patched: JSON.parse(row.patched) as string[] }));
 }

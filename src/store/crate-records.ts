@@ -1,6 +1,6 @@
-import type { SecurityAdvisory } from "../core/security-fixes.ts";
 import type Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
+import type { SecurityAdvisory } from "../core/security-fixes.ts";
 import type { UnixSeconds } from "../core/time.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
 
@@ -44,7 +44,9 @@ export function* readCrateRecords(
   pageCrates: number = CRATES_PER_PAGE,
 ): Generator<RevisedCrateRecord> {
   const page = db.prepare(pageSql).raw(true);
-  const versionsOf = db.prepare("SELECT version, published_at FROM versions WHERE crate = ? ORDER BY version").raw(true);
+  const versionsOf = db
+    .prepare("SELECT version, published_at FROM versions WHERE crate = ? ORDER BY version")
+    .raw(true);
   // Advisories are few (thousands): read once, attached to their crates' records (record format version 2).
   const advisories = advisoriesByCrate(db);
   let after = "";
@@ -55,7 +57,10 @@ export function* readCrateRecords(
       // A version holding the separator (never a valid `vers`) makes the packing ambiguous: read that crate row by row.
       const versions = unpackVersions(packed) ?? new Map(versionsOf.all(crate) as [string, UnixSeconds][]);
       const crateAdvisories = advisories.get(crate);
-      yield { revision, record: crateAdvisories === undefined ? { crate, versions } : { crate, versions, advisories: crateAdvisories } };
+      yield {
+        revision,
+        record: crateAdvisories === undefined ? { crate, versions } : { crate, versions, advisories: crateAdvisories },
+      };
     }
     after = (rows[rows.length - 1] as PackedCrateRow)[0];
   }
@@ -63,7 +68,11 @@ export function* readCrateRecords(
 
 function advisoriesByCrate(db: Database.Database): Map<string, SecurityAdvisory[]> {
   const byCrate = new Map<string, SecurityAdvisory[]>();
-  const rows = db.prepare("SELECT id, crate, patched FROM advisories WHERE withdrawn = 0 ORDER BY id").all() as { id: string; crate: string; patched: string }[];
+  const rows = db.prepare("SELECT id, crate, patched FROM advisories WHERE withdrawn = 0 ORDER BY id").all() as {
+    id: string;
+    crate: string;
+    patched: string;
+  }[];
   for (const row of rows) {
     const list = byCrate.get(row.crate) ?? [];
     list.push({ id: row.id, patched: JSON.parse(row.patched) as string[] });

@@ -76,22 +76,24 @@ export interface DumpMergeHooks {
  */
 export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: DumpMergeHooks = {}): DumpMergeOutcome {
   const merge = new DumpMerge(database, dump);
-  return database.db.transaction((): DumpMergeOutcome => {
-    merge.checkDigestSeed();
-    merge.readWhatTheDatabaseHolds();
-    let done = 0;
-    for (const entry of dump.crates()) {
-      if (hooks.onCrates !== undefined && ++done % 10_000 === 0) hooks.onCrates(done);
-      merge.mergeCrate(entry);
-    }
-    merge.flushInserts();
-    merge.forgetDeletedCrates();
-    merge.flushDigests();
-    database.markChanged(merge.changed);
-    const outcome = merge.outcome(merge.advanceWatermark());
-    hooks.beforeCommit?.(outcome);
-    return outcome;
-  }).immediate();
+  return database.db
+    .transaction((): DumpMergeOutcome => {
+      merge.checkDigestSeed();
+      merge.readWhatTheDatabaseHolds();
+      let done = 0;
+      for (const entry of dump.crates()) {
+        if (hooks.onCrates !== undefined && ++done % 10_000 === 0) hooks.onCrates(done);
+        merge.mergeCrate(entry);
+      }
+      merge.flushInserts();
+      merge.forgetDeletedCrates();
+      merge.flushDigests();
+      database.markChanged(merge.changed);
+      const outcome = merge.outcome(merge.advanceWatermark());
+      hooks.beforeCommit?.(outcome);
+      return outcome;
+    })
+    .immediate();
 }
 
 /** One dump being merged: the statements, what the database held before, and the counts so far. */
@@ -133,8 +135,12 @@ class DumpMerge {
       `INSERT INTO versions (crate, version, published_at) VALUES (?, ?, ?)
        ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
     );
-    this.selectCrate = db.prepare<[string], [string, number]>("SELECT version, published_at FROM versions WHERE crate = ?").raw();
-    this.updateTime = db.prepare<[number, string, string]>("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
+    this.selectCrate = db
+      .prepare<[string], [string, number]>("SELECT version, published_at FROM versions WHERE crate = ?")
+      .raw();
+    this.updateTime = db.prepare<[number, string, string]>(
+      "UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?",
+    );
     this.deleteVersion = db.prepare<[string, string]>("DELETE FROM versions WHERE crate = ? AND version = ?");
     this.deleteBefore = db.prepare<[string, number]>("DELETE FROM versions WHERE crate = ? AND published_at <= ?");
     this.upsertDigests = db.prepare<[string]>(
@@ -148,7 +154,8 @@ class DumpMerge {
     const stored = this.database.getMeta(META_KEYS.dumpDigestSeed);
     // Stored inside the transaction, so a failed first ingest leaves nothing behind.
     if (stored === null) this.database.setMeta(META_KEYS.dumpDigestSeed, String(this.dump.digestSeed));
-    else if (Number(stored) !== this.dump.digestSeed) throw new Error("dump digests were computed with another database's key");
+    else if (Number(stored) !== this.dump.digestSeed)
+      throw new Error("dump digests were computed with another database's key");
   }
 
   /**
@@ -162,7 +169,9 @@ class DumpMerge {
       if (index >= 0) this.known[index] = 1;
     }
     this.digests = new Float64Array(this.dump.crateCount).fill(-1);
-    for (const [crate, digest] of this.db.prepare("SELECT crate, digest FROM dump_digests").raw().iterate() as Iterable<[string, number]>) {
+    for (const [crate, digest] of this.db.prepare("SELECT crate, digest FROM dump_digests").raw().iterate() as Iterable<
+      [string, number]
+    >) {
       const index = this.dump.indexOf(crate);
       if (index >= 0) this.digests[index] = digest;
     }
@@ -214,12 +223,18 @@ class DumpMerge {
         this.earlierIgnored++;
       }
     });
-    if (listed !== null && deletedAt !== undefined && this.forgetUnlisted(crate, recorded, listed, deletedAt)) crateChanged = true;
+    if (listed !== null && deletedAt !== undefined && this.forgetUnlisted(crate, recorded, listed, deletedAt))
+      crateChanged = true;
     return crateChanged;
   }
 
   /** Versions recorded before the crate's deletion that the dump no longer lists; says whether any went. */
-  private forgetUnlisted(crate: string, recorded: ReadonlyMap<string, UnixSeconds>, listed: ReadonlySet<string>, deletedAt: UnixSeconds): boolean {
+  private forgetUnlisted(
+    crate: string,
+    recorded: ReadonlyMap<string, UnixSeconds>,
+    listed: ReadonlySet<string>,
+    deletedAt: UnixSeconds,
+  ): boolean {
     let forgotten = false;
     for (const [version, at] of recorded) {
       if (at <= deletedAt && !listed.has(version)) {
@@ -245,7 +260,8 @@ class DumpMerge {
   /** The rows short of a whole batch, one by one. */
   flushInserts(): void {
     const params = this.params;
-    for (let k = 0; k < this.pending * 3; k += 3) this.insertOne.run(params[k] as string, params[k + 1] as string, params[k + 2] as number);
+    for (let k = 0; k < this.pending * 3; k += 3)
+      this.insertOne.run(params[k] as string, params[k + 1] as string, params[k + 2] as number);
     this.pending = 0;
   }
 
@@ -276,14 +292,23 @@ class DumpMerge {
   /** The newest watermark (a dump older than one applied before does not move it back), recorded. */
   advanceWatermark(): UnixSeconds {
     const previous = Number(this.database.getMeta(META_KEYS.dumpWatermark) ?? "NaN");
-    const watermark = Number.isFinite(previous) && previous > this.dump.watermark ? previous : Math.floor(this.dump.watermark);
+    const watermark =
+      Number.isFinite(previous) && previous > this.dump.watermark ? previous : Math.floor(this.dump.watermark);
     this.database.setMeta(META_KEYS.dumpWatermark, String(watermark));
     return watermark;
   }
 
   outcome(watermark: UnixSeconds): DumpMergeOutcome {
     const { added, movedLater, earlierIgnored, forgotten, unchangedCrates } = this;
-    return { added, movedLater, earlierIgnored, forgotten, changedCrates: this.changed.length, unchangedCrates, watermark };
+    return {
+      added,
+      movedLater,
+      earlierIgnored,
+      forgotten,
+      changedCrates: this.changed.length,
+      unchangedCrates,
+      watermark,
+    };
   }
 }
 

@@ -24,7 +24,11 @@ export function readFeedGaps(database: TimestampDatabase): FeedGap[] {
     if (!Array.isArray(parsed)) return [];
     return parsed.filter(
       (gap): gap is FeedGap =>
-        typeof gap === "object" && gap !== null && Number.isFinite(gap.from) && Number.isFinite(gap.to) && Number.isFinite(gap.detectedAt),
+        typeof gap === "object" &&
+        gap !== null &&
+        Number.isFinite(gap.from) &&
+        Number.isFinite(gap.to) &&
+        Number.isFinite(gap.detectedAt),
     );
   } catch {
     return [];
@@ -42,7 +46,9 @@ export function recordFeedGap(database: TimestampDatabase, gap: FeedGap): void {
 export function closeFeedGapsCoveredBy(database: TimestampDatabase, watermark: UnixSeconds): number {
   const gaps = readFeedGaps(database);
   if (gaps.length === 0) return 0;
-  const open = gaps.filter((gap) => gap.to > watermark).map((gap) => (gap.from < watermark ? { ...gap, from: watermark } : gap));
+  const open = gaps
+    .filter((gap) => gap.to > watermark)
+    .map((gap) => (gap.from < watermark ? { ...gap, from: watermark } : gap));
   writeFeedGaps(database, open);
   return gaps.length - open.length;
 }

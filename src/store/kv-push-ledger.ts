@@ -1,4 +1,4 @@
-import { PACKED_VERSIONS, readCrateRecords, type RevisedCrateRecord } from "./crate-records.ts";
+import { PACKED_VERSIONS, type RevisedCrateRecord, readCrateRecords } from "./crate-records.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
 
 /** Crates whose `crate_revisions.revision` is above what `kv_pushed` holds for the store (or never pushed there). */
@@ -19,7 +19,11 @@ export function pendingCrateRecords(database: TimestampDatabase, storeId: string
 }
 
 /** Records that the store now holds these revisions; called only once the API accepted them. */
-export function markPushedCrates(database: TimestampDatabase, storeId: string, pushed: Iterable<{ crate: string; revision: number }>): void {
+export function markPushedCrates(
+  database: TimestampDatabase,
+  storeId: string,
+  pushed: Iterable<{ crate: string; revision: number }>,
+): void {
   const db = database.db;
   const upsert = db.prepare(
     "INSERT INTO kv_pushed (store_id, crate, revision) VALUES (?, ?, ?) ON CONFLICT (store_id, crate) DO UPDATE SET revision = excluded.revision",

@@ -1,10 +1,16 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { CrateRecord } from "../core/publish-times.ts";
-import { ADVISORIES_DDL, advisoriesFor, replaceAdvisories, type AdvisorySync, type StoredAdvisory } from "./advisories.ts";
 import type { PublishTimes } from "../core/ports.ts";
+import type { CrateRecord } from "../core/publish-times.ts";
 import type { UnixSeconds } from "../core/time.ts";
+import {
+  ADVISORIES_DDL,
+  type AdvisorySync,
+  advisoriesFor,
+  replaceAdvisories,
+  type StoredAdvisory,
+} from "./advisories.ts";
 
 /** Where `serve`, `ingest` and `kv` keep the timestamp database unless `--db` says otherwise. */
 export const DEFAULT_DB_PATH = "data/timestamps.sqlite";

@@ -2,15 +2,19 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAdvisoryFile, readAdvisoryDb } from "../../src/advisories/advisory-db.ts";
+import {
+  advisoryDbTarball,
+  advisoryText,
+  type GeneratedAdvisory,
+  writeAdvisoryDbFolder,
+} from "../support/advisory-db-generator.ts";
 import { scratch } from "../support/scratch.ts";
-import { advisoryDbTarball, advisoryText, writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
 
 const ADVISORIES: GeneratedAdvisory[] = [
   { id: "RUSTSEC-2026-0042", package: "rustls", patched: [">= 0.23.18", ">= 0.22.5, < 0.23.0"] },
   { id: "RUSTSEC-2026-0043", package: "Old_Crate", patched: ["1.2.3"], withdrawn: "2026-11-21" },
   { id: "RUSTSEC-2026-0044", package: "unmaintained", patched: [] },
 ];
-
 
 const expected = [
   { id: "RUSTSEC-2026-0042", crate: "rustls", patched: [">= 0.23.18", ">= 0.22.5, < 0.23.0"], withdrawn: false },
@@ -34,15 +38,22 @@ describe("readAdvisoryDb", () => {
 
   it("sets aside a malformed advisory, naming it, and still reads the others", async () => {
     const db = await readAdvisoryDb(
-      writeAdvisoryDbFolder(scratch(), [...ADVISORIES, { id: "RUSTSEC-2026-0099", package: "broken", rawText: "# no toml block\n" }]),
+      writeAdvisoryDbFolder(scratch(), [
+        ...ADVISORIES,
+        { id: "RUSTSEC-2026-0099", package: "broken", rawText: "# no toml block\n" },
+      ]),
     );
     expect(db.advisories).toHaveLength(3);
-    expect(db.unreadable).toEqual([{ path: "crates/broken/RUSTSEC-2026-0099.md", reason: "does not open with a ```toml block" }]);
+    expect(db.unreadable).toEqual([
+      { path: "crates/broken/RUSTSEC-2026-0099.md", reason: "does not open with a ```toml block" },
+    ]);
   });
 
   it("refuses a folder or file that is not the advisory database, in one line", async () => {
     await expect(readAdvisoryDb(scratch())).rejects.toThrow(/has no crates\/ folder/);
-    await expect(readAdvisoryDb(join(scratch(), "missing"))).rejects.toThrow(/cannot read the advisory database .*ENOENT/);
+    await expect(readAdvisoryDb(join(scratch(), "missing"))).rejects.toThrow(
+      /cannot read the advisory database .*ENOENT/,
+    );
     const notGzip = join(scratch(), "x.tar.gz");
     writeFileSync(notGzip, "not gzip");
     await expect(readAdvisoryDb(notGzip)).rejects.toThrow(/not a readable \.tar\.gz/);
@@ -54,16 +65,20 @@ describe("parseAdvisoryFile", () => {
     ["no [advisory] table", "```toml\n[versions]\npatched = []\n```\n", "has no [advisory] table"],
     ["no id", '```toml\n[advisory]\npackage = "x"\n```\n', "has no RUSTSEC id"],
     ["no package", '```toml\n[advisory]\nid = "RUSTSEC-2026-0001"\n```\n', "has no package"],
-    ["patched not strings", '```toml\n[advisory]\nid = "RUSTSEC-2026-0001"\npackage = "x"\n[versions]\npatched = [1]\n```\n', "patched is not a list"],
+    [
+      "patched not strings",
+      '```toml\n[advisory]\nid = "RUSTSEC-2026-0001"\npackage = "x"\n[versions]\npatched = [1]\n```\n',
+      "patched is not a list",
+    ],
     ["invalid TOML", "```toml\n[advisory\n```\n", "its TOML block is not valid"],
   ])("refuses a file with %s", (_, text, message) => {
     expect(() => parseAdvisoryFile("crates/x/RUSTSEC-2026-0001.md", text)).toThrow(message);
   });
 
   it("refuses a file whose name and id disagree", () => {
-    expect(() => parseAdvisoryFile("crates/x/RUSTSEC-2026-0002.md", advisoryText({ id: "RUSTSEC-2026-0001", package: "x" }))).toThrow(
-      "is named RUSTSEC-2026-0002 but holds RUSTSEC-2026-0001",
-    );
+    expect(() =>
+      parseAdvisoryFile("crates/x/RUSTSEC-2026-0002.md", advisoryText({ id: "RUSTSEC-2026-0001", package: "x" })),
+    ).toThrow("is named RUSTSEC-2026-0002 but holds RUSTSEC-2026-0001");
   });
 });
 

@@ -1,17 +1,21 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
+import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { allCrateRecords } from "../../src/store/crate-records.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { scratch } from "../support/scratch.ts";
-import { writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
 import { CliProcess } from "../server/cli-process.ts";
-
+import { type GeneratedAdvisory, writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
+import { scratch } from "../support/scratch.ts";
 
 const RUSTLS: GeneratedAdvisory = { id: "RUSTSEC-2026-0042", package: "rustls", patched: [">= 0.23.18"] };
-const WITHDRAWN: GeneratedAdvisory = { id: "RUSTSEC-2026-0043", package: "hyper", patched: [">= 1.0.1"], withdrawn: "2026-11-21" };
+const WITHDRAWN: GeneratedAdvisory = {
+  id: "RUSTSEC-2026-0043",
+  package: "hyper",
+  patched: [">= 1.0.1"],
+  withdrawn: "2026-11-21",
+};
 
 function setUp() {
   const dir = scratch();
@@ -20,13 +24,18 @@ function setUp() {
   return { dir, db };
 }
 const revisionOf = (db: TimestampDatabase, crate: string) =>
-  (db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as { revision: number } | undefined)?.revision;
+  (db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as { revision: number } | undefined)
+    ?.revision;
 
 describe("ingest advisories", () => {
   it("puts each crate's advisories that are not withdrawn into its record, and marks it for the next push", async () => {
     const { dir, db } = setUp();
     const before = revisionOf(db, "rustls") as number;
-    const summary = await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS, WITHDRAWN]), 1_800_000_000);
+    const summary = await ingestAdvisories(
+      db,
+      writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS, WITHDRAWN]),
+      1_800_000_000,
+    );
     expect(summary).toMatchObject({ total: 2, added: 2, changed: 0, removed: 0, changedCrates: 2 });
     expect(db.recordFor("rustls")).toEqual({
       crate: "rustls",
@@ -52,9 +61,15 @@ describe("ingest advisories", () => {
   it("follows edits, withdrawals and removals in the advisory database", async () => {
     const { dir, db } = setUp();
     await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "one"), [RUSTLS]));
-    expect(await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "two"), [{ ...RUSTLS, withdrawn: "2026-11-22" }]))).toMatchObject({ changed: 1, changedCrates: 1 });
+    expect(
+      await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "two"), [{ ...RUSTLS, withdrawn: "2026-11-22" }])),
+    ).toMatchObject({ changed: 1, changedCrates: 1 });
     expect(db.recordFor("rustls")?.advisories).toBeUndefined();
-    expect(await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "three"), [WITHDRAWN]))).toMatchObject({ added: 1, removed: 1, changedCrates: 2 });
+    expect(await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "three"), [WITHDRAWN]))).toMatchObject({
+      added: 1,
+      removed: 1,
+      changedCrates: 2,
+    });
     db.close();
   });
 
@@ -63,16 +78,27 @@ describe("ingest advisories", () => {
     await ingestAdvisories(db, writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS]));
     const records = [...allCrateRecords(db)].map(({ record }) => encodeCrateRecord(record));
     expect(records.map((text) => JSON.parse(text).v)).toEqual([2]);
-    expect(decodeCrateRecord(records[0] as string).advisories).toEqual([{ id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] }]);
+    expect(decodeCrateRecord(records[0] as string).advisories).toEqual([
+      { id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] },
+    ]);
     db.close();
   });
 
   it("runs from the CLI, printing a summary, and refuses a source that is not the advisory database", async () => {
     const dir = scratch();
     const db = join(dir, "timestamps.sqlite");
-    const ok = CliProcess.run(["ingest", "advisories", "--source", writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS, WITHDRAWN]), "--db", db]);
+    const ok = CliProcess.run([
+      "ingest",
+      "advisories",
+      "--source",
+      writeAdvisoryDbFolder(join(dir, "adb"), [RUSTLS, WITHDRAWN]),
+      "--db",
+      db,
+    ]);
     expect((await ok.exited).code, ok.stderr).toBe(0);
-    expect(ok.stdout).toBe("ingest advisories: 2 advisories (2 new, 0 changed, 0 removed), 2 crates to push, 0 unreadable\n");
+    expect(ok.stdout).toBe(
+      "ingest advisories: 2 advisories (2 new, 0 changed, 0 removed), 2 crates to push, 0 unreadable\n",
+    );
     const bad = CliProcess.run(["ingest", "advisories", "--source", dir, "--db", db]);
     expect((await bad.exited).code).toBe(1);
     expect(bad.stderr).toMatch(/^error: .*has no crates\/ folder.*\n$/);

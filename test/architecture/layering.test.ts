@@ -14,7 +14,11 @@ const LONE_FILES = ["cli.ts", "package-version.ts"];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : entry.name.endsWith(".ts")
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 
@@ -29,17 +33,31 @@ const SQL_OR_CONNECTION =
 
 describe("the rooms of src/", () => {
   it("import only what .dependency-cruiser.cjs allows: core alone, edge on core, each room only rooms below it, no cycles", () => {
-    const run = spawnSync(process.execPath, [DEPCRUISE, "src", "--config", ".dependency-cruiser.cjs", "--output-type", "err-long"], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
+    const run = spawnSync(
+      process.execPath,
+      [DEPCRUISE, "src", "--config", ".dependency-cruiser.cjs", "--output-type", "err-long"],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
     expect(run.status, `dependency-cruiser found broken layering:\n${run.stdout}${run.stderr}`).toBe(0);
   });
 
   it("are the rooms the layering names, and nothing else", () => {
     const entries = readdirSync(SRC, { withFileTypes: true });
-    expect(entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()).toEqual([...ROOMS].sort());
-    expect(entries.filter((entry) => entry.isFile()).map((entry) => entry.name).sort()).toEqual([...LONE_FILES].sort());
+    expect(
+      entries
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort(),
+    ).toEqual([...ROOMS].sort());
+    expect(
+      entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name)
+        .sort(),
+    ).toEqual([...LONE_FILES].sort());
   });
 
   it("keep SQL and the SQLite connection in src/store", () => {

@@ -18,10 +18,15 @@ export async function buildGuest(entry: string): Promise<BuiltGuest> {
   const folder = await mkdtemp(join(tmpdir(), "compute-host-guest-"));
   const wasmPath = join(folder, "guest.wasm");
   await new Promise<void>((resolve, reject) => {
-    execFile(COMPILER, ["--enable-http-cache", join(REPO, entry), wasmPath], { cwd: REPO, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`building ${entry} failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve();
-    });
+    execFile(
+      COMPILER,
+      ["--enable-http-cache", join(REPO, entry), wasmPath],
+      { cwd: REPO, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`building ${entry} failed: ${error.message}\n${stdout}\n${stderr}`));
+        else resolve();
+      },
+    );
   });
   return { wasmPath, remove: () => rm(folder, { recursive: true, force: true }) };
 }

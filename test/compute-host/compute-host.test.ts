@@ -4,9 +4,14 @@
  */
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGuest, type BuiltGuest } from "./build-guest.ts";
-import { startComputeHost, type ComputeHostOptions, type RequestTiming, type RunningComputeHost } from "./compute-host.ts";
-import { startLoopbackOrigin, type LoopbackOrigin } from "./loopback-origin.ts";
+import { type BuiltGuest, buildGuest } from "./build-guest.ts";
+import {
+  type ComputeHostOptions,
+  type RequestTiming,
+  type RunningComputeHost,
+  startComputeHost,
+} from "./compute-host.ts";
+import { type LoopbackOrigin, startLoopbackOrigin } from "./loopback-origin.ts";
 
 const DAY_MS = 86_400_000;
 let guest: BuiltGuest;
@@ -16,7 +21,10 @@ const timings: RequestTiming[] = [];
 let clockOffsetMs = 0;
 const hosts: RunningComputeHost[] = [];
 
-async function start(httpCache: ComputeHostOptions["httpCache"], extra: Partial<ComputeHostOptions> = {}): Promise<RunningComputeHost> {
+async function start(
+  httpCache: ComputeHostOptions["httpCache"],
+  extra: Partial<ComputeHostOptions> = {},
+): Promise<RunningComputeHost> {
   const host = await startComputeHost({
     wasmPath: guest.wasmPath,
     listen: "127.0.0.1:0",
@@ -36,7 +44,11 @@ async function start(httpCache: ComputeHostOptions["httpCache"], extra: Partial<
   return host;
 }
 
-async function get(host: RunningComputeHost, path: string, init?: RequestInit): Promise<{ status: number; text: string; headers: Headers }> {
+async function get(
+  host: RunningComputeHost,
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; text: string; headers: Headers }> {
   const response = await fetch(host.url + path, init);
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
@@ -45,14 +57,17 @@ beforeAll(async () => {
   guest = await buildGuest("test/compute-host/guests/probe.js");
   let slowCount = 0;
   origin = await startLoopbackOrigin({
-    "/plain": (_req, res) => res.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("plain body"),
-    "/short-lived": (_req, res) => res.writeHead(200, { "cache-control": "max-age=3600" }).end(`short-lived ${Date.now()}`),
+    "/plain": (_req, res) =>
+      res.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("plain body"),
+    "/short-lived": (_req, res) =>
+      res.writeHead(200, { "cache-control": "max-age=3600" }).end(`short-lived ${Date.now()}`),
     "/no-store": (_req, res) => res.writeHead(200, { "cache-control": "no-store" }).end("not for caches"),
     "/gzip": (_req, res) => {
       const body = gzipSync("inflated body");
       res.writeHead(200, { "content-encoding": "gzip", "content-length": body.length }).end(body);
     },
-    "/bad-gzip": (_req, res) => res.writeHead(200, { "content-encoding": "gzip", "content-length": 9 }).end("not gzip!"),
+    "/bad-gzip": (_req, res) =>
+      res.writeHead(200, { "content-encoding": "gzip", "content-length": 9 }).end("not gzip!"),
     "/truncated": (_req, res) => {
       res.writeHead(200, { "content-length": 1000 });
       res.write("the first bytes");
@@ -64,7 +79,13 @@ beforeAll(async () => {
     "/compute": (req, res) => {
       // The computation a Core Cache entry saves; counted per key by origin.hits ("/compute?key=…").
       const count = origin.hits.get(req.url ?? "") ?? 0;
-      setTimeout(() => res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end(`computed ${new URL(req.url ?? "", "http://x").searchParams.get("key")} #${count}`), 150);
+      setTimeout(
+        () =>
+          res
+            .writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" })
+            .end(`computed ${new URL(req.url ?? "", "http://x").searchParams.get("key")} #${count}`),
+        150,
+      );
     },
     "/slow-cacheable": (_req, res) => {
       slowCount += 1;
@@ -183,11 +204,17 @@ describe("backends", () => {
   });
 
   it("rejects the fetch with the cause when the connection is refused", async () => {
-    expect(await get(host, "fetch?backend=refused")).toMatchObject({ status: 502, text: "fetch failed: NetworkError: Connection refused" });
+    expect(await get(host, "fetch?backend=refused")).toMatchObject({
+      status: 502,
+      text: "fetch failed: NetworkError: Connection refused",
+    });
   });
 
   it("rejects the fetch when the first byte does not come in time", async () => {
-    expect(await get(host, "fetch?path=/slow-headers")).toMatchObject({ status: 502, text: "fetch failed: NetworkError: HTTP response timeout" });
+    expect(await get(host, "fetch?path=/slow-headers")).toMatchObject({
+      status: 502,
+      text: "fetch failed: NetworkError: HTTP response timeout",
+    });
   });
 
   it("fails the body read of a truncated body (HTTP incomplete), never a short body", async () => {
@@ -267,7 +294,10 @@ describe('httpCache "memory"', () => {
 
   it("collapses concurrent misses into one backend request", async () => {
     host.clearHttpCache();
-    const answers = await Promise.all([get(host, "fetch?path=/slow-cacheable&hook=1"), get(host, "fetch?path=/slow-cacheable&hook=1")]);
+    const answers = await Promise.all([
+      get(host, "fetch?path=/slow-cacheable&hook=1"),
+      get(host, "fetch?path=/slow-cacheable&hook=1"),
+    ]);
     expect(answers.map((answer) => answer.text)).toEqual(["slow 1", "slow 1"]);
     expect(origin.hits.get("/slow-cacheable")).toBe(1);
   });
@@ -330,9 +360,21 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
   it("inserts and looks up: body, user metadata, length, max age, initial age, and hits counted per lookup", async () => {
     const key = freshKey("insert");
     expect((await get(host, `core/lookup?key=${key}`)).status).toBe(404);
-    expect((await get(host, `core/insert?key=${key}&value=hello&maxAge=60000&initialAge=5000&meta=m1&length=1`)).text).toBe("inserted");
+    expect(
+      (await get(host, `core/insert?key=${key}&value=hello&maxAge=60000&initialAge=5000&meta=m1&length=1`)).text,
+    ).toBe("inserted");
     const first = await core(`core/lookup?key=${key}`);
-    expect(first).toMatchObject({ found: true, usable: true, stale: false, mustInsertOrUpdate: false, body: "hello", meta: "m1", length: 5, maxAge: 60000, hits: 1 });
+    expect(first).toMatchObject({
+      found: true,
+      usable: true,
+      stale: false,
+      mustInsertOrUpdate: false,
+      body: "hello",
+      meta: "m1",
+      length: 5,
+      maxAge: 60000,
+      hits: 1,
+    });
     expect(first.age).toBeGreaterThanOrEqual(5000);
     expect((await core(`core/lookup?key=${key}`)).hits).toBe(2);
     expect((await core(`core/lookup?key=${key}&start=1&end=3`)).body).toBe("ell");
@@ -348,7 +390,14 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
     await get(host, `core/insert?key=${swrKey}&value=v1&maxAge=60000&swr=60000`);
     const stale = await atOffset(90_000, () => core(`core/txn?key=${swrKey}&action=update&maxAge=600000&meta=updated`));
     expect(stale.outcome).toBe("updated");
-    expect(stale.before).toMatchObject({ found: true, usable: true, stale: true, mustInsertOrUpdate: true, body: "v1", staleWhileRevalidate: 60000 });
+    expect(stale.before).toMatchObject({
+      found: true,
+      usable: true,
+      stale: true,
+      mustInsertOrUpdate: true,
+      body: "v1",
+      staleWhileRevalidate: 60000,
+    });
     const updated = await atOffset(90_000, () => core(`core/lookup?key=${swrKey}`));
     expect(updated).toMatchObject({ found: true, stale: false, body: "v1", meta: "updated", maxAge: 600000 });
     expect(updated.age).toBeLessThan(10_000);
@@ -359,7 +408,11 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
     const key = freshKey("txn");
     const first = await core(`core/txn?key=${key}`);
     expect(first).toMatchObject({ outcome: "inserted", value: `computed ${key} #1` });
-    expect(await core(`core/txn?key=${key}`)).toMatchObject({ outcome: "found", body: `computed ${key} #1`, mustInsertOrUpdate: false });
+    expect(await core(`core/txn?key=${key}`)).toMatchObject({
+      outcome: "found",
+      body: `computed ${key} #1`,
+      mustInsertOrUpdate: false,
+    });
     expect(computations(key)).toBe(1);
 
     const cancelled = freshKey("cancel");
@@ -372,7 +425,11 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
 
   it("collapses concurrent transactions for one key into one computation (transactionLookup and transactionLookupAsync)", async () => {
     const key = freshKey("collapse");
-    const answers = await Promise.all([core(`core/txn?key=${key}`), core(`core/txn?key=${key}`), core(`core/async?key=${key}`)]);
+    const answers = await Promise.all([
+      core(`core/txn?key=${key}`),
+      core(`core/txn?key=${key}`),
+      core(`core/async?key=${key}`),
+    ]);
     expect(computations(key)).toBe(1);
     const value = `computed ${key} #1`;
     expect(answers.filter((answer) => answer.outcome === "inserted")).toHaveLength(1);
@@ -392,7 +449,10 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
 
   it("insertAndStreamBack streams the inserted body back", async () => {
     const key = freshKey("stream");
-    expect(await core(`core/txn?key=${key}&action=stream`)).toMatchObject({ outcome: "inserted", streamedBack: `computed ${key} #1` });
+    expect(await core(`core/txn?key=${key}&action=stream`)).toMatchObject({
+      outcome: "inserted",
+      streamedBack: `computed ${key} #1`,
+    });
     expect((await core(`core/lookup?key=${key}`)).body).toBe(`computed ${key} #1`);
   });
 
@@ -411,7 +471,10 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
     expect((await get(host, `core/lookup?key=${key}`)).status).toBe(200);
     expect(host.purgeSurrogateKey("crate-serde", { soft: true })).toBe(1);
     expect(await core(`core/lookup?key=${key}`)).toMatchObject({ found: true, stale: true });
-    expect(await core(`core/txn?key=${key}&action=cancel`)).toMatchObject({ outcome: "cancelled", before: { stale: true, body: "v" } });
+    expect(await core(`core/txn?key=${key}&action=cancel`)).toMatchObject({
+      outcome: "cancelled",
+      before: { stale: true, body: "v" },
+    });
     expect(host.purgeSurrogateKey("all")).toBe(1);
     expect((await get(host, `core/lookup?key=${key}`)).status).toBe(404);
     await get(host, `core/insert?key=${key}&value=v`);

@@ -13,15 +13,26 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MessageChannel, Worker } from "node:worker_threads";
-import { BackendClient, decompressGzip, type BackendTarget } from "./backend-client.ts";
+import { BackendClient, type BackendTarget, decompressGzip } from "./backend-client.ts";
 import { CoreCache } from "./core-cache.ts";
-import type { DownstreamRequest, HeaderList, HostMethods, HttpCacheMode, KvValue, MainToWorker, PendingOutcome, RequestTiming, SelectWait, WorkerToMain } from "./host-protocol.ts";
+import type {
+  DownstreamRequest,
+  HeaderList,
+  HostMethods,
+  HttpCacheMode,
+  KvValue,
+  MainToWorker,
+  PendingOutcome,
+  RequestTiming,
+  SelectWait,
+  WorkerToMain,
+} from "./host-protocol.ts";
 import { HostRpcServer } from "./host-rpc.ts";
 import { suggestedCacheOptions } from "./http-freshness.ts";
 import { MemoryHttpCache } from "./memory-http-cache.ts";
 
 export type { BackendTarget } from "./backend-client.ts";
-export type { RequestTiming, HttpCacheMode } from "./host-protocol.ts";
+export type { HttpCacheMode, RequestTiming } from "./host-protocol.ts";
 
 /** A KV value: text, or text with metadata (as `[local_server.kv_stores]` JSON files allow). */
 export type KvEntry = string | { readonly data: string; readonly metadata?: string };
@@ -97,7 +108,9 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   const clock = options.clock ?? Date.now;
   const module = await WebAssembly.compile(await readFile(options.wasmPath));
   const kvStores = new Map(Object.entries(options.kvStores ?? {}).map(([name, entries]) => [name, toKvMap(entries)]));
-  const configStores = new Map(Object.entries(options.configStores ?? {}).map(([name, entries]) => [name, new Map(Object.entries(entries))]));
+  const configStores = new Map(
+    Object.entries(options.configStores ?? {}).map(([name, entries]) => [name, new Map(Object.entries(entries))]),
+  );
   const cache = new MemoryHttpCache(clock);
   const coreCache = new CoreCache(clock);
   const client = new BackendClient();
@@ -112,21 +125,38 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     const target = options.backends[arg.backend];
     if (target === undefined) throw new Error(`unknown backend ${arg.backend}`);
     const hostCache =
-      options.httpCache === "memory" && arg.hostCaching && (arg.method === "GET" || arg.method === "HEAD") && arg.cacheOverride?.pass !== true;
+      options.httpCache === "memory" &&
+      arg.hostCaching &&
+      (arg.method === "GET" || arg.method === "HEAD") &&
+      arg.cacheOverride?.pass !== true;
     const key = `${arg.headers.find(([name]) => name === "host")?.[1] ?? ""} ${arg.uri}`;
     return (async (): Promise<PendingOutcome> => {
       const cached = hostCache ? cache.fresh(key) : null;
       let outcome: PendingOutcome = cached
-        ? { ok: true, response: { status: cached.head.status, headers: cached.head.headers, body: cached.body, bodyFailure: null, knownLength: cached.body.length } }
+        ? {
+            ok: true,
+            response: {
+              status: cached.head.status,
+              headers: cached.head.headers,
+              body: cached.body,
+              bodyFailure: null,
+              knownLength: cached.body.length,
+            },
+          }
         : await client.send(target, arg);
-      if (hostCache && cached === null && outcome.ok && outcome.response.bodyFailure === null) storeHostCached(key, outcome.response, arg.cacheOverride);
+      if (hostCache && cached === null && outcome.ok && outcome.response.bodyFailure === null)
+        storeHostCached(key, outcome.response, arg.cacheOverride);
       if (outcome.ok && arg.autoDecompressGzip) outcome = { ok: true, response: decompressGzip(outcome.response) };
       return outcome;
     })();
   }
 
   /** Production's host caching: the CacheOverride's TTL/SWR, else the response's own freshness. */
-  function storeHostCached(key: string, response: { status: number; headers: HeaderList; body: Uint8Array }, override: HostMethods["backend.send"]["arg"]["cacheOverride"]): void {
+  function storeHostCached(
+    key: string,
+    response: { status: number; headers: HeaderList; body: Uint8Array },
+    override: HostMethods["backend.send"]["arg"]["cacheOverride"],
+  ): void {
     const suggested = suggestedCacheOptions(response.headers);
     const cacheControl = response.headers.find(([name]) => name === "cache-control")?.[1] ?? "";
     if (override === null && /no-store|private/i.test(cacheControl)) return;
@@ -137,7 +167,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       swrNs: override?.swrSeconds != null ? override.swrSeconds * 1e9 : suggested.swrNs,
       initialAgeNs: override?.ttlSeconds != null ? 0 : suggested.initialAgeNs,
     };
-    if (options.maxAgeNs > options.initialAgeNs) cache.store(key, { status: response.status, headers: response.headers }, options, response.body);
+    if (options.maxAgeNs > options.initialAgeNs)
+      cache.store(key, { status: response.status, headers: response.headers }, options, response.body);
   }
 
   /** A promise of the wait's end, or null when it is over. */
@@ -159,10 +190,16 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       const racers: Array<Promise<unknown>> = waits.map((wait) => wait!.catch(() => {}));
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
-      if (timeoutMs > 0) racers.push(new Promise<void>((resolve) => (timer = setTimeout(() => {
-        timedOut = true;
-        resolve();
-      }, timeoutMs))));
+      if (timeoutMs > 0)
+        racers.push(
+          new Promise<void>(
+            (resolve) =>
+              (timer = setTimeout(() => {
+                timedOut = true;
+                resolve();
+              }, timeoutMs)),
+          ),
+        );
       await Promise.race(racers);
       clearTimeout(timer);
       if (timedOut) return TIMED_OUT;
@@ -170,7 +207,11 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     }
   }
 
-  const hostMethods: { [M in keyof HostMethods]: (arg: HostMethods[M]["arg"]) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"] } = {
+  const hostMethods: {
+    [M in keyof HostMethods]: (
+      arg: HostMethods[M]["arg"],
+    ) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
+  } = {
     "backend.send": (arg) => {
       const pendingId = nextPendingId++;
       const record: Pending = { requestId: arg.requestId, promise: sendToBackend(arg), outcome: undefined };
@@ -206,16 +247,21 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       return null;
     },
     "core.lookup": ({ requestId, key, headers }) => coreCache.lookup(requestId, key, headers),
-    "core.transactionLookup": ({ requestId, key, headers }) => coreCache.transactionLookup(requestId, key, headers, true),
-    "core.transactionLookupAsync": ({ requestId, key, headers }) => coreCache.transactionLookupAsync(requestId, key, headers),
+    "core.transactionLookup": ({ requestId, key, headers }) =>
+      coreCache.transactionLookup(requestId, key, headers, true),
+    "core.transactionLookupAsync": ({ requestId, key, headers }) =>
+      coreCache.transactionLookupAsync(requestId, key, headers),
     "core.awaitLookup": ({ waitId }) => coreCache.awaitLookup(waitId),
     "core.dropLookup": ({ waitId }) => {
       coreCache.dropLookup(waitId);
       return null;
     },
-    "core.insert": ({ requestId, key, headers, options: writeOptions }) => coreCache.insert(requestId, key, headers, writeOptions),
-    "core.transactionInsert": ({ requestId, obligation, options: writeOptions }) => coreCache.transactionInsert(requestId, obligation, writeOptions),
-    "core.transactionUpdate": ({ obligation, options: writeOptions }) => coreCache.transactionUpdate(obligation, writeOptions),
+    "core.insert": ({ requestId, key, headers, options: writeOptions }) =>
+      coreCache.insert(requestId, key, headers, writeOptions),
+    "core.transactionInsert": ({ requestId, obligation, options: writeOptions }) =>
+      coreCache.transactionInsert(requestId, obligation, writeOptions),
+    "core.transactionUpdate": ({ obligation, options: writeOptions }) =>
+      coreCache.transactionUpdate(obligation, writeOptions),
     "core.release": ({ obligation }) => {
       coreCache.releaseObligation(obligation);
       return null;
@@ -228,7 +274,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       coreCache.finish(streamId, failed);
       return null;
     },
-    "core.bodyRange": ({ streamId, from, to, length, alwaysUseRequestedRange }) => coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange),
+    "core.bodyRange": ({ streamId, from, to, length, alwaysUseRequestedRange }) =>
+      coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange),
     "core.read": ({ streamId, offset, end }) => coreCache.read(streamId, offset, end),
     "core.purge": ({ surrogateKey, soft }) => coreCache.purge(surrogateKey, soft),
   };
@@ -240,7 +287,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     const requests = new MessageChannel();
     const replies = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const rpc = new HostRpcServer(requests.port2, replies.port1, signal, (method, arg) => hostMethods[method](arg as never) as never);
+    const rpc = new HostRpcServer(
+      requests.port2,
+      replies.port1,
+      signal,
+      (method, arg) => hostMethods[method](arg as never) as never,
+    );
     const slot: Slot = { worker, rpc, job: null };
     const ready = new Promise<void>((resolve, reject) => {
       worker.once("error", reject);
@@ -288,7 +340,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         if (job === null || job.requestId !== message.requestId) return;
         job.responded = true;
         job.streaming = message.streaming;
-        writeResponseHead(job, message.status, message.headers, message.streaming || message.broken ? null : message.body.length);
+        writeResponseHead(
+          job,
+          message.status,
+          message.headers,
+          message.streaming || message.broken ? null : message.body.length,
+        );
         if (job.method === "HEAD") {
           job.response.end();
         } else if (message.broken) {
@@ -327,7 +384,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       if (name === "content-length" && !(job.method === "HEAD" && contentLength === 0)) continue;
       raw.push(name, value);
     }
-    if (contentLength !== null && !(job.method === "HEAD" && contentLength === 0)) raw.push("content-length", String(contentLength));
+    if (contentLength !== null && !(job.method === "HEAD" && contentLength === 0))
+      raw.push("content-length", String(contentLength));
     job.response.writeHead(status, raw);
   }
 
@@ -336,7 +394,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       log(`compute-host: ${job.downstream.method} ${job.downstream.url}: ${failure}`);
       if (!job.responded && !job.response.headersSent) {
         const text = `${failure}\n`;
-        job.response.writeHead(500, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        job.response.writeHead(500, {
+          "content-type": "text/plain; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        });
         job.response.end(job.method === "HEAD" ? undefined : text);
       }
     }
@@ -355,7 +416,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       const job = queue.shift();
       if (job === undefined) return;
       slot.job = job;
-      const run: MainToWorker = { type: "run", requestId: job.requestId, downstream: job.downstream, clockOffsetMs: clock() - Date.now() };
+      const run: MainToWorker = {
+        type: "run",
+        requestId: job.requestId,
+        downstream: job.downstream,
+        clockOffsetMs: clock() - Date.now(),
+      };
       slot.worker.postMessage(run);
     }
   }
@@ -371,7 +437,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       const headers: HeaderList = [];
-      for (let i = 0; i < request.rawHeaders.length; i += 2) headers.push([request.rawHeaders[i]!.toLowerCase(), request.rawHeaders[i + 1]!]);
+      for (let i = 0; i < request.rawHeaders.length; i += 2)
+        headers.push([request.rawHeaders[i]!.toLowerCase(), request.rawHeaders[i + 1]!]);
       const address = server.address() as AddressInfo;
       let finished!: () => void;
       const done = new Promise<void>((resolve) => (finished = resolve));
@@ -438,7 +505,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
           job.finished();
         }
         let grace: NodeJS.Timeout | undefined;
-        await Promise.race([Promise.all([...inFlight]), new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+        await Promise.race([
+          Promise.all([...inFlight]),
+          new Promise((resolve) => (grace = setTimeout(resolve, CLOSE_GRACE_MS))),
+        ]);
         clearTimeout(grace);
         server.closeAllConnections();
         for (const slot of slots) slot.rpc.close();
@@ -453,7 +523,9 @@ function toKvMap(entries: Readonly<Record<string, KvEntry>>): Map<string, KvValu
   return new Map(
     Object.entries(entries).map(([key, entry]) => [
       key,
-      typeof entry === "string" ? { body: Buffer.from(entry), metadata: "" } : { body: Buffer.from(entry.data), metadata: entry.metadata ?? "" },
+      typeof entry === "string"
+        ? { body: Buffer.from(entry), metadata: "" }
+        : { body: Buffer.from(entry.data), metadata: entry.metadata ?? "" },
     ]),
   );
 }
@@ -462,6 +534,7 @@ export function parseListen(listen: string): [string, number] {
   const colon = listen.lastIndexOf(":");
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, "");
   const port = Number(listen.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`listen address must be HOST:PORT, got ${JSON.stringify(listen)}`);
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`listen address must be HOST:PORT, got ${JSON.stringify(listen)}`);
   return [host, port];
 }

@@ -79,7 +79,8 @@ class CollectingBody {
 
   finish(failed: boolean): void {
     if (this.state !== "streaming") return;
-    this.state = failed || (this.expectedLength !== null && BigInt(this.size) !== this.expectedLength) ? "error" : "complete";
+    this.state =
+      failed || (this.expectedLength !== null && BigInt(this.size) !== this.expectedLength) ? "error" : "complete";
     this.wake();
   }
 
@@ -174,13 +175,21 @@ export class CoreCache {
   }
 
   /** Viceroy `CacheKeyObjects::transaction_get`; `okToWait` false returns at once (transaction_lookup_async). */
-  async transactionLookup(requestId: number, key: string, headers: HeaderList, okToWait: boolean, wait?: LookupWait): Promise<CoreLookupResult> {
+  async transactionLookup(
+    requestId: number,
+    key: string,
+    headers: HeaderList,
+    okToWait: boolean,
+    wait?: LookupWait,
+  ): Promise<CoreLookupResult> {
     for (;;) {
       if (wait?.dropped) return { found: null, obligation: null };
       // Looked up again after every wait: clearCoreCache() may have replaced the key's objects.
       const objects = this.objectsFor(key);
       const variants = objects.varyRules.map((rule) => variantOf(rule, headers));
-      const values = variants.map((variant) => [variant, objects.objects.get(variant)] as const).filter((pair): pair is readonly [string, CacheValue] => pair[1] !== undefined);
+      const values = variants
+        .map((variant) => [variant, objects.objects.get(variant)] as const)
+        .filter((pair): pair is readonly [string, CacheValue] => pair[1] !== undefined);
       let awaitable = false;
       for (const [, value] of values) {
         const present = value.present;
@@ -201,7 +210,10 @@ export class CoreCache {
         const present = value.present!;
         value.obligated = true;
         objects.notify();
-        return { found: this.found(requestId, present, true), obligation: this.oblige(objects, variant, headers, present, requestId) };
+        return {
+          found: this.found(requestId, present, true),
+          obligation: this.oblige(objects, variant, headers, present, requestId),
+        };
       }
       // Nothing usable: an obligation to insert, under the most recent vary rule (or the empty one).
       let variant = variants[0];
@@ -220,7 +232,13 @@ export class CoreCache {
     if (first.found !== null || first.obligation !== null) return { ready: first };
     const waitId = this.nextId++;
     const wait: LookupWait = { requestId, promise: undefined as never, result: undefined, dropped: false };
-    (wait as { promise: Promise<CoreLookupResult> }).promise = this.transactionLookup(requestId, key, headers, true, wait).then((result) => {
+    (wait as { promise: Promise<CoreLookupResult> }).promise = this.transactionLookup(
+      requestId,
+      key,
+      headers,
+      true,
+      wait,
+    ).then((result) => {
       wait.result = result;
       if (wait.dropped) this.release(result);
       return result;
@@ -253,14 +271,30 @@ export class CoreCache {
 
   /** Non-transactional insert (last writer wins); answers the stream the guest writes. */
   insert(requestId: number, key: string, requestHeaders: HeaderList, options: CoreWriteOptions): { streamId: number } {
-    const object = this.store(this.objectsFor(key), requestHeaders, options, this.newBody(options.length, requestId), null);
+    const object = this.store(
+      this.objectsFor(key),
+      requestHeaders,
+      options,
+      this.newBody(options.length, requestId),
+      null,
+    );
     return { streamId: object.streamId };
   }
 
   /** transaction_insert(_and_stream_back): fulfils the obligation; answers the written object as found. */
-  transactionInsert(requestId: number, obligationId: number, options: CoreWriteOptions): { streamId: number; found: CoreFound } {
+  transactionInsert(
+    requestId: number,
+    obligationId: number,
+    options: CoreWriteOptions,
+  ): { streamId: number; found: CoreFound } {
     const obligation = this.takeObligation(obligationId);
-    const object = this.store(obligation.objects, obligation.requestHeaders, options, this.newBody(options.length, requestId), obligation.variant);
+    const object = this.store(
+      obligation.objects,
+      obligation.requestHeaders,
+      options,
+      this.newBody(options.length, requestId),
+      obligation.variant,
+    );
     return { streamId: object.streamId, found: this.found(requestId, object, false) };
   }
 
@@ -298,7 +332,13 @@ export class CoreCache {
    * get_body (Viceroy `GetBodyBuilder::build`): the byte range a new reader gets, [start, end), or the whole body
    * when no range applies. Waits only where Viceroy waits (a range of a body of unknown length).
    */
-  async bodyRange(streamId: number, from: bigint | null, to: bigint | null, length: bigint | null, alwaysUseRequestedRange: boolean): Promise<{ start: number; end: number | null }> {
+  async bodyRange(
+    streamId: number,
+    from: bigint | null,
+    to: bigint | null,
+    length: bigint | null,
+    alwaysUseRequestedRange: boolean,
+  ): Promise<{ start: number; end: number | null }> {
     const body = this.stream(streamId);
     const whole = { start: 0, end: null };
     const knownLength = () => (body.state === "complete" ? BigInt(body.size) : length);
@@ -324,7 +364,8 @@ export class CoreCache {
     }
     if (len === null) {
       while (body.state === "streaming" && BigInt(body.size) < start + 1n) await body.changed();
-      if (body.state === "error" || BigInt(body.size) < start + 1n) throw new Error("the cached body ended before the range");
+      if (body.state === "error" || BigInt(body.size) < start + 1n)
+        throw new Error("the cached body ended before the range");
     }
     return { start: Number(start), end: end === null ? null : Number(end) + 1 };
   }
@@ -343,7 +384,8 @@ export class CoreCache {
   /** Whether a read at `offset` would answer now; else a promise of the next change. */
   readReady(streamId: number, offset: number, end: number | null): Promise<unknown> | null {
     const body = this.streams.get(streamId);
-    if (body === undefined || body.state !== "streaming" || body.size > offset || (end !== null && offset >= end)) return null;
+    if (body === undefined || body.state !== "streaming" || body.size > offset || (end !== null && offset >= end))
+      return null;
     return body.changed();
   }
 
@@ -373,7 +415,8 @@ export class CoreCache {
   /** Everything a finished request held: obligations dropped, bodies it never closed end in error. */
   releaseOwner(requestId: number): void {
     for (const [waitId, wait] of this.waits) if (wait.requestId === requestId) this.dropLookup(waitId);
-    for (const [id, obligation] of this.obligations) if (obligation.ownerRequestId === requestId) this.releaseObligation(id);
+    for (const [id, obligation] of this.obligations)
+      if (obligation.ownerRequestId === requestId) this.releaseObligation(id);
     for (const streamId of this.heldBy.get(requestId) ?? []) {
       const body = this.streams.get(streamId);
       if (body?.ownerRequestId === requestId) body.finish(true);
@@ -420,8 +463,22 @@ export class CoreCache {
   }
 
   /** Viceroy `CacheKeyObjects::insert`: clears the obligation, puts the vary rule first, stores the variant. */
-  private store(objects: KeyObjects, requestHeaders: HeaderList, options: CoreWriteOptions, body: CollectingBody, clearObligation: string | null): CacheObject {
-    const object: CacheObject = { insertedMs: this.now(), options, requestHeaders, body, streamId: body.id, softPurged: false, hits: 0 };
+  private store(
+    objects: KeyObjects,
+    requestHeaders: HeaderList,
+    options: CoreWriteOptions,
+    body: CollectingBody,
+    clearObligation: string | null,
+  ): CacheObject {
+    const object: CacheObject = {
+      insertedMs: this.now(),
+      options,
+      requestHeaders,
+      body,
+      streamId: body.id,
+      softPurged: false,
+      hits: 0,
+    };
     if (clearObligation !== null) {
       const value = objects.objects.get(clearObligation);
       if (value !== undefined) value.obligated = false;
@@ -441,7 +498,13 @@ export class CoreCache {
     if (replaced != null && replaced !== value.present) this.maybeFree(replaced.streamId);
   }
 
-  private oblige(objects: KeyObjects, variant: string, requestHeaders: HeaderList, present: CacheObject | null, ownerRequestId: number): number {
+  private oblige(
+    objects: KeyObjects,
+    variant: string,
+    requestHeaders: HeaderList,
+    present: CacheObject | null,
+    ownerRequestId: number,
+  ): number {
     const id = this.nextId++;
     this.obligations.set(id, { objects, variant, requestHeaders, present, ownerRequestId });
     return id;
@@ -483,7 +546,8 @@ export class CoreCache {
   /** Frees a stream once no request holds it and no cached value refers to it. */
   private maybeFree(streamId: number): void {
     if ((this.streamHolders.get(streamId)?.size ?? 0) > 0) return;
-    for (const objects of this.keys.values()) for (const value of objects.objects.values()) if (value.present?.streamId === streamId) return;
+    for (const objects of this.keys.values())
+      for (const value of objects.objects.values()) if (value.present?.streamId === streamId) return;
     this.streams.delete(streamId);
     this.streamHolders.delete(streamId);
   }

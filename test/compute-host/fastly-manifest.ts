@@ -18,7 +18,8 @@ export interface LocalServerDefaults {
 
 type Table = Record<string, unknown>;
 
-const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+const isTable = (value: unknown): value is Table =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 export function readLocalServer(manifestPath: string): LocalServerDefaults {
   const manifest = parse(readFileSync(manifestPath, "utf8")) as Table;
@@ -27,8 +28,12 @@ export function readLocalServer(manifestPath: string): LocalServerDefaults {
   const result: LocalServerDefaults = { backends: {}, kvStores: {}, configStores: {} };
 
   for (const [name, backend] of Object.entries(isTable(local.backends) ? local.backends : {})) {
-    if (!isTable(backend) || typeof backend.url !== "string") throw new Error(`${manifestPath}: local_server.backends.${name} needs a url`);
-    result.backends[name] = { url: backend.url, ...(typeof backend.override_host === "string" ? { overrideHost: backend.override_host } : {}) };
+    if (!isTable(backend) || typeof backend.url !== "string")
+      throw new Error(`${manifestPath}: local_server.backends.${name} needs a url`);
+    result.backends[name] = {
+      url: backend.url,
+      ...(typeof backend.override_host === "string" ? { overrideHost: backend.override_host } : {}),
+    };
   }
   for (const [name, store] of Object.entries(isTable(local.kv_stores) ? local.kv_stores : {})) {
     result.kvStores[name] = readKvStore(manifestPath, folder, name, store);
@@ -71,17 +76,24 @@ function readKvStore(manifestPath: string, folder: string, name: string, store: 
         if (!isTable(item) || typeof item.key !== "string" || typeof item.data !== "string") {
           throw new Error(`${manifestPath}: kv_stores.${name}: each entry needs key and data`);
         }
-        return [item.key, { data: item.data, ...(typeof item.metadata === "string" ? { metadata: item.metadata } : {}) }];
+        return [
+          item.key,
+          { data: item.data, ...(typeof item.metadata === "string" ? { metadata: item.metadata } : {}) },
+        ];
       }),
     );
   }
-  return kvEntries(`${manifestPath}: kv_stores.${name}`, storeContents(manifestPath, folder, `kv_stores.${name}`, store));
+  return kvEntries(
+    `${manifestPath}: kv_stores.${name}`,
+    storeContents(manifestPath, folder, `kv_stores.${name}`, store),
+  );
 }
 
 function storeContents(manifestPath: string, folder: string, where: string, store: unknown): Table {
   if (!isTable(store)) throw new Error(`${manifestPath}: local_server.${where} must be a table`);
   if (typeof store.file === "string") {
-    if (store.format !== undefined && store.format !== "json") throw new Error(`${manifestPath}: local_server.${where}: only format = "json" files are read`);
+    if (store.format !== undefined && store.format !== "json")
+      throw new Error(`${manifestPath}: local_server.${where}: only format = "json" files are read`);
     return readJsonStoreFile(resolve(folder, store.file));
   }
   if (store.format === "inline-toml" && isTable(store.contents)) return store.contents;

@@ -1,8 +1,8 @@
 /** What every hostcall implementation of one running instance shares. */
 import type { GuestMemory } from "./guest-memory.ts";
-import type { HostRpcClient } from "./host-rpc.ts";
-import type { DownstreamRequest, HttpCacheMode, WorkerToMain } from "./host-protocol.ts";
 import type { ResourceTable } from "./guest-resources.ts";
+import type { DownstreamRequest, HttpCacheMode, WorkerToMain } from "./host-protocol.ts";
+import type { HostRpcClient } from "./host-rpc.ts";
 
 export interface GuestContext {
   readonly mem: GuestMemory;

@@ -102,7 +102,14 @@ export class GuestMemory {
    * items as fit; the ending cursor is -1 when every remaining item was written, else the index of the first item left
    * out; when not even the first item fits, BUFLEN with that item's size (+1 for its NUL) in nwritten.
    */
-  writeMultiValue(items: readonly Uint8Array[], buf: number, bufLen: number, cursor: number, endingCursorPtr: number, nwrittenPtr: number): void {
+  writeMultiValue(
+    items: readonly Uint8Array[],
+    buf: number,
+    bufLen: number,
+    cursor: number,
+    endingCursorPtr: number,
+    nwrittenPtr: number,
+  ): void {
     let offset = 0;
     let index = cursor;
     let finished = true;

@@ -3,11 +3,12 @@
  * store handles, KV lookups, HTTP cache transactions. One numbering for all kinds, from 1 (so a zeroed out-param is
  * never mistaken for a handle), because `async_io.select` mixes kinds in one list.
  */
+
+import type { CoreFound } from "./core-cache.ts";
 import { HostcallError, Status } from "./fastly-status.ts";
+import type { Body } from "./guest-body.ts";
 import type { BodyFailure, CacheOverride, HeaderList, KvValue } from "./host-protocol.ts";
 import type { CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
-import type { CoreFound } from "./core-cache.ts";
-import type { Body } from "./guest-body.ts";
 
 export class Headers {
   constructor(public list: HeaderList = []) {}

@@ -5,15 +5,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { parentPort } from "node:worker_threads";
+import { Body } from "./guest-body.ts";
 import type { GuestContext } from "./guest-context.ts";
 import { GuestMemory } from "./guest-memory.ts";
-import { Body } from "./guest-body.ts";
 import { Headers, ResourceTable } from "./guest-resources.ts";
-import { HostRpcClient } from "./host-rpc.ts";
 import type { MainToWorker, RunJob, WorkerInit, WorkerToMain } from "./host-protocol.ts";
+import { HostRpcClient } from "./host-rpc.ts";
 import { asyncIoHostcalls } from "./hostcalls-async-io.ts";
-import { httpBodyHostcalls } from "./hostcalls-http-body.ts";
 import { coreCacheHostcalls, purgeHostcalls } from "./hostcalls-core-cache.ts";
+import { httpBodyHostcalls } from "./hostcalls-http-body.ts";
 import { httpCacheHostcalls } from "./hostcalls-http-cache.ts";
 import { httpReqHostcalls } from "./hostcalls-http-req.ts";
 import { httpRespHostcalls } from "./hostcalls-http-resp.ts";
@@ -30,7 +30,11 @@ let setup: { init: WorkerInit; rpc: HostRpcClient; backendNames: Set<string> } |
 
 port.on("message", (message: MainToWorker) => {
   if (message.type === "init") {
-    setup = { init: message, rpc: new HostRpcClient(message.rpcPort, message.replyPort, message.signal), backendNames: new Set(message.backendNames) };
+    setup = {
+      init: message,
+      rpc: new HostRpcClient(message.rpcPort, message.replyPort, message.signal),
+      backendNames: new Set(message.backendNames),
+    };
     post({ type: "ready" });
   } else {
     if (setup === undefined) throw new Error("compute-host: run before init");
@@ -124,7 +128,13 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     type: "done",
     requestId: job.requestId,
     failure,
-    timing: { path: pathOf(job.downstream.url), instantiateMs, startWallMs, startCpuMs, hostWaitMs: rpc.takeWaitedMs() },
+    timing: {
+      path: pathOf(job.downstream.url),
+      instantiateMs,
+      startWallMs,
+      startCpuMs,
+      hostWaitMs: rpc.takeWaitedMs(),
+    },
   });
 }
 
@@ -136,7 +146,8 @@ function threadCpuNs(): number | null {
 }
 
 function oneLine(error: unknown): string {
-  const text = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
+  const text =
+    error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
   return text.split("\n")[0]!;
 }
 

@@ -3,10 +3,11 @@
  * instance at a time). Control messages travel on the worker's parentPort; synchronous hostcalls that need the main
  * thread use the RPC channel of host-rpc.ts and the `HostMethods` below.
  */
-import type { CacheLookupResult, CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
-import type { BodyChunk, CoreAsyncLookup, CoreFound, CoreLookupResult, CoreWriteOptions } from "./core-cache.ts";
+
 import type { MessagePort } from "node:worker_threads";
+import type { BodyChunk, CoreAsyncLookup, CoreFound, CoreLookupResult, CoreWriteOptions } from "./core-cache.ts";
 import type { SendErrorTagName, StatusCode } from "./fastly-status.ts";
+import type { CacheLookupResult, CacheWriteOptions, StoredResponseHead } from "./http-cache-types.ts";
 
 export type HttpCacheMode = "unsupported" | "memory";
 
@@ -69,7 +70,12 @@ export type WorkerToMain =
     }
   | { readonly type: "chunk"; readonly requestId: number; readonly data: Uint8Array }
   | { readonly type: "end"; readonly requestId: number; readonly broken: boolean }
-  | { readonly type: "done"; readonly requestId: number; readonly failure: string | null; readonly timing: RequestTiming };
+  | {
+      readonly type: "done";
+      readonly requestId: number;
+      readonly failure: string | null;
+      readonly timing: RequestTiming;
+    };
 
 /** A backend request as the guest built it (send_async*). */
 export interface BackendSend {
@@ -129,34 +135,55 @@ export interface HostMethods {
   "pending.wait": { arg: { pendingId: number }; result: PendingOutcome };
   "pending.isDone": { arg: { pendingId: number }; result: boolean };
   /** Items are waits, or null for items ready at once; answers the first ready index or 0xFFFFFFFF on timeout. */
-  "select": { arg: { items: Array<SelectWait | null>; timeoutMs: number }; result: number };
+  select: { arg: { items: Array<SelectWait | null>; timeoutMs: number }; result: number };
   /** Whether a wait is over (async_io.is_ready). */
-  "ready": { arg: SelectWait; result: boolean };
+  ready: { arg: SelectWait; result: boolean };
   "kv.exists": { arg: { store: string }; result: boolean };
   "kv.get": { arg: { store: string; key: string }; result: KvValue | null };
   "config.exists": { arg: { store: string }; result: boolean };
   "config.get": { arg: { store: string; key: string }; result: string | null };
   "cache.lookup": { arg: { requestId: number; key: string; requestHeaders: HeaderList }; result: CacheLookupResult };
-  "cache.insert": { arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions; body: Uint8Array } ; result: null };
-  "cache.update": { arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions }; result: CacheLookupResult };
+  "cache.insert": {
+    arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions; body: Uint8Array };
+    result: null;
+  };
+  "cache.update": {
+    arg: { txnId: number; head: StoredResponseHead; options: CacheWriteOptions };
+    result: CacheLookupResult;
+  };
   "cache.recordNotCacheable": { arg: { txnId: number; maxAgeNs: number; varyRule: string | null }; result: null };
   /** Gives up an obligation (abandon, close, choose_stale): a collapsed waiter takes over. */
   "cache.release": { arg: { txnId: number }; result: null };
   /** The Core Cache (core-cache.ts); keys are the guest's key bytes as hex. */
   "core.lookup": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreLookupResult };
   "core.transactionLookup": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreLookupResult };
-  "core.transactionLookupAsync": { arg: { requestId: number; key: string; headers: HeaderList }; result: CoreAsyncLookup };
+  "core.transactionLookupAsync": {
+    arg: { requestId: number; key: string; headers: HeaderList };
+    result: CoreAsyncLookup;
+  };
   "core.awaitLookup": { arg: { waitId: number }; result: CoreLookupResult };
   "core.dropLookup": { arg: { waitId: number }; result: null };
-  "core.insert": { arg: { requestId: number; key: string; headers: HeaderList; options: CoreWriteOptions }; result: { streamId: number } };
-  "core.transactionInsert": { arg: { requestId: number; obligation: number; options: CoreWriteOptions }; result: { streamId: number; found: CoreFound } };
+  "core.insert": {
+    arg: { requestId: number; key: string; headers: HeaderList; options: CoreWriteOptions };
+    result: { streamId: number };
+  };
+  "core.transactionInsert": {
+    arg: { requestId: number; obligation: number; options: CoreWriteOptions };
+    result: { streamId: number; found: CoreFound };
+  };
   /** False (obligation kept) when the lookup found nothing to update. */
   "core.transactionUpdate": { arg: { obligation: number; options: CoreWriteOptions }; result: boolean };
   "core.release": { arg: { obligation: number }; result: null };
   "core.write": { arg: { streamId: number; data: Uint8Array }; result: null };
   "core.finish": { arg: { streamId: number; failed: boolean }; result: null };
   "core.bodyRange": {
-    arg: { streamId: number; from: bigint | null; to: bigint | null; length: bigint | null; alwaysUseRequestedRange: boolean };
+    arg: {
+      streamId: number;
+      from: bigint | null;
+      to: bigint | null;
+      length: bigint | null;
+      alwaysUseRequestedRange: boolean;
+    };
     result: { start: number; end: number | null };
   };
   "core.read": { arg: { streamId: number; offset: number; end: number | null }; result: BodyChunk };

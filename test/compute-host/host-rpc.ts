@@ -5,7 +5,7 @@
  * work — posts the reply on a second port and flips the flag; the worker then takes the reply with
  * `receiveMessageOnPort` (no event loop needed on the worker side).
  */
-import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import type { HostMethodName, HostMethods, RpcReply, RpcRequest } from "./host-protocol.ts";
 
 const WAITING = 0;
@@ -48,7 +48,10 @@ export class HostRpcClient {
   }
 }
 
-export type HostMethodHandler = <M extends HostMethodName>(method: M, arg: HostMethods[M]["arg"]) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
+export type HostMethodHandler = <M extends HostMethodName>(
+  method: M,
+  arg: HostMethods[M]["arg"],
+) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
 
 /** The main thread's side: answers each call (in any order it completes) and wakes the worker. */
 export class HostRpcServer {

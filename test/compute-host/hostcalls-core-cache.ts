@@ -6,11 +6,12 @@
  *
  * Not implemented, as in Viceroy: `replace*` (they trap, naming themselves, as every call this host lacks).
  */
-import { HostcallError, Status } from "./fastly-status.ts";
-import type { GuestContext, HostcallModule } from "./guest-context.ts";
-import { Body } from "./guest-body.ts";
-import type { CoreCacheResource } from "./guest-resources.ts";
+
 import type { CoreFound, CoreLookupResult, CoreWriteOptions } from "./core-cache.ts";
+import { HostcallError, Status } from "./fastly-status.ts";
+import { Body } from "./guest-body.ts";
+import type { GuestContext, HostcallModule } from "./guest-context.ts";
+import type { CoreCacheResource } from "./guest-resources.ts";
 import type { HeaderList } from "./host-protocol.ts";
 
 /** Viceroy `CacheKey::MAX_LENGTH`. */
@@ -32,8 +33,18 @@ const WRITE = {
 } as const;
 /** `cache_write_options` (cache.witx; js-compute's `CacheWriteOptions` is the same record without its last three fields). */
 const OFFSET = {
-  MAX_AGE: 0, REQUEST_HEADERS: 8, VARY_PTR: 12, VARY_LEN: 16, INITIAL_AGE: 24, SWR: 32, SK_PTR: 40, SK_LEN: 44,
-  LENGTH: 48, UM_PTR: 56, UM_LEN: 60, EDGE_MAX_AGE: 64,
+  MAX_AGE: 0,
+  REQUEST_HEADERS: 8,
+  VARY_PTR: 12,
+  VARY_LEN: 16,
+  INITIAL_AGE: 24,
+  SWR: 32,
+  SK_PTR: 40,
+  SK_LEN: 44,
+  LENGTH: 48,
+  UM_PTR: 56,
+  UM_LEN: 60,
+  EDGE_MAX_AGE: 64,
 } as const;
 /** `cache_get_body_options_mask`. */
 const GET_BODY = { FROM: 1 << 1, TO: 1 << 2 } as const;
@@ -53,7 +64,8 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
 
   function readKey(ptr: number, len: number): string {
     // Viceroy: a key longer than 4 KiB is CacheError::InvalidKey → INVAL (js-compute's own limit is 8135 bytes).
-    if (len > MAX_KEY_LENGTH) throw new HostcallError(Status.INVAL, `cache key of ${len} bytes (at most ${MAX_KEY_LENGTH})`);
+    if (len > MAX_KEY_LENGTH)
+      throw new HostcallError(Status.INVAL, `cache key of ${len} bytes (at most ${MAX_KEY_LENGTH})`);
     return Buffer.from(m.read(ptr, len)).toString("hex");
   }
 
@@ -64,9 +76,11 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
   /** Viceroy `load_lookup_options`. */
   function lookupOptions(mask: number, ptr: number): { headers: HeaderList; alwaysUseRequestedRange: boolean } {
     const headers = mask & LOOKUP.REQUEST_HEADERS ? requestHeaders(m.u32(ptr)) : [];
-    if (mask & LOOKUP.SERVICE_ID) throw new HostcallError(Status.UNSUPPORTED, "service ID in cache lookup is not supported (as in Viceroy)");
+    if (mask & LOOKUP.SERVICE_ID)
+      throw new HostcallError(Status.UNSUPPORTED, "service ID in cache lookup is not supported (as in Viceroy)");
     const alwaysUseRequestedRange = (mask & LOOKUP.ALWAYS_USE_REQUESTED_RANGE) !== 0;
-    if (mask & ~(LOOKUP.REQUEST_HEADERS | LOOKUP.ALWAYS_USE_REQUESTED_RANGE)) throw new HostcallError(Status.UNSUPPORTED, "unknown cache lookup option");
+    if (mask & ~(LOOKUP.REQUEST_HEADERS | LOOKUP.ALWAYS_USE_REQUESTED_RANGE))
+      throw new HostcallError(Status.UNSUPPORTED, "unknown cache lookup option");
     return { headers, alwaysUseRequestedRange };
   }
 
@@ -80,22 +94,38 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
     if (mask & WRITE.VARY_RULE) {
       let text: string;
       try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(m.read(m.u32(ptr + OFFSET.VARY_PTR), m.u32(ptr + OFFSET.VARY_LEN)));
+        text = new TextDecoder("utf-8", { fatal: true }).decode(
+          m.read(m.u32(ptr + OFFSET.VARY_PTR), m.u32(ptr + OFFSET.VARY_LEN)),
+        );
       } catch {
         throw new HostcallError(Status.ERROR, "vary rule is not UTF-8");
       }
       const names = text.split(" ");
       // Viceroy parses each space-separated name as an http::HeaderName (an empty one fails): ERROR.
-      if (names.some((name) => !HEADER_NAME.test(name))) throw new HostcallError(Status.ERROR, `invalid header name in vary rule ${JSON.stringify(text)}`);
+      if (names.some((name) => !HEADER_NAME.test(name)))
+        throw new HostcallError(Status.ERROR, `invalid header name in vary rule ${JSON.stringify(text)}`);
       varyRule = [...new Set(names.map((name) => name.toLowerCase()))].sort();
     }
-    const userMetadata = mask & WRITE.USER_METADATA ? m.read(m.u32(ptr + OFFSET.UM_PTR), m.u32(ptr + OFFSET.UM_LEN)) : new Uint8Array(0);
+    const userMetadata =
+      mask & WRITE.USER_METADATA ? m.read(m.u32(ptr + OFFSET.UM_PTR), m.u32(ptr + OFFSET.UM_LEN)) : new Uint8Array(0);
     const length = mask & WRITE.LENGTH ? u64(OFFSET.LENGTH) : null;
-    if (mask & WRITE.SERVICE_ID) throw new HostcallError(Status.UNSUPPORTED, "cache on_behalf_of is not supported (as in Viceroy)");
+    if (mask & WRITE.SERVICE_ID)
+      throw new HostcallError(Status.UNSUPPORTED, "cache on_behalf_of is not supported (as in Viceroy)");
     const edgeMaxAgeNs = mask & WRITE.EDGE_MAX_AGE ? u64(OFFSET.EDGE_MAX_AGE) : maxAgeNs;
     if (edgeMaxAgeNs > maxAgeNs) throw new HostcallError(Status.INVAL, "edge_max_age exceeds max_age");
-    const surrogateKeys = mask & WRITE.SURROGATE_KEYS ? parseSurrogateKeys(m.read(m.u32(ptr + OFFSET.SK_PTR), m.u32(ptr + OFFSET.SK_LEN))) : [];
-    const known = WRITE.VARY_RULE | WRITE.INITIAL_AGE | WRITE.SWR | WRITE.SURROGATE_KEYS | WRITE.LENGTH | WRITE.USER_METADATA | WRITE.SENSITIVE | WRITE.EDGE_MAX_AGE;
+    const surrogateKeys =
+      mask & WRITE.SURROGATE_KEYS
+        ? parseSurrogateKeys(m.read(m.u32(ptr + OFFSET.SK_PTR), m.u32(ptr + OFFSET.SK_LEN)))
+        : [];
+    const known =
+      WRITE.VARY_RULE |
+      WRITE.INITIAL_AGE |
+      WRITE.SWR |
+      WRITE.SURROGATE_KEYS |
+      WRITE.LENGTH |
+      WRITE.USER_METADATA |
+      WRITE.SENSITIVE |
+      WRITE.EDGE_MAX_AGE;
     if (mask & ~known) throw new HostcallError(Status.UNSUPPORTED, "unknown cache write option");
     // sensitive_data and edge_max_age have no effect and cannot be read back (Viceroy ignores them too).
     return { maxAgeNs, initialAgeNs, swrNs, varyRule, userMetadata, length, surrogateKeys };
@@ -103,12 +133,21 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
 
   /** Transactional writes take their request headers from the lookup: the mask bit is INVAL (Viceroy). */
   function transactionWriteOptions(mask: number, ptr: number): CoreWriteOptions {
-    if (mask & WRITE.REQUEST_HEADERS) throw new HostcallError(Status.INVAL, "request headers belong to the transaction's lookup");
+    if (mask & WRITE.REQUEST_HEADERS)
+      throw new HostcallError(Status.INVAL, "request headers belong to the transaction's lookup");
     return writeOptions(mask, ptr);
   }
 
   function addHandle(result: CoreLookupResult, key: string, alwaysUseRequestedRange: boolean): number {
-    return ctx.resources.add({ kind: "core-cache", waitId: null, key, found: result.found, obligation: result.obligation, alwaysUseRequestedRange, lastBody: null });
+    return ctx.resources.add({
+      kind: "core-cache",
+      waitId: null,
+      key,
+      found: result.found,
+      obligation: result.obligation,
+      alwaysUseRequestedRange,
+      lastBody: null,
+    });
   }
 
   /** The handle once its lookup is complete (Viceroy awaits the PendingCacheTask on every use). */
@@ -152,15 +191,28 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
     };
   }
 
-  function insertAndStreamBack(handle: number, mask: number, optionsPtr: number): { bodyHandle: number; cacheHandle: number } {
+  function insertAndStreamBack(
+    handle: number,
+    mask: number,
+    optionsPtr: number,
+  ): { bodyHandle: number; cacheHandle: number } {
     const options = transactionWriteOptions(mask, optionsPtr);
     const resource = entry(handle);
     // Viceroy: no obligation → CacheError::NotRevalidatable → BADF.
-    if (resource.obligation === null) throw new HostcallError(Status.BADF, "this cache handle holds no obligation to insert");
-    const { streamId, found: inserted } = ctx.rpc.call("core.transactionInsert", { requestId: ctx.requestId, obligation: resource.obligation, options });
+    if (resource.obligation === null)
+      throw new HostcallError(Status.BADF, "this cache handle holds no obligation to insert");
+    const { streamId, found: inserted } = ctx.rpc.call("core.transactionInsert", {
+      requestId: ctx.requestId,
+      obligation: resource.obligation,
+      options,
+    });
     resource.obligation = null;
     const bodyHandle = insertionBody(streamId);
-    const cacheHandle = addHandle({ found: inserted, obligation: null }, resource.key, resource.alwaysUseRequestedRange);
+    const cacheHandle = addHandle(
+      { found: inserted, obligation: null },
+      resource.key,
+      resource.alwaysUseRequestedRange,
+    );
     return { bodyHandle, cacheHandle };
   }
 
@@ -192,7 +244,18 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
       if ("ready" in outcome) {
         m.setU32(busyOut, addHandle(outcome.ready, key, alwaysUseRequestedRange));
       } else {
-        m.setU32(busyOut, ctx.resources.add({ kind: "core-cache", waitId: outcome.waitId, key, found: null, obligation: null, alwaysUseRequestedRange, lastBody: null }));
+        m.setU32(
+          busyOut,
+          ctx.resources.add({
+            kind: "core-cache",
+            waitId: outcome.waitId,
+            key,
+            found: null,
+            obligation: null,
+            alwaysUseRequestedRange,
+            lastBody: null,
+          }),
+        );
       }
     },
     cache_busy_handle_wait(busyHandle, handleOut) {
@@ -217,7 +280,8 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
     transaction_update(handle, mask, optionsPtr) {
       const options = transactionWriteOptions(mask, optionsPtr);
       const resource = entry(handle);
-      if (resource.obligation === null) throw new HostcallError(Status.BADF, "this cache handle holds no obligation to update");
+      if (resource.obligation === null)
+        throw new HostcallError(Status.BADF, "this cache handle holds no obligation to update");
       // Viceroy: nothing found at lookup → NotRevalidatable (BADF), and the obligation stays.
       if (!ctx.rpc.call("core.transactionUpdate", { obligation: resource.obligation, options })) {
         throw new HostcallError(Status.BADF, "no cached object to update");
@@ -227,7 +291,8 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
     transaction_cancel(handle) {
       const resource = entry(handle);
       // Viceroy: cancel without an obligation → CacheError::CannotWrite → BADF.
-      if (resource.obligation === null) throw new HostcallError(Status.BADF, "this cache handle holds no obligation to cancel");
+      if (resource.obligation === null)
+        throw new HostcallError(Status.BADF, "this cache handle holds no obligation to cancel");
       ctx.rpc.call("core.release", { obligation: resource.obligation });
       resource.obligation = null;
     },
@@ -265,7 +330,8 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
     get_body(handle, mask, optionsPtr, bodyOut) {
       const from = mask & GET_BODY.FROM ? m.u64(optionsPtr) : null;
       const to = mask & GET_BODY.TO ? m.u64(optionsPtr + 8) : null;
-      if (mask & ~(GET_BODY.FROM | GET_BODY.TO)) throw new HostcallError(Status.UNSUPPORTED, "unknown cache get_body option");
+      if (mask & ~(GET_BODY.FROM | GET_BODY.TO))
+        throw new HostcallError(Status.UNSUPPORTED, "unknown cache get_body option");
       const resource = entry(handle);
       const seen = found(handle);
       // Viceroy: one body at a time per handle (CacheError::HandleBodyUsed → BADF).
@@ -305,15 +371,21 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
 
 /** Viceroy `SurrogateKeySet::try_from`: space-separated, empty items skipped; INVAL past the limits. */
 function parseSurrogateKeys(bytes: Uint8Array): string[] {
-  if (bytes.length > MAX_SURROGATE_KEYS_LENGTH) throw new HostcallError(Status.INVAL, "surrogate key set exceeds maximum length (16Ki)");
-  const keys = Buffer.from(bytes).toString("latin1").split(" ").filter((key) => key !== "");
+  if (bytes.length > MAX_SURROGATE_KEYS_LENGTH)
+    throw new HostcallError(Status.INVAL, "surrogate key set exceeds maximum length (16Ki)");
+  const keys = Buffer.from(bytes)
+    .toString("latin1")
+    .split(" ")
+    .filter((key) => key !== "");
   for (const key of keys) checkSurrogateKey(key);
   return [...new Set(keys)];
 }
 
 function checkSurrogateKey(key: string): void {
-  if (key.length > MAX_SURROGATE_KEY_LENGTH) throw new HostcallError(Status.INVAL, "surrogate key exceeds maximum length (1024)");
-  if (!/^[\x21-\x7e]*$/.test(key)) throw new HostcallError(Status.INVAL, "surrogate key contains characters other than graphical ASCII");
+  if (key.length > MAX_SURROGATE_KEY_LENGTH)
+    throw new HostcallError(Status.INVAL, "surrogate key exceeds maximum length (1024)");
+  if (!/^[\x21-\x7e]*$/.test(key))
+    throw new HostcallError(Status.INVAL, "surrogate key contains characters other than graphical ASCII");
 }
 
 /** `fastly_purge` (Viceroy `fastly_purge_impl.rs`): purges the Core Cache by surrogate key, soft or hard. */

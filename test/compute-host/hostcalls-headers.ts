@@ -38,7 +38,9 @@ export function headerHostcalls(ctx: GuestContext, headersOf: (handle: number) =
       ctx.mem.writeFitting(latin1Bytes(values[0]), valuePtr, valueMaxLen, nwrittenOut);
     },
     header_values_get(handle, namePtr, nameLen, buf, bufLen, cursor, endingCursorOut, nwrittenOut) {
-      const values = headersOf(handle).values(headerName(ctx, namePtr, nameLen)).map(latin1Bytes);
+      const values = headersOf(handle)
+        .values(headerName(ctx, namePtr, nameLen))
+        .map(latin1Bytes);
       ctx.mem.writeMultiValue(values, buf, bufLen, cursor, endingCursorOut, nwrittenOut);
     },
     header_values_set(handle, namePtr, nameLen, valuesPtr, valuesLen) {

@@ -1,7 +1,7 @@
 /** `fastly_http_body` (Viceroy `src/wiggle_abi/body_impl.rs`). */
 import { HostcallError, Status } from "./fastly-status.ts";
-import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { Body } from "./guest-body.ts";
+import type { GuestContext, HostcallModule } from "./guest-context.ts";
 
 /** `body_write_end`. */
 const END_FRONT = 1;
@@ -28,7 +28,8 @@ export function httpBodyHostcalls(ctx: GuestContext): HostcallModule {
       const target = body(handle);
       const data = ctx.mem.read(buf, bufLen);
       if (end === END_FRONT) {
-        if (target.sink !== null) throw new HostcallError(Status.INVAL, "cannot write to the front of a streaming body");
+        if (target.sink !== null)
+          throw new HostcallError(Status.INVAL, "cannot write to the front of a streaming body");
         target.pushFront(data);
       } else {
         target.push(data);

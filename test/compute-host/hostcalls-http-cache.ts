@@ -8,30 +8,74 @@
  */
 import { createHash } from "node:crypto";
 import { HostcallError, Status } from "./fastly-status.ts";
+import { Body } from "./guest-body.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { latin1Bytes, utf8Bytes } from "./guest-memory.ts";
-import { Body } from "./guest-body.ts";
+import { type FoundResponse, Headers, type HttpCacheResource } from "./guest-resources.ts";
 import type { BodyFailure } from "./host-protocol.ts";
-import { Headers, type FoundResponse, type HttpCacheResource } from "./guest-resources.ts";
 import { newRequest } from "./hostcalls-http-req.ts";
-import { CacheState, StorageAction, type CacheLookupResult, type CacheWriteOptions, type StoredResponseHead } from "./http-cache-types.ts";
+import {
+  type CacheLookupResult,
+  CacheState,
+  type CacheWriteOptions,
+  StorageAction,
+  type StoredResponseHead,
+} from "./http-cache-types.ts";
 import { headerValue, storageActionFor, suggestedCacheOptions } from "./http-freshness.ts";
 
 const HTTP_CACHE_FUNCTIONS = [
-  "is_request_cacheable", "get_suggested_cache_key", "lookup", "transaction_lookup", "transaction_insert",
-  "transaction_insert_and_stream_back", "transaction_update", "transaction_update_and_return_fresh",
-  "transaction_choose_stale", "transaction_record_not_cacheable", "transaction_abandon", "close",
-  "get_suggested_backend_request", "get_suggested_cache_options", "prepare_response_for_storage",
-  "get_found_response", "get_state", "get_length", "get_max_age_ns", "get_stale_while_revalidate_ns",
-  "get_stale_if_error_ns", "get_age_ns", "get_hits", "get_sensitive_data", "get_surrogate_keys", "get_vary_rule",
+  "is_request_cacheable",
+  "get_suggested_cache_key",
+  "lookup",
+  "transaction_lookup",
+  "transaction_insert",
+  "transaction_insert_and_stream_back",
+  "transaction_update",
+  "transaction_update_and_return_fresh",
+  "transaction_choose_stale",
+  "transaction_record_not_cacheable",
+  "transaction_abandon",
+  "close",
+  "get_suggested_backend_request",
+  "get_suggested_cache_options",
+  "prepare_response_for_storage",
+  "get_found_response",
+  "get_state",
+  "get_length",
+  "get_max_age_ns",
+  "get_stale_while_revalidate_ns",
+  "get_stale_if_error_ns",
+  "get_age_ns",
+  "get_hits",
+  "get_sensitive_data",
+  "get_surrogate_keys",
+  "get_vary_rule",
 ];
 
 /** `http_cache_lookup_options_mask`. */
 const LOOKUP_OVERRIDE_KEY = 1 << 1;
 /** `http_cache_write_options_mask`. */
-const WRITE = { VARY_RULE: 1 << 1, INITIAL_AGE: 1 << 2, SWR: 1 << 3, SURROGATE_KEYS: 1 << 4, LENGTH: 1 << 5, SENSITIVE: 1 << 6, SIE: 1 << 7 } as const;
+const WRITE = {
+  VARY_RULE: 1 << 1,
+  INITIAL_AGE: 1 << 2,
+  SWR: 1 << 3,
+  SURROGATE_KEYS: 1 << 4,
+  LENGTH: 1 << 5,
+  SENSITIVE: 1 << 6,
+  SIE: 1 << 7,
+} as const;
 /** Byte offsets in `http_cache_write_options` (56 bytes, 8-aligned; js-compute fastly.h agrees with the witx). */
-const OFFSET = { MAX_AGE: 0, VARY_PTR: 8, VARY_LEN: 12, INITIAL_AGE: 16, SWR: 24, SK_PTR: 32, SK_LEN: 36, LENGTH: 40, SIE: 48 } as const;
+const OFFSET = {
+  MAX_AGE: 0,
+  VARY_PTR: 8,
+  VARY_LEN: 12,
+  INITIAL_AGE: 16,
+  SWR: 24,
+  SK_PTR: 32,
+  SK_LEN: 36,
+  LENGTH: 40,
+  SIE: 48,
+} as const;
 
 export function httpCacheHostcalls(ctx: GuestContext): HostcallModule {
   if (ctx.httpCache === "unsupported") {
@@ -57,7 +101,8 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
       varyRule: mask & WRITE.VARY_RULE ? m.latin1(m.u32(ptr + OFFSET.VARY_PTR), m.u32(ptr + OFFSET.VARY_LEN)) : null,
       initialAgeNs: mask & WRITE.INITIAL_AGE ? u64(OFFSET.INITIAL_AGE) : 0,
       swrNs: mask & WRITE.SWR ? u64(OFFSET.SWR) : 0,
-      surrogateKeys: mask & WRITE.SURROGATE_KEYS ? m.latin1(m.u32(ptr + OFFSET.SK_PTR), m.u32(ptr + OFFSET.SK_LEN)) : null,
+      surrogateKeys:
+        mask & WRITE.SURROGATE_KEYS ? m.latin1(m.u32(ptr + OFFSET.SK_PTR), m.u32(ptr + OFFSET.SK_LEN)) : null,
       length: mask & WRITE.LENGTH ? u64(OFFSET.LENGTH) : null,
       sensitive: (mask & WRITE.SENSITIVE) !== 0,
       sieNs: mask & WRITE.SIE ? u64(OFFSET.SIE) : 0,
@@ -70,14 +115,21 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
   }
 
   function requireObligation(entry: HttpCacheResource): number {
-    if (entry.obligation === null) throw new HostcallError(Status.INVAL, "this cache handle holds no obligation to insert or update");
+    if (entry.obligation === null)
+      throw new HostcallError(Status.INVAL, "this cache handle holds no obligation to insert or update");
     return entry.obligation;
   }
 
   function foundFromLookup(result: CacheLookupResult): FoundResponse | null {
     const found = result.found;
     if (found === null) return null;
-    return { head: found.head, options: found.options, ageNs: found.ageNs, hits: found.hits, body: () => new Body(found.body) };
+    return {
+      head: found.head,
+      options: found.options,
+      ageNs: found.ageNs,
+      hits: found.hits,
+      body: () => new Body(found.body),
+    };
   }
 
   function addHandle(state: number, found: FoundResponse | null): number {
@@ -85,7 +137,11 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
   }
 
   /** The body the guest writes into while inserting; committed to the shared cache when the guest closes it. */
-  function insertionBody(txnId: number, head: StoredResponseHead, options: CacheWriteOptions): { body: Body; found: FoundResponse } {
+  function insertionBody(
+    txnId: number,
+    head: StoredResponseHead,
+    options: CacheWriteOptions,
+  ): { body: Body; found: FoundResponse } {
     const chunks: Uint8Array[] = [];
     let outcome: "open" | "stored" | "failed" = "open";
     let broke: BodyFailure | null = null;
@@ -110,7 +166,9 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
       hits: 0,
       body: () => {
         if (outcome === "open") {
-          throw new Error("compute-host: reading a response from the cache before its insertion body is closed is not implemented");
+          throw new Error(
+            "compute-host: reading a response from the cache before its insertion body is closed is not implemented",
+          );
         }
         const streamed = new Body(Buffer.concat(chunks));
         // The body being inserted broke off (e.g. a truncated backend body): nothing was stored, and the reader gets
@@ -154,13 +212,19 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
     },
     get_suggested_cache_key(requestHandle, keyOut, keyLen, nwrittenOut) {
       const request = ctx.resources.get(requestHandle, "request");
-      const digest = createHash("sha256").update(cacheKey(request, 0, 0)).digest();
+      const digest = createHash("sha256")
+        .update(cacheKey(request, 0, 0))
+        .digest();
       ctx.mem.writeFitting(digest, keyOut, keyLen, nwrittenOut);
     },
     transaction_lookup(requestHandle, mask, optionsPtr, handleOut) {
       const request = ctx.resources.get(requestHandle, "request");
       const key = cacheKey(request, mask, optionsPtr);
-      const result = ctx.rpc.call("cache.lookup", { requestId: ctx.requestId, key, requestHeaders: request.headers.list });
+      const result = ctx.rpc.call("cache.lookup", {
+        requestId: ctx.requestId,
+        key,
+        requestHeaders: request.headers.list,
+      });
       ctx.mem.setU32(
         handleOut,
         ctx.resources.add({
@@ -178,14 +242,28 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
     },
     get_found_response(h, _transformForClient, responseOut, bodyOut) {
       const entry = handle(h);
-      if (entry.found === null || (entry.state & CacheState.USABLE) === 0) throw new HostcallError(Status.NONE, "no usable response found");
-      ctx.mem.setU32(responseOut, ctx.resources.add({ kind: "response", status: entry.found.head.status, headers: new Headers(entry.found.head.headers.map(([n, v]) => [n, v])), version: 2 }));
+      if (entry.found === null || (entry.state & CacheState.USABLE) === 0)
+        throw new HostcallError(Status.NONE, "no usable response found");
+      ctx.mem.setU32(
+        responseOut,
+        ctx.resources.add({
+          kind: "response",
+          status: entry.found.head.status,
+          headers: new Headers(entry.found.head.headers.map(([n, v]) => [n, v])),
+          version: 2,
+        }),
+      );
       ctx.mem.setU32(bodyOut, ctx.resources.add({ kind: "body", body: entry.found.body() }));
     },
     get_suggested_backend_request(h, requestOut) {
       const entry = handle(h);
       if (entry.request === null) throw new HostcallError(Status.INVAL, "this cache handle was not made by a lookup");
-      const request = { ...newRequest(), method: entry.request.method, uri: entry.request.uri, headers: entry.request.headers.copy() };
+      const request = {
+        ...newRequest(),
+        method: entry.request.method,
+        uri: entry.request.uri,
+        headers: entry.request.headers.copy(),
+      };
       // Revalidate a stored response with its validators, so the backend can answer 304.
       const found = entry.found;
       if (found !== null && (entry.state & CacheState.MUST_INSERT_OR_UPDATE) !== 0) {
@@ -247,7 +325,15 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
       }
       // js-compute reads a u8 storage action (fastly.h); the values fit in one byte.
       ctx.mem.setU8(actionOut, action);
-      ctx.mem.setU32(responseOut, ctx.resources.add({ kind: "response", status: prepared.status, headers: new Headers(prepared.headers), version: 2 }));
+      ctx.mem.setU32(
+        responseOut,
+        ctx.resources.add({
+          kind: "response",
+          status: prepared.status,
+          headers: new Headers(prepared.headers),
+          version: 2,
+        }),
+      );
     },
     transaction_insert(h, responseHandle, mask, optionsPtr, bodyOut) {
       const entry = handle(h);
@@ -259,7 +345,11 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
     transaction_insert_and_stream_back(h, responseHandle, mask, optionsPtr, bodyOut, handleOut) {
       const entry = handle(h);
       const txnId = requireObligation(entry);
-      const { body, found } = insertionBody(txnId, takeResponseHead(responseHandle), readWriteOptions(mask, optionsPtr));
+      const { body, found } = insertionBody(
+        txnId,
+        takeResponseHead(responseHandle),
+        readWriteOptions(mask, optionsPtr),
+      );
       entry.obligation = null;
       ctx.mem.setU32(bodyOut, ctx.resources.add({ kind: "body", body }));
       ctx.mem.setU32(handleOut, addHandle(CacheState.FOUND | CacheState.USABLE, found));
@@ -267,13 +357,21 @@ function memoryHttpCacheHostcalls(ctx: GuestContext): HostcallModule {
     transaction_update(h, responseHandle, mask, optionsPtr) {
       const entry = handle(h);
       const txnId = requireObligation(entry);
-      ctx.rpc.call("cache.update", { txnId, head: takeResponseHead(responseHandle), options: readWriteOptions(mask, optionsPtr) });
+      ctx.rpc.call("cache.update", {
+        txnId,
+        head: takeResponseHead(responseHandle),
+        options: readWriteOptions(mask, optionsPtr),
+      });
       entry.obligation = null;
     },
     transaction_update_and_return_fresh(h, responseHandle, mask, optionsPtr, handleOut) {
       const entry = handle(h);
       const txnId = requireObligation(entry);
-      const result = ctx.rpc.call("cache.update", { txnId, head: takeResponseHead(responseHandle), options: readWriteOptions(mask, optionsPtr) });
+      const result = ctx.rpc.call("cache.update", {
+        txnId,
+        head: takeResponseHead(responseHandle),
+        options: readWriteOptions(mask, optionsPtr),
+      });
       entry.obligation = null;
       ctx.mem.setU32(handleOut, addHandle(result.state, foundFromLookup(result)));
     },

@@ -4,12 +4,12 @@
  * guest blocks only in pending_req_wait_v2 / async_io.select.
  */
 import { HostcallError, SendErrorTag, Status } from "./fastly-status.ts";
+import { Body } from "./guest-body.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { latin1Bytes, utf8Bytes } from "./guest-memory.ts";
-import { Body } from "./guest-body.ts";
 import { Headers, type RequestResource } from "./guest-resources.ts";
-import { headerHostcalls } from "./hostcalls-headers.ts";
 import type { BackendResponse, CacheOverride } from "./host-protocol.ts";
+import { headerHostcalls } from "./hostcalls-headers.ts";
 
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** `http_version` enum: HTTP/1.1. */
@@ -23,12 +23,25 @@ const OVERRIDE_PCI = 1 << 3;
 const ENCODING_GZIP = 1 << 0;
 
 export function newRequest(): RequestResource {
-  return { kind: "request", method: "GET", uri: "/", headers: new Headers(), version: HTTP_11, autoDecompressGzip: false, cacheOverride: null };
+  return {
+    kind: "request",
+    method: "GET",
+    uri: "/",
+    headers: new Headers(),
+    version: HTTP_11,
+    autoDecompressGzip: false,
+    cacheOverride: null,
+  };
 }
 
 /** A backend response as the guest gets it: a response handle and a body handle. */
 export function insertBackendResponse(ctx: GuestContext, response: BackendResponse): [number, number] {
-  const responseHandle = ctx.resources.add({ kind: "response", status: response.status, headers: new Headers(response.headers), version: HTTP_11 });
+  const responseHandle = ctx.resources.add({
+    kind: "response",
+    status: response.status,
+    headers: new Headers(response.headers),
+    version: HTTP_11,
+  });
   const body = new Body(response.body);
   body.failure = response.bodyFailure;
   body.declaredLength = response.knownLength;
@@ -39,12 +52,20 @@ export function insertBackendResponse(ctx: GuestContext, response: BackendRespon
 export function httpReqHostcalls(ctx: GuestContext): HostcallModule {
   const request = (handle: number) => ctx.resources.get(handle, "request");
 
-  function send(reqHandle: number, bodyHandle: number, backendPtr: number, backendLen: number, hostCaching: boolean, pendingOut: number): void {
+  function send(
+    reqHandle: number,
+    bodyHandle: number,
+    backendPtr: number,
+    backendLen: number,
+    hostCaching: boolean,
+    pendingOut: number,
+  ): void {
     const backend = ctx.mem.string(backendPtr, backendLen);
     // Viceroy takes the request and body first, then fails on an unknown backend (Error::UnknownBackend → INVAL).
     const req = ctx.resources.take(reqHandle, "request");
     const body = ctx.resources.take(bodyHandle, "body").body;
-    if (!ctx.backendNames.has(backend)) throw new HostcallError(Status.INVAL, `unknown backend ${JSON.stringify(backend)}`);
+    if (!ctx.backendNames.has(backend))
+      throw new HostcallError(Status.INVAL, `unknown backend ${JSON.stringify(backend)}`);
     const { pendingId } = ctx.rpc.call("backend.send", {
       requestId: ctx.requestId,
       backend,

@@ -16,7 +16,10 @@ export function httpRespHostcalls(ctx: GuestContext): HostcallModule {
     ...headerHostcalls(ctx, (handle) => response(handle).headers),
 
     new(responseOut) {
-      ctx.mem.setU32(responseOut, ctx.resources.add({ kind: "response", status: 200, headers: new Headers(), version: HTTP_11 }));
+      ctx.mem.setU32(
+        responseOut,
+        ctx.resources.add({ kind: "response", status: 200, headers: new Headers(), version: HTTP_11 }),
+      );
     },
     close(handle) {
       ctx.resources.take(handle, "response");
@@ -44,13 +47,22 @@ export function httpRespHostcalls(ctx: GuestContext): HostcallModule {
     send_downstream(responseHandle, bodyHandle, streaming) {
       if (ctx.responseSent) throw new HostcallError(Status.ERROR, "a downstream response was already sent");
       const resp = ctx.resources.take(responseHandle, "response");
-      const bodyResource = streaming === 1 ? ctx.resources.get(bodyHandle, "body") : ctx.resources.take(bodyHandle, "body");
+      const bodyResource =
+        streaming === 1 ? ctx.resources.get(bodyHandle, "body") : ctx.resources.take(bodyHandle, "body");
       const body = bodyResource.body;
       ctx.responseSent = true;
       const requestId = ctx.requestId;
       const bytes = body.drain();
       const failed = body.failure !== null;
-      ctx.post({ type: "response", requestId, status: resp.status, headers: resp.headers.list, body: bytes, streaming: streaming === 1, broken: failed });
+      ctx.post({
+        type: "response",
+        requestId,
+        status: resp.status,
+        headers: resp.headers.list,
+        body: bytes,
+        streaming: streaming === 1,
+        broken: failed,
+      });
       if (streaming === 1) {
         ctx.streamingOpen = true;
         body.sink = {

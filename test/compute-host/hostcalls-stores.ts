@@ -4,16 +4,17 @@
  * runs); a lookup reads the value at once, as Viceroy's lookup is a future that is already ready.
  */
 import { HostcallError, KvError, Status } from "./fastly-status.ts";
+import { Body } from "./guest-body.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { utf8Bytes } from "./guest-memory.ts";
-import { Body } from "./guest-body.ts";
 
 export function kvStoreHostcalls(ctx: GuestContext): HostcallModule {
   return {
     open(namePtr, nameLen, storeOut) {
       const name = ctx.mem.string(namePtr, nameLen);
       // Viceroy: ObjectStoreError::UnknownObjectStore → INVAL.
-      if (!ctx.rpc.call("kv.exists", { store: name })) throw new HostcallError(Status.INVAL, `unknown KV store ${JSON.stringify(name)}`);
+      if (!ctx.rpc.call("kv.exists", { store: name }))
+        throw new HostcallError(Status.INVAL, `unknown KV store ${JSON.stringify(name)}`);
       ctx.mem.setU32(storeOut, ctx.resources.add({ kind: "kv-store", name }));
     },
     lookup(storeHandle, keyPtr, keyLen, _mask, _config, lookupOut) {
@@ -52,7 +53,8 @@ export function configStoreHostcalls(ctx: GuestContext): HostcallModule {
     open(namePtr, nameLen, storeOut) {
       const name = ctx.mem.string(namePtr, nameLen);
       // Viceroy: DictionaryError::UnknownDictionary → BADF.
-      if (!ctx.rpc.call("config.exists", { store: name })) throw new HostcallError(Status.BADF, `unknown config store ${JSON.stringify(name)}`);
+      if (!ctx.rpc.call("config.exists", { store: name }))
+        throw new HostcallError(Status.BADF, `unknown config store ${JSON.stringify(name)}`);
       ctx.mem.setU32(storeOut, ctx.resources.add({ kind: "config-store", name }));
     },
     get(storeHandle, keyPtr, keyLen, valuePtr, valueMaxLen, nwrittenOut) {

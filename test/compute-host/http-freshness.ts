@@ -5,7 +5,7 @@
  * get_suggested_cache_options and by host caching (send_async with a CacheOverride).
  */
 import type { HeaderList } from "./host-protocol.ts";
-import { StorageAction, type CacheWriteOptions } from "./http-cache-types.ts";
+import { type CacheWriteOptions, StorageAction } from "./http-cache-types.ts";
 
 const NS_PER_SECOND = 1_000_000_000;
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -35,7 +35,8 @@ function seconds(value: string | null | undefined): number | null {
 export function suggestedCacheOptions(headers: HeaderList): CacheWriteOptions {
   const surrogate = directives(headerValue(headers, "surrogate-control"));
   const cacheControl = directives(headerValue(headers, "cache-control"));
-  let maxAge = seconds(surrogate.get("max-age")) ?? seconds(cacheControl.get("s-maxage")) ?? seconds(cacheControl.get("max-age"));
+  let maxAge =
+    seconds(surrogate.get("max-age")) ?? seconds(cacheControl.get("s-maxage")) ?? seconds(cacheControl.get("max-age"));
   if (maxAge === null) {
     const expires = headerValue(headers, "expires");
     if (expires !== null) {
@@ -50,9 +51,18 @@ export function suggestedCacheOptions(headers: HeaderList): CacheWriteOptions {
   return {
     maxAgeNs: (maxAge ?? DEFAULT_TTL_SECONDS) * NS_PER_SECOND,
     initialAgeNs: (seconds(headerValue(headers, "age")) ?? 0) * NS_PER_SECOND,
-    swrNs: (seconds(surrogate.get("stale-while-revalidate") ?? cacheControl.get("stale-while-revalidate")) ?? 0) * NS_PER_SECOND,
+    swrNs:
+      (seconds(surrogate.get("stale-while-revalidate") ?? cacheControl.get("stale-while-revalidate")) ?? 0) *
+      NS_PER_SECOND,
     sieNs: (seconds(surrogate.get("stale-if-error") ?? cacheControl.get("stale-if-error")) ?? 0) * NS_PER_SECOND,
-    varyRule: vary === null ? null : vary.split(",").map((v) => v.trim().toLowerCase()).filter((v) => v !== "").join(" "),
+    varyRule:
+      vary === null
+        ? null
+        : vary
+            .split(",")
+            .map((v) => v.trim().toLowerCase())
+            .filter((v) => v !== "")
+            .join(" "),
     surrogateKeys: surrogateKeys === null ? null : surrogateKeys.trim().split(/\s+/).join(" "),
     length,
     sensitive: false,

@@ -11,15 +11,22 @@ export type Implementations = Record<string, HostcallModule>;
 
 export class NotImplemented extends Error {}
 
-export function buildImportObject(module: WebAssembly.Module, implementations: Implementations, trace: ((line: string) => void) | null): WebAssembly.Imports {
+export function buildImportObject(
+  module: WebAssembly.Module,
+  implementations: Implementations,
+  trace: ((line: string) => void) | null,
+): WebAssembly.Imports {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const declared of WebAssembly.Module.imports(module)) {
     if (declared.kind !== "function") {
-      throw new Error(`compute-host: the module imports ${declared.kind} ${declared.module}.${declared.name}, which this host does not provide`);
+      throw new Error(
+        `compute-host: the module imports ${declared.kind} ${declared.module}.${declared.name}, which this host does not provide`,
+      );
     }
     const qualified = `${declared.module}.${declared.name}`;
     const impl = implementations[declared.module]?.[declared.name];
-    (imports[declared.module] ??= {})[declared.name] = impl === undefined ? notImplemented(qualified) : wrap(qualified, impl, trace);
+    (imports[declared.module] ??= {})[declared.name] =
+      impl === undefined ? notImplemented(qualified) : wrap(qualified, impl, trace);
   }
   return imports;
 }
@@ -30,7 +37,11 @@ function notImplemented(qualified: string): (...args: unknown[]) => never {
   };
 }
 
-function wrap(qualified: string, impl: (...args: number[]) => void, trace: ((line: string) => void) | null): (...args: number[]) => number {
+function wrap(
+  qualified: string,
+  impl: (...args: number[]) => void,
+  trace: ((line: string) => void) | null,
+): (...args: number[]) => number {
   return (...args: number[]) => {
     let status = 0;
     try {

@@ -16,7 +16,10 @@ export interface LoopbackOrigin {
   close(): Promise<void>;
 }
 
-export async function startLoopbackOrigin(routes: Record<string, OriginRoute>, lifetimeMs = 120_000): Promise<LoopbackOrigin> {
+export async function startLoopbackOrigin(
+  routes: Record<string, OriginRoute>,
+  lifetimeMs = 120_000,
+): Promise<LoopbackOrigin> {
   const hits = new Map<string, number>();
   const hosts = new Map<string, string | undefined>();
   const server = createServer((request, response) => {

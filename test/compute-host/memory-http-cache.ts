@@ -6,7 +6,12 @@
  * Obligations of a request that ends are released, so a waiter never waits on an instance that is gone.
  */
 import type { HeaderList } from "./host-protocol.ts";
-import { CacheState, type CacheLookupResult, type CacheWriteOptions, type StoredResponseHead } from "./http-cache-types.ts";
+import {
+  type CacheLookupResult,
+  CacheState,
+  type CacheWriteOptions,
+  type StoredResponseHead,
+} from "./http-cache-types.ts";
 
 const NS_PER_MS = 1_000_000;
 
@@ -48,7 +53,10 @@ export class MemoryHttpCache {
         this.entries.delete(key);
         continue;
       }
-      const entry = stored !== undefined && stored.varyValues === varyValues(stored.options.varyRule, requestHeaders) ? stored : undefined;
+      const entry =
+        stored !== undefined && stored.varyValues === varyValues(stored.options.varyRule, requestHeaders)
+          ? stored
+          : undefined;
       if (entry !== undefined) {
         const ageNs = entry.options.initialAgeNs + (this.now() - entry.storedAtMs) * NS_PER_MS;
         const { maxAgeNs, swrNs, sieNs } = entry.options;
@@ -56,12 +64,26 @@ export class MemoryHttpCache {
         if (ageNs < maxAgeNs + swrNs) {
           // Stale while revalidating: usable now; the first lookup also gets to revalidate.
           const txnId = this.inflight.has(key) ? null : this.begin(key, requestId, requestHeaders);
-          return this.hit(entry, ageNs, CacheState.FOUND | CacheState.USABLE | CacheState.STALE | (txnId === null ? 0 : CacheState.MUST_INSERT_OR_UPDATE), txnId);
+          return this.hit(
+            entry,
+            ageNs,
+            CacheState.FOUND |
+              CacheState.USABLE |
+              CacheState.STALE |
+              (txnId === null ? 0 : CacheState.MUST_INSERT_OR_UPDATE),
+            txnId,
+          );
         }
         if (!this.inflight.has(key)) {
           const txnId = this.begin(key, requestId, requestHeaders);
           const ifError = ageNs < maxAgeNs + sieNs ? CacheState.USABLE_IF_ERROR : 0;
-          return this.hit(entry, ageNs, CacheState.FOUND | CacheState.STALE | CacheState.MUST_INSERT_OR_UPDATE | ifError, txnId, false);
+          return this.hit(
+            entry,
+            ageNs,
+            CacheState.FOUND | CacheState.STALE | CacheState.MUST_INSERT_OR_UPDATE | ifError,
+            txnId,
+            false,
+          );
         }
       } else if (!this.inflight.has(key)) {
         const txnId = this.begin(key, requestId, requestHeaders);
@@ -75,7 +97,14 @@ export class MemoryHttpCache {
   insert(txnId: number, head: StoredResponseHead, options: CacheWriteOptions, body: Uint8Array): void {
     const txn = this.finish(txnId);
     if (txn === undefined) return;
-    this.entries.set(txn.key, { head, body, options, storedAtMs: this.now(), varyValues: varyValues(options.varyRule, txn.requestHeaders), hits: 0 });
+    this.entries.set(txn.key, {
+      head,
+      body,
+      options,
+      storedAtMs: this.now(),
+      varyValues: varyValues(options.varyRule, txn.requestHeaders),
+      hits: 0,
+    });
     this.wake(txn.key);
   }
 
@@ -83,8 +112,16 @@ export class MemoryHttpCache {
   update(txnId: number, head: StoredResponseHead, options: CacheWriteOptions): CacheLookupResult {
     const txn = this.finish(txnId);
     const stored = txn === undefined ? undefined : this.entries.get(txn.key);
-    if (txn === undefined || stored === undefined || "untilMs" in stored) throw new Error("no stored response to update");
-    const updated: StoredEntry = { head, body: stored.body, options, storedAtMs: this.now(), varyValues: stored.varyValues, hits: stored.hits };
+    if (txn === undefined || stored === undefined || "untilMs" in stored)
+      throw new Error("no stored response to update");
+    const updated: StoredEntry = {
+      head,
+      body: stored.body,
+      options,
+      storedAtMs: this.now(),
+      varyValues: stored.varyValues,
+      hits: stored.hits,
+    };
     this.entries.set(txn.key, updated);
     this.wake(txn.key);
     return this.hit(updated, options.initialAgeNs, CacheState.FOUND | CacheState.USABLE, null, false);
@@ -129,7 +166,11 @@ export class MemoryHttpCache {
 
   private hit(entry: StoredEntry, ageNs: number, state: number, txnId: number | null, count = true): CacheLookupResult {
     if (count) entry.hits++;
-    return { state, found: { head: entry.head, body: entry.body, options: entry.options, ageNs, hits: entry.hits }, txnId };
+    return {
+      state,
+      found: { head: entry.head, body: entry.body, options: entry.options, ageNs, hits: entry.hits },
+      txnId,
+    };
   }
 
   private begin(key: string, ownerRequestId: number, requestHeaders: HeaderList): number {
@@ -158,6 +199,12 @@ function varyValues(varyRule: string | null, headers: HeaderList): string | null
   if (varyRule === null || varyRule === "") return null;
   return varyRule
     .split(" ")
-    .map((name) => `${name}:${headers.filter(([n]) => n === name).map(([, v]) => v).join(",")}`)
+    .map(
+      (name) =>
+        `${name}:${headers
+          .filter(([n]) => n === name)
+          .map(([, v]) => v)
+          .join(",")}`,
+    )
     .join("\n");
 }

@@ -5,8 +5,8 @@
  * no route answers the runtime's "HTTP caching API is not enabled" 503, and every read goes to the backend.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";
-import { startComputeHost, type HttpCacheMode, type RunningComputeHost } from "./compute-host.ts";
+import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
+import { type HttpCacheMode, type RunningComputeHost, startComputeHost } from "./compute-host.ts";
 
 let fake: FakeCratesIo;
 const hosts = new Map<HttpCacheMode, RunningComputeHost>();
@@ -50,7 +50,10 @@ describe("the real service on the host (memory HTTP cache)", () => {
     for (let i = 0; i < 2; i++) {
       const response = await fetch(`${hosts.get("memory")!.url}7d/3/l/log`);
       expect(response.status).toBe(200);
-      const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as { vers: string });
+      const lines = (await response.text())
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { vers: string });
       expect(lines.map((line) => line.vers)).toEqual(["0.4.9"]);
       expect(response.headers.get("x-cooldown")).toContain("too-young=1");
     }
@@ -73,7 +76,12 @@ describe('the real service on the host without the HTTP Cache API ("unsupported"
     const before = upstreamReads("/3/l/log");
     for (let i = 0; i < 2; i++) {
       const response = await fetch(`${hosts.get("unsupported")!.url}7d/3/l/log`);
-      expect((await response.text()).trim().split("\n").map((line) => (JSON.parse(line) as { vers: string }).vers)).toEqual(["0.4.9"]);
+      expect(
+        (await response.text())
+          .trim()
+          .split("\n")
+          .map((line) => (JSON.parse(line) as { vers: string }).vers),
+      ).toEqual(["0.4.9"]);
     }
     expect(upstreamReads("/3/l/log") - before).toBe(2);
   });

@@ -2,14 +2,14 @@
  * `npm run serve:edge` as a child process (the same command line the script runs): defaults from a manifest's
  * [local_server], flags on top, `listening on …` once ready, a clean exit on SIGTERM, exit 2 on bad flags.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildGuest, type BuiltGuest } from "./build-guest.ts";
-import { startLoopbackOrigin, type LoopbackOrigin } from "./loopback-origin.ts";
+import { type BuiltGuest, buildGuest } from "./build-guest.ts";
+import { type LoopbackOrigin, startLoopbackOrigin } from "./loopback-origin.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 let guest: BuiltGuest;
@@ -17,8 +17,16 @@ let origin: LoopbackOrigin;
 let folder: string;
 const children: ChildProcess[] = [];
 
-function serveEdge(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ["bin/run-ts.js", "test/compute-host/serve-edge.ts", ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+function serveEdge(args: string[]): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ["bin/run-ts.js", "test/compute-host/serve-edge.ts", ...args], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   // Never outlive the test run.
   setTimeout(() => child.kill("SIGKILL"), 60_000).unref();
@@ -34,7 +42,10 @@ async function listeningUrl(stdout: () => string, exit: Promise<number | null>):
   for (;;) {
     const match = /^listening on (http:\/\/\S+\/)$/m.exec(stdout());
     if (match) return match[1]!;
-    const exited = await Promise.race([exit.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 50))]);
+    const exited = await Promise.race([
+      exit.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 50)),
+    ]);
     if (exited) throw new Error(`serve:edge exited before listening: ${stdout()}`);
   }
 }
@@ -68,7 +79,20 @@ afterAll(async () => {
 
 describe("serve:edge", () => {
   it("serves with the manifest's stores and a --backend that replaces the manifest's, and exits 0 on SIGTERM", async () => {
-    const run = serveEdge(["--listen", "127.0.0.1:0", "--wasm", guest.wasmPath, "--manifest", join(folder, "fastly.toml"), "--backend", `origin=${origin.url}`, "--http-cache", "memory", "--workers", "1"]);
+    const run = serveEdge([
+      "--listen",
+      "127.0.0.1:0",
+      "--wasm",
+      guest.wasmPath,
+      "--manifest",
+      join(folder, "fastly.toml"),
+      "--backend",
+      `origin=${origin.url}`,
+      "--http-cache",
+      "memory",
+      "--workers",
+      "1",
+    ]);
     const url = await listeningUrl(run.stdout, run.exit);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(await (await fetch(`${url}kv?key=a`)).text()).toBe("from the manifest|");

@@ -9,15 +9,16 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { startComputeHost, parseListen, type KvEntry } from "./compute-host.ts";
-import { kvEntries, readJsonStoreFile, readLocalServer, type LocalServerDefaults } from "./fastly-manifest.ts";
 import type { BackendTarget } from "./backend-client.ts";
+import { type KvEntry, parseListen, startComputeHost } from "./compute-host.ts";
+import { kvEntries, type LocalServerDefaults, readJsonStoreFile, readLocalServer } from "./fastly-manifest.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function namedValue(flag: string, value: string): [string, string] {
   const eq = value.indexOf("=");
-  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError(`${flag} takes NAME=VALUE, got ${JSON.stringify(value)}`);
+  if (eq <= 0 || eq === value.length - 1)
+    throw new InvalidArgumentError(`${flag} takes NAME=VALUE, got ${JSON.stringify(value)}`);
   return [value.slice(0, eq), value.slice(eq + 1)];
 }
 
@@ -39,13 +40,22 @@ const program = new Command()
   .option("--backend <NAME=URL>", "a backend (repeatable; replaces fastly.toml's of that name)", collect, [])
   .option("--kv-store <NAME=FILE>", "a KV store from a JSON file (repeatable)", collect, [])
   .option("--config-store <NAME=FILE>", "a Config Store from a JSON file (repeatable)", collect, [])
-  .addOption(new Option("--http-cache <MODE>", "fastly_http_cache: as Viceroy (unsupported) or an in-memory cache").choices(["unsupported", "memory"]).default("unsupported"))
+  .addOption(
+    new Option("--http-cache <MODE>", "fastly_http_cache: as Viceroy (unsupported) or an in-memory cache")
+      .choices(["unsupported", "memory"])
+      .default("unsupported"),
+  )
   .option("--wasm <PATH>", "the Compute wasm", "bin/main.wasm")
-  .option("--workers <N>", "instances running at once", (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("--workers takes a positive integer");
-    return n;
-  }, 2)
+  .option(
+    "--workers <N>",
+    "instances running at once",
+    (value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("--workers takes a positive integer");
+      return n;
+    },
+    2,
+  )
   .option("--manifest <PATH>", "fastly.toml to read [local_server] from", "fastly.toml")
   .exitOverride()
   .configureOutput({ writeErr: () => {} });
@@ -61,7 +71,11 @@ try {
   flags = program.opts<Flags>();
   parseListen(flags.listen);
 } catch (error) {
-  if (error instanceof CommanderError && (error.code === "commander.helpDisplayed" || error.code === "commander.version")) process.exit(0);
+  if (
+    error instanceof CommanderError &&
+    (error.code === "commander.helpDisplayed" || error.code === "commander.version")
+  )
+    process.exit(0);
   fail(error instanceof Error ? error.message.split("\n")[0]! : String(error), 2);
 }
 
@@ -92,10 +106,15 @@ try {
   }
   for (const value of flags.configStore) {
     const [name, file] = namedValue("--config-store", value);
-    configStores[name] = Object.fromEntries(Object.entries(readJsonStoreFile(resolve(file))).map(([k, v]) => [k, String(v)]));
+    configStores[name] = Object.fromEntries(
+      Object.entries(readJsonStoreFile(resolve(file))).map(([k, v]) => [k, String(v)]),
+    );
   }
 } catch (error) {
-  fail(error instanceof Error ? error.message : String(error), error instanceof InvalidArgumentError || error instanceof TypeError ? 2 : 1);
+  fail(
+    error instanceof Error ? error.message : String(error),
+    error instanceof InvalidArgumentError || error instanceof TypeError ? 2 : 1,
+  );
 }
 
 const host = await startComputeHost({

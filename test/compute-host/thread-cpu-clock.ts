@@ -35,9 +35,14 @@ function ascii(text: string): number[] {
 export function threadCpuClock(): (() => number) | null {
   try {
     // Loaded here, not imported: node:wasi warns as it loads, and only that warning is to be left out.
-    const { WASI } = withoutWasiWarning(() => createRequire(import.meta.url)("node:wasi") as typeof import("node:wasi"));
+    const { WASI } = withoutWasiWarning(
+      () => createRequire(import.meta.url)("node:wasi") as typeof import("node:wasi"),
+    );
     const wasi = new WASI({ version: "preview1" });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE), wasi.getImportObject() as WebAssembly.Imports);
+    const instance = new WebAssembly.Instance(
+      new WebAssembly.Module(MODULE),
+      wasi.getImportObject() as WebAssembly.Imports,
+    );
     wasi.initialize(instance);
     const now = instance.exports.now as () => bigint;
     const first = now();

@@ -66,14 +66,20 @@ export function wasiSubset(ctx: GuestContext, options: { traceId: string; log: (
   const imports: HostcallModule = {
     args_sizes_get(argcOut, bufSizeOut) {
       ctx.mem.setU32(argcOut, args.length);
-      ctx.mem.setU32(bufSizeOut, args.reduce((sum, a) => sum + a.length, 0));
+      ctx.mem.setU32(
+        bufSizeOut,
+        args.reduce((sum, a) => sum + a.length, 0),
+      );
     },
     args_get(argv, argvBuf) {
       writeList(args, argv, argvBuf);
     },
     environ_sizes_get(countOut, bufSizeOut) {
       ctx.mem.setU32(countOut, environment.length);
-      ctx.mem.setU32(bufSizeOut, environment.reduce((sum, e) => sum + e.length, 0));
+      ctx.mem.setU32(
+        bufSizeOut,
+        environment.reduce((sum, e) => sum + e.length, 0),
+      );
     },
     environ_get(environ, environBuf) {
       writeList(environment, environ, environBuf);
@@ -115,7 +121,10 @@ export function wasiSubset(ctx: GuestContext, options: { traceId: string; log: (
         const absolute = (ctx.mem.u8(sub + 40) & SUBCLOCKFLAGS_ABSTIME) !== 0;
         let waitNs = timeout;
         if (absolute) {
-          const nowNs = clockId === CLOCK_MONOTONIC ? process.hrtime.bigint() : BigInt(Math.round((performance.timeOrigin + performance.now() + ctx.clockOffsetMs) * 1e6));
+          const nowNs =
+            clockId === CLOCK_MONOTONIC
+              ? process.hrtime.bigint()
+              : BigInt(Math.round((performance.timeOrigin + performance.now() + ctx.clockOffsetMs) * 1e6));
           waitNs = timeout > nowNs ? timeout - nowNs : 0n;
         }
         if (earliest === null || waitNs < earliest.waitNs) earliest = { userdata: ctx.mem.u64(sub), waitNs };

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, type Policy } from "../../src/core/policy-document.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
+import { indexFile, type VersionSpec, versionsIn } from "../server/index-lines.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
-import { indexFile, versionsIn, type VersionSpec } from "../server/index-lines.ts";
-import { closeClient, send, type Answer } from "./client.ts";
-import { HOMES, startHome, type RunningHome } from "./homes.ts";
+import { type Answer, closeClient, send } from "./client.ts";
+import { HOMES, type RunningHome, startHome } from "./homes.ts";
 
 // What the homes decide from their data, with the same expectations for each: publish times from the timestamp
 // database (at the edge: the KV store as `kv export` writes it), the policy (`_policy` at the edge), RustSec
@@ -21,7 +21,10 @@ let upstream: FixtureUpstream;
 
 /** Serves crate `name` with these versions (a day of upstream lifetime, so only the proxy's own rules bound caching). */
 function serve(name: string, versions: readonly VersionSpec[]): string {
-  upstream.set(`/${sparseIndexPath(name)}`, { body: indexFile(name, versions), headers: { "cache-control": "public, max-age=86400" } });
+  upstream.set(`/${sparseIndexPath(name)}`, {
+    body: indexFile(name, versions),
+    headers: { "cache-control": "public, max-age=86400" },
+  });
   return sparseIndexPath(name);
 }
 
@@ -60,7 +63,8 @@ describe.each(HOMES)("the %s home", (kind) => {
     expect(answer.status, failure(answer)).toBe(200);
     return (JSON.parse(answer.text) as { versions: ExplainedVersion[] }).versions;
   };
-  const failure = (answer: Answer) => `${answer.status} ${answer.text}\n--- ${kind} log ---\n${home.log.slice(-20).join("\n")}`;
+  const failure = (answer: Answer) =>
+    `${answer.status} ${answer.text}\n--- ${kind} log ---\n${home.log.slice(-20).join("\n")}`;
   const withPolicy = (changes: Partial<Policy>) => home.setPolicy({ ...DEFAULT_POLICY, ...changes });
 
   beforeAll(async () => {
@@ -80,7 +84,9 @@ describe.each(HOMES)("the %s home", (kind) => {
       const unknown = await get(`7d/${path}`);
       expect(unknown.status, failure(unknown)).toBe(200);
       expect(unknown.body.byteLength).toBe(0);
-      expect(unknown.headers["x-cooldown"]).toBe("window=7d; kept=0; hidden=3; too-young=0; yanked=0; unknown-age=3; unreadable=0");
+      expect(unknown.headers["x-cooldown"]).toBe(
+        "window=7d; kept=0; hidden=3; too-young=0; yanked=0; unknown-age=3; unreadable=0",
+      );
 
       home.recordTimes([
         { crate: "legacy", version: "1.0.0", publishedAt: T0 - 40 * DAY },
@@ -143,8 +149,13 @@ describe.each(HOMES)("the %s home", (kind) => {
         stale: false,
         problems: [],
       });
-      home.setMeta(META_KEYS.feedGaps, JSON.stringify([{ from: T0 - 3 * HOUR, to: T0 - 2 * HOUR, detectedAt: T0 - 2 * HOUR }]));
-      const gapped = JSON.parse((await get("-/status")).text) as { data: { feed_gap: unknown; stale: boolean; problems: string[] } };
+      home.setMeta(
+        META_KEYS.feedGaps,
+        JSON.stringify([{ from: T0 - 3 * HOUR, to: T0 - 2 * HOUR, detectedAt: T0 - 2 * HOUR }]),
+      );
+      const gapped = JSON.parse((await get("-/status")).text) as {
+        data: { feed_gap: unknown; stale: boolean; problems: string[] };
+      };
       expect(gapped.data.feed_gap).toEqual({ from: rfc3339(T0 - 3 * HOUR), to: rfc3339(T0 - 2 * HOUR) });
       expect(gapped.data.stale).toBe(true);
       expect(gapped.data.problems).toEqual([
@@ -156,7 +167,12 @@ describe.each(HOMES)("the %s home", (kind) => {
   describe("the pre-pubtime inference, switched on", () => {
     let inferring: RunningHome;
     beforeAll(async () => {
-      inferring = await startHome(kind, { upstream: upstream.url, clock: () => T0, settings: { prePubtimeInference: "on" }, lifetimeMs: LIFETIME_MS });
+      inferring = await startHome(kind, {
+        upstream: upstream.url,
+        clock: () => T0,
+        settings: { prePubtimeInference: "on" },
+        lifetimeMs: LIFETIME_MS,
+      });
     });
     afterAll(async () => {
       await inferring?.close();
@@ -167,12 +183,16 @@ describe.each(HOMES)("the %s home", (kind) => {
       inferring.recordTimes([{ crate: "ancient", version: "0.2.0", publishedAt: T0 - DAY }]);
       const answer = await send(inferring.url, `7d/${sparseIndexPath("ancient")}`);
       expect(versionsIn(answer.text)).toEqual(["0.1.0"]);
-      const explained = JSON.parse((await send(inferring.url, "7d/-/explain/ancient", { headers: { accept: "application/json" } })).text) as { versions: ExplainedVersion[] };
+      const explained = JSON.parse(
+        (await send(inferring.url, "7d/-/explain/ancient", { headers: { accept: "application/json" } })).text,
+      ) as { versions: ExplainedVersion[] };
       expect(explained.versions.map((v) => [v.version, v.source, v.published_at])).toEqual([
         ["0.1.0", "pre-pubtime-inference", "2026-02-01T00:00:00Z"],
         ["0.2.0", "database", rfc3339(T0 - DAY)],
       ]);
-      const status = JSON.parse((await send(inferring.url, "-/status")).text) as { rules: { pre_pubtime_inference: unknown } };
+      const status = JSON.parse((await send(inferring.url, "-/status")).text) as {
+        rules: { pre_pubtime_inference: unknown };
+      };
       expect(status.rules.pre_pubtime_inference).toEqual({ enabled: true, switched_on_by: "2026-02-01T00:00:00Z" });
     });
 
@@ -189,16 +209,28 @@ describe.each(HOMES)("the %s home", (kind) => {
         { vers: "1.1.0", publishedAt: T0 - DAY },
       ]);
       const expires = T0 + HOUR;
-      withPolicy({ exceptions: [{ crate: "excepted", version: "1.1.0", reason: "needed for the release (SEC-1)", expires }] });
+      withPolicy({
+        exceptions: [{ crate: "excepted", version: "1.1.0", reason: "needed for the release (SEC-1)", expires }],
+      });
       const during = await get(`7d/${sparseIndexPath("excepted")}`);
       expect(versionsIn(during.text)).toEqual(["1.0.0", "1.1.0"]);
       // Never cached past the moment the exception ends.
       expect(during.headers["cache-control"]).toBe(`public, max-age=${HOUR}`);
       const explained = (await explain("excepted"))[1];
-      expect(explained).toMatchObject({ version: "1.1.0", visible: true, exception: { reason: "needed for the release (SEC-1)", expires: rfc3339(expires) } });
+      expect(explained).toMatchObject({
+        version: "1.1.0",
+        visible: true,
+        exception: { reason: "needed for the release (SEC-1)", expires: rfc3339(expires) },
+      });
       const status = JSON.parse((await get("-/status")).text) as { rules: { exceptions: unknown[] } };
       expect(status.rules.exceptions).toEqual([
-        { crate: "excepted", version: "1.1.0", reason: "needed for the release (SEC-1)", expires: rfc3339(expires), expired: false },
+        {
+          crate: "excepted",
+          version: "1.1.0",
+          reason: "needed for the release (SEC-1)",
+          expires: rfc3339(expires),
+          expired: false,
+        },
       ]);
 
       now = expires - 1;
@@ -235,7 +267,11 @@ describe.each(HOMES)("the %s home", (kind) => {
       const shown = await get(`7d/${path}`);
       expect(versionsIn(shown.text)).toEqual(["1.0.0"]);
       expect(shown.headers["cache-control"]).toBe("public, max-age=60");
-      expect((await explain("unknowable"))[0]).toMatchObject({ version: "1.0.0", visible: true, shown_without_publish_time: true });
+      expect((await explain("unknowable"))[0]).toMatchObject({
+        version: "1.0.0",
+        visible: true,
+        shown_without_publish_time: true,
+      });
     });
   });
 
@@ -266,14 +302,24 @@ describe.each(HOMES)("the %s home", (kind) => {
     it("admits the lowest patched version of an advisory after the 1 h floor, and only that version", async () => {
       expect(await visible("leaky")).toEqual(["1.0.0", "1.0.1"]);
       const [, fix, later] = await explain("leaky");
-      expect(fix).toMatchObject({ version: "1.0.1", visible: true, advisory: { id: "RUSTSEC-2026-0101", floor_seconds: HOUR }, visible_at: rfc3339(T0 - HOUR) });
+      expect(fix).toMatchObject({
+        version: "1.0.1",
+        visible: true,
+        advisory: { id: "RUSTSEC-2026-0101", floor_seconds: HOUR },
+        visible_at: rfc3339(T0 - HOUR),
+      });
       expect(later).toMatchObject({ version: "1.0.2", visible: false, reason: "too-young", advisory: null });
     });
 
     it("holds a fix younger than the floor until the floor has passed", async () => {
       expect(await visible("just-fixed")).toEqual(["2.0.0"]);
       const fix = (await explain("just-fixed"))[1];
-      expect(fix).toMatchObject({ version: "2.0.1", visible: false, reason: "too-young", visible_at: rfc3339(T0 + 30 * 60) });
+      expect(fix).toMatchObject({
+        version: "2.0.1",
+        visible: false,
+        reason: "too-young",
+        visible_at: rfc3339(T0 + 30 * 60),
+      });
       now = T0 + 30 * 60;
       expect(await visible("just-fixed")).toEqual(["2.0.0", "2.0.1"]);
     });

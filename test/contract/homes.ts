@@ -18,18 +18,24 @@
  * `close()` stops them at once.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
+import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
 import type { Policy } from "../../src/core/policy-document.ts";
 import { exportKvStore } from "../../src/kv/kv-export.ts";
-import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
 import { startCooldownServer } from "../../src/server/start-server.ts";
-import { TimestampDatabase, type PublishTimeRow } from "../../src/store/timestamp-database.ts";
-import { writeAdvisoryDbFolder, type GeneratedAdvisory } from "../support/advisory-db-generator.ts";
+import { type PublishTimeRow, TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { startComputeHost } from "../compute-host/compute-host.ts";
+import { type GeneratedAdvisory, writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
 
 export type HomeKind = "node" | "edge-memory" | "edge-unsupported";
 
@@ -113,7 +119,10 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
   const log: string[] = [];
   let policy: Policy | undefined = options.policy;
   const prePubtimeInference = options.settings?.prePubtimeInference ?? "off";
-  const cleanups: (() => Promise<void> | void)[] = [() => database.close(), () => rmSync(scratch, { recursive: true, force: true })];
+  const cleanups: (() => Promise<void> | void)[] = [
+    () => database.close(),
+    () => rmSync(scratch, { recursive: true, force: true }),
+  ];
   let advisoryRuns = 0;
 
   let inner: { url: string; sync: () => void; usePolicy: (policy: Policy) => void; rawKv: RunningHome["rawKv"] };
@@ -190,7 +199,13 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
 async function startEdge(
   kind: "edge-memory" | "edge-unsupported",
   options: HomeOptions,
-  home: { scratch: string; database: TimestampDatabase; log: string[]; cleanups: (() => Promise<void> | void)[]; policy: () => Policy | undefined },
+  home: {
+    scratch: string;
+    database: TimestampDatabase;
+    log: string[];
+    cleanups: (() => Promise<void> | void)[];
+    policy: () => Policy | undefined;
+  },
 ): Promise<{ url: string; sync: () => void; usePolicy: (policy: Policy) => void; rawKv: RunningHome["rawKv"] }> {
   const exportPath = join(home.scratch, "kv-export.json");
   const overrides = new Map<string, string>();
@@ -201,7 +216,8 @@ async function startEdge(
     return entries;
   };
   const config: Record<string, string> = { pre_pubtime_inference: options.settings?.prePubtimeInference ?? "off" };
-  if (options.settings?.upstreamMaxTtlSeconds !== undefined) config.upstream_max_ttl_seconds = String(options.settings.upstreamMaxTtlSeconds);
+  if (options.settings?.upstreamMaxTtlSeconds !== undefined)
+    config.upstream_max_ttl_seconds = String(options.settings.upstreamMaxTtlSeconds);
   const clock = options.clock;
   const host = await startComputeHost({
     wasmPath: inject("edgeWasmPath"),
@@ -233,11 +249,20 @@ async function startEdge(
 }
 
 /** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   return out;
 }
 
@@ -246,7 +271,9 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
  * (no normalisation of `..` or `%2e%2e`), bodies and end-to-end headers pass unchanged both ways, and a body the home
  * cuts short is cut short for the client too.
  */
-async function startRecordingFront(target: string): Promise<{ url: string; requests: AnsweredRequest[]; close: () => Promise<void> }> {
+async function startRecordingFront(
+  target: string,
+): Promise<{ url: string; requests: AnsweredRequest[]; close: () => Promise<void> }> {
   const base = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const requests: AnsweredRequest[] = [];
@@ -254,7 +281,14 @@ async function startRecordingFront(target: string): Promise<{ url: string; reque
     const path = clientRequest.url ?? "/";
     const method = clientRequest.method ?? "GET";
     const forward = httpRequest(
-      { host: base.hostname, port: base.port, method, path, agent, headers: { ...endToEnd(clientRequest.headers), host: base.host } },
+      {
+        host: base.hostname,
+        port: base.port,
+        method,
+        path,
+        agent,
+        headers: { ...endToEnd(clientRequest.headers), host: base.host },
+      },
       (homeResponse) => {
         const status = homeResponse.statusCode ?? 0;
         requests.push({ method, path, status });
@@ -285,4 +319,3 @@ async function startRecordingFront(target: string): Promise<{ url: string; reque
       })),
   };
 }
-

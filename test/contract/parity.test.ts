@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { indexFile } from "../server/index-lines.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
-import { indexFile } from "../server/index-lines.ts";
-import { closeClient, send, type Answer } from "./client.ts";
-import { HOMES, startHome, type RunningHome } from "./homes.ts";
+import { type Answer, closeClient, send } from "./client.ts";
+import { HOMES, type RunningHome, startHome } from "./homes.ts";
 
 // Every home side by side on one upstream and one set of data: the same request gets the same status, the same body
 // and the same values of the headers every home promises (README "Headers of a filtered file", Retry-After, Allow) —
@@ -15,7 +15,12 @@ const LIFETIME_MS = 180_000;
 /** Headers all homes promise with the same value. Not Vary, Content-Encoding or x-compress-hint: those differ by design. */
 const PROMISED = ["content-type", "etag", "cache-control", "x-cooldown", "retry-after", "allow", "content-length"];
 
-const REQUESTS: readonly { readonly what: string; readonly method?: string; readonly target: string; readonly headers?: Record<string, string> }[] = [
+const REQUESTS: readonly {
+  readonly what: string;
+  readonly method?: string;
+  readonly target: string;
+  readonly headers?: Record<string, string>;
+}[] = [
   { what: "a filtered file (upstream ETag)", target: `7d/${sparseIndexPath("tagged")}` },
   { what: "a filtered file (no upstream ETag: hash of the body)", target: `7d/${sparseIndexPath("untagged")}` },
   { what: "a filtered file under hours", target: `36h/${sparseIndexPath("hourly")}` },
@@ -46,16 +51,36 @@ beforeAll(async () => {
     { vers: "1.2.0", publishedAt: T0 - 2 * DAY },
     { vers: "1.3.0", publishedAt: T0 - 1_000 },
   ];
-  upstream.set("/config.json", { body: '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n', headers: { "content-type": "application/json" } });
+  upstream.set("/config.json", {
+    body: '{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n',
+    headers: { "content-type": "application/json" },
+  });
   // One file per request that caches it: a copy a home has held for a while has less lifetime left (max-age − Age).
   for (const name of ["tagged", "hourly", "headed"]) {
-    upstream.set(`/${sparseIndexPath(name)}`, { body: indexFile(name, versions), headers: { "cache-control": "public, max-age=600" } });
+    upstream.set(`/${sparseIndexPath(name)}`, {
+      body: indexFile(name, versions),
+      headers: { "cache-control": "public, max-age=600" },
+    });
   }
-  upstream.set(`/${sparseIndexPath("passed")}`, { body: indexFile("passed", versions), headers: { "cache-control": "public, max-age=600", "content-type": "text/plain" } });
-  upstream.set(`/${sparseIndexPath("untagged")}`, { body: indexFile("untagged", versions), noEtag: true, headers: { "cache-control": "public, max-age=600" } });
-  upstream.set(`/${sparseIndexPath("dated")}`, { body: indexFile("dated", [{ vers: "0.1.0" }, { vers: "0.2.0" }]), headers: { "cache-control": "public, max-age=600" } });
+  upstream.set(`/${sparseIndexPath("passed")}`, {
+    body: indexFile("passed", versions),
+    headers: { "cache-control": "public, max-age=600", "content-type": "text/plain" },
+  });
+  upstream.set(`/${sparseIndexPath("untagged")}`, {
+    body: indexFile("untagged", versions),
+    noEtag: true,
+    headers: { "cache-control": "public, max-age=600" },
+  });
+  upstream.set(`/${sparseIndexPath("dated")}`, {
+    body: indexFile("dated", [{ vers: "0.1.0" }, { vers: "0.2.0" }]),
+    headers: { "cache-control": "public, max-age=600" },
+  });
   upstream.set(`/${sparseIndexPath("failing")}`, { body: "down\n", status: 500 });
-  upstream.set(`/${sparseIndexPath("limited")}`, { body: "slow down\n", status: 429, headers: { "retry-after": "30" } });
+  upstream.set(`/${sparseIndexPath("limited")}`, {
+    body: "slow down\n",
+    status: 429,
+    headers: { "retry-after": "30" },
+  });
   upstream.set(`/${sparseIndexPath("forbidden")}`, { body: "no\n", status: 403 });
   for (const kind of HOMES) {
     const home = await startHome(kind, { upstream: upstream.url, clock: () => T0, lifetimeMs: LIFETIME_MS });
@@ -71,17 +96,24 @@ afterAll(async () => {
 });
 
 describe.skipIf(HOMES.length < 2)(`every home (${HOMES.join(", ")}) answering the same request`, () => {
-  it.each(REQUESTS)("gives the same status, body and promised headers for $what", async ({ method, target, headers }) => {
-    const answers: [string, Answer][] = [];
-    for (const home of homes) answers.push([home.kind, await send(home.url, target, { method: method ?? "GET", headers: headers ?? {} })]);
-    const [[firstKind, first]] = answers as [[string, Answer]];
-    const promised = (answer: Answer) => Object.fromEntries(PROMISED.map((name) => [name, answer.headers[name]]));
-    for (const [kind, answer] of answers.slice(1)) {
-      expect({ status: answer.status, body: answer.text, headers: promised(answer) }, `${kind} (received) against ${firstKind} (expected)`).toEqual({
-        status: first.status,
-        body: first.text,
-        headers: promised(first),
-      });
-    }
-  });
+  it.each(REQUESTS)(
+    "gives the same status, body and promised headers for $what",
+    async ({ method, target, headers }) => {
+      const answers: [string, Answer][] = [];
+      for (const home of homes)
+        answers.push([home.kind, await send(home.url, target, { method: method ?? "GET", headers: headers ?? {} })]);
+      const [[firstKind, first]] = answers as [[string, Answer]];
+      const promised = (answer: Answer) => Object.fromEntries(PROMISED.map((name) => [name, answer.headers[name]]));
+      for (const [kind, answer] of answers.slice(1)) {
+        expect(
+          { status: answer.status, body: answer.text, headers: promised(answer) },
+          `${kind} (received) against ${firstKind} (expected)`,
+        ).toEqual({
+          status: first.status,
+          body: first.text,
+          headers: promised(first),
+        });
+      }
+    },
+  );
 });

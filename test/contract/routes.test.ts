@@ -1,11 +1,11 @@
 import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { indexFile } from "../server/index-lines.ts";
 import { listenBounded } from "../support/bounded-loopback-server.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
-import { indexFile } from "../server/index-lines.ts";
-import { closeClient, resourceHeaders, send, type Answer } from "./client.ts";
-import { HOMES, startHome, type RunningHome } from "./homes.ts";
+import { type Answer, closeClient, resourceHeaders, send } from "./client.ts";
+import { HOMES, type RunningHome, startHome } from "./homes.ts";
 
 // The README's routes, status codes and headers, held against every home with the same expectations: one fixture
 // upstream for the file, one home per kind, a distinct crate per test. The homes decide at a pinned instant T0.
@@ -20,7 +20,11 @@ const CONFIG_JSON = '{\n  "dl": "https://static.crates.io/crates",\n  "api": "ht
 
 let upstream: FixtureUpstream;
 /** Serves `body` as crate `name`'s index file; returns the home-relative path under `window`. */
-function serve(name: string, body: string | Buffer, extra: Omit<Parameters<FixtureUpstream["set"]>[1], "body"> = {}): string {
+function serve(
+  name: string,
+  body: string | Buffer,
+  extra: Omit<Parameters<FixtureUpstream["set"]>[1], "body"> = {},
+): string {
   upstream.set(`/${sparseIndexPath(name)}`, { body, ...extra });
   return sparseIndexPath(name);
 }
@@ -37,7 +41,10 @@ const MIXED_LINES = MIXED.split("\n");
 
 beforeAll(async () => {
   upstream = await FixtureUpstream.start({ lifetimeMs: LIFETIME_MS });
-  upstream.set("/config.json", { body: CONFIG_JSON, headers: { "content-type": "application/json", "cache-control": "public, max-age=300" } });
+  upstream.set("/config.json", {
+    body: CONFIG_JSON,
+    headers: { "content-type": "application/json", "cache-control": "public, max-age=300" },
+  });
   serve("mixed", MIXED, { headers: { "cache-control": "public, max-age=300" } });
 });
 
@@ -49,12 +56,19 @@ afterAll(async () => {
 describe.each(HOMES)("the %s home", (kind) => {
   let home: RunningHome;
   const get = (target: string, headers: Record<string, string> = {}) => send(home.url, target, { headers });
-  const head = (target: string, headers: Record<string, string> = {}) => send(home.url, target, { method: "HEAD", headers });
+  const head = (target: string, headers: Record<string, string> = {}) =>
+    send(home.url, target, { method: "HEAD", headers });
   /** Fails with what the home logged, which says more than a status. */
-  const explainFailure = (answer: Answer) => `${answer.status} ${answer.text}\n--- ${kind} log ---\n${home.log.slice(-20).join("\n")}`;
+  const explainFailure = (answer: Answer) =>
+    `${answer.status} ${answer.text}\n--- ${kind} log ---\n${home.log.slice(-20).join("\n")}`;
 
   beforeAll(async () => {
-    home = await startHome(kind, { upstream: upstream.url, clock: () => T0, upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS, lifetimeMs: LIFETIME_MS });
+    home = await startHome(kind, {
+      upstream: upstream.url,
+      clock: () => T0,
+      upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS,
+      lifetimeMs: LIFETIME_MS,
+    });
   });
   afterAll(async () => {
     await home?.close();
@@ -78,9 +92,20 @@ describe.each(HOMES)("the %s home", (kind) => {
     });
 
     it("decides by hours under /36h/ and by days under /3d/", async () => {
-      serve("hourly", indexFile("hourly", [{ vers: "1.0.0", publishedAt: T0 - 40 * 3_600 }, { vers: "1.1.0", publishedAt: T0 - 30 * 3_600 }]));
+      serve(
+        "hourly",
+        indexFile("hourly", [
+          { vers: "1.0.0", publishedAt: T0 - 40 * 3_600 },
+          { vers: "1.1.0", publishedAt: T0 - 30 * 3_600 },
+        ]),
+      );
       const hours = await get(`36h/${sparseIndexPath("hourly")}`);
-      expect(hours.text.split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { vers: string }).vers)).toEqual(["1.0.0"]);
+      expect(
+        hours.text
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { vers: string }).vers),
+      ).toEqual(["1.0.0"]);
       expect(hours.headers["x-cooldown"]).toMatch(/^window=36h; kept=1; hidden=1; too-young=1;/);
       const days = await get(`3d/${sparseIndexPath("hourly")}`);
       expect(days.status).toBe(200);
@@ -88,7 +113,9 @@ describe.each(HOMES)("the %s home", (kind) => {
     });
 
     it("answers an empty 200 with its own ETag and X-Cooldown when every version is hidden", async () => {
-      const path = serve("all-young", indexFile("all-young", [{ vers: "0.1.0", publishedAt: T0 - DAY }]), { headers: { "cache-control": "public, max-age=300" } });
+      const path = serve("all-young", indexFile("all-young", [{ vers: "0.1.0", publishedAt: T0 - DAY }]), {
+        headers: { "cache-control": "public, max-age=300" },
+      });
       const answer = await get(`7d/${path}`);
       expect(answer.status, explainFailure(answer)).toBe(200);
       expect(answer.body.byteLength).toBe(0);
@@ -163,7 +190,12 @@ describe.each(HOMES)("the %s home", (kind) => {
       const answer = await get(`7d/-/explain/Mixed`, { accept: "application/json" });
       expect(answer.status, explainFailure(answer)).toBe(200);
       expect(answer.headers["content-type"]).toBe("application/json");
-      const explanation = JSON.parse(answer.text) as { crate: string; window: string; now: string; versions: Record<string, unknown>[] };
+      const explanation = JSON.parse(answer.text) as {
+        crate: string;
+        window: string;
+        now: string;
+        versions: Record<string, unknown>[];
+      };
       expect(explanation).toMatchObject({ crate: "mixed", window: "7d", now: rfc3339(T0) });
       expect(explanation.versions.map((v) => [v.version, v.visible, v.reason, v.source, v.visible_at])).toEqual([
         ["1.0.0", true, null, "pubtime", rfc3339(T0 - 23 * DAY)],
@@ -185,7 +217,12 @@ describe.each(HOMES)("the %s home", (kind) => {
         home: kind === "node" ? "node" : "edge",
         now: rfc3339(T0),
         windows: { days: "0…30", hours: "1…720" },
-        rules: { yanked: "hide", unknown_publish_time: "hide", exceptions: [], pre_pubtime_inference: { enabled: false } },
+        rules: {
+          yanked: "hide",
+          unknown_publish_time: "hide",
+          exceptions: [],
+          pre_pubtime_inference: { enabled: false },
+        },
         data: { dump_watermark: null, last_feed_poll: null, feed_gap: null },
       });
       expect(status.version).toMatch(/^\d+\.\d+\.\d+/);
@@ -212,7 +249,9 @@ describe.each(HOMES)("the %s home", (kind) => {
       const one = await get(`1d/${sparseIndexPath("mixed")}`);
       expect(one.text).not.toBe(seven.text);
       expect(one.headers.etag).not.toBe(seven.headers.etag);
-      expect((await get(`1d/${sparseIndexPath("mixed")}`, { "if-none-match": seven.headers.etag ?? "" })).status).toBe(200);
+      expect((await get(`1d/${sparseIndexPath("mixed")}`, { "if-none-match": seven.headers.etag ?? "" })).status).toBe(
+        200,
+      );
     });
 
     it.each([
@@ -247,23 +286,38 @@ describe.each(HOMES)("the %s home", (kind) => {
 
   describe("Cache-Control of a filtered file", () => {
     it("is never longer than the moment the next hidden version matures", async () => {
-      const path = serve("maturing", indexFile("maturing", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }, { vers: "1.1.0", publishedAt: T0 - 7 * DAY + 120 }]), {
-        headers: { "cache-control": "public, max-age=300" },
-      });
+      const path = serve(
+        "maturing",
+        indexFile("maturing", [
+          { vers: "1.0.0", publishedAt: T0 - 30 * DAY },
+          { vers: "1.1.0", publishedAt: T0 - 7 * DAY + 120 },
+        ]),
+        {
+          headers: { "cache-control": "public, max-age=300" },
+        },
+      );
       const answer = await get(`7d/${path}`);
       expect(answer.headers["cache-control"]).toBe("public, max-age=120");
-      expect(answer.headers["x-cooldown"]).toBe(`window=7d; kept=1; hidden=1; too-young=1; yanked=0; unknown-age=0; unreadable=0; next-visible=${rfc3339(T0 + 120)}`);
+      expect(answer.headers["x-cooldown"]).toBe(
+        `window=7d; kept=1; hidden=1; too-young=1; yanked=0; unknown-age=0; unreadable=0; next-visible=${rfc3339(T0 + 120)}`,
+      );
     });
 
     it("is upstream's max-age when nothing changes sooner", async () => {
-      const path = serve("settled", indexFile("settled", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), { headers: { "cache-control": "public, max-age=300" } });
+      const path = serve("settled", indexFile("settled", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), {
+        headers: { "cache-control": "public, max-age=300" },
+      });
       const answer = await get(`7d/${path}`);
       expect(answer.headers["cache-control"]).toBe("public, max-age=300");
-      expect(answer.headers["x-cooldown"]).toBe("window=7d; kept=1; hidden=0; too-young=0; yanked=0; unknown-age=0; unreadable=0");
+      expect(answer.headers["x-cooldown"]).toBe(
+        "window=7d; kept=1; hidden=0; too-young=0; yanked=0; unknown-age=0; unreadable=0",
+      );
     });
 
     it("is what is left of upstream's lifetime: max-age minus Age", async () => {
-      const path = serve("aged", indexFile("aged", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), { headers: { "cache-control": "public, max-age=300", age: "100" } });
+      const path = serve("aged", indexFile("aged", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), {
+        headers: { "cache-control": "public, max-age=300", age: "100" },
+      });
       expect((await get(`7d/${path}`)).headers["cache-control"]).toBe("public, max-age=200");
     });
 
@@ -279,7 +333,10 @@ describe.each(HOMES)("the %s home", (kind) => {
 
   describe("gzip and damaged upstream bodies", () => {
     it("filters a gzip-coded upstream file and sends it identity-coded", async () => {
-      const body = indexFile("zipped", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }, { vers: "1.1.0", publishedAt: T0 - 2 * DAY }]);
+      const body = indexFile("zipped", [
+        { vers: "1.0.0", publishedAt: T0 - 30 * DAY },
+        { vers: "1.1.0", publishedAt: T0 - 2 * DAY },
+      ]);
       const path = serve("zipped", body, { gzip: true });
       const answer = await get(`7d/${path}`);
       expect(answer.status, explainFailure(answer)).toBe(200);
@@ -288,24 +345,35 @@ describe.each(HOMES)("the %s home", (kind) => {
       const whole = await get(`0d/${path}`);
       expect(whole.headers["content-encoding"]).toBeUndefined();
       expect(whole.text).toBe(body);
-      expect(upstream.requestsFor(`/${path}`).every((request) => /\bgzip\b/.test(request.headers["accept-encoding"] ?? ""))).toBe(true);
+      expect(
+        upstream.requestsFor(`/${path}`).every((request) => /\bgzip\b/.test(request.headers["accept-encoding"] ?? "")),
+      ).toBe(true);
     });
 
     it.each([
       ["identity", false],
       ["gzip", true],
-    ])("never sends an unfiltered or partial body when upstream cuts a %s file short: an error status", async (coding, gzip) => {
-      const name = `cut-${coding}`;
-      const body = indexFile(name, Array.from({ length: 200 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })));
-      const path = serve(name, body, { truncate: true, gzip });
-      const answer = await get(`7d/${path}`);
-      expect(answer.status, explainFailure(answer)).toBeGreaterThanOrEqual(500);
-      expect(answer.text).not.toContain('"vers"');
-      expect(answer.text.split("\n").filter(Boolean)).toHaveLength(1);
-    });
+    ])(
+      "never sends an unfiltered or partial body when upstream cuts a %s file short: an error status",
+      async (coding, gzip) => {
+        const name = `cut-${coding}`;
+        const body = indexFile(
+          name,
+          Array.from({ length: 200 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })),
+        );
+        const path = serve(name, body, { truncate: true, gzip });
+        const answer = await get(`7d/${path}`);
+        expect(answer.status, explainFailure(answer)).toBeGreaterThanOrEqual(500);
+        expect(answer.text).not.toContain('"vers"');
+        expect(answer.text.split("\n").filter(Boolean)).toHaveLength(1);
+      },
+    );
     it("never passes a cut-short /0d/ file off as whole: an error status or a cut connection", async () => {
       const name = `cut-through-${kind}`;
-      const body = indexFile(name, Array.from({ length: 200 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })));
+      const body = indexFile(
+        name,
+        Array.from({ length: 200 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })),
+      );
       const path = serve(name, body, { truncate: true });
       const outcome = await get(`0d/${path}`).catch((error: Error) => error);
       // Node answers 503; the edge streams pass-through bodies, so the cut reaches the client as a cut.
@@ -316,14 +384,17 @@ describe.each(HOMES)("the %s home", (kind) => {
   });
 
   describe("404", () => {
-    it.each(["03d", "+3d", "3D", "0h", "31d", "721h", "7w", "-1d"])("refuses the window /%s/ with a one-line reason", async (window) => {
-      const before = upstream.requests.length;
-      const answer = await get(`${window}/${sparseIndexPath("mixed")}`);
-      expect(answer.status).toBe(404);
-      expect(answer.headers["content-type"]).toBe("text/plain; charset=utf-8");
-      expect(answer.text).toMatch(/^[^\n]+\n$/);
-      expect(upstream.requests.length).toBe(before);
-    });
+    it.each(["03d", "+3d", "3D", "0h", "31d", "721h", "7w", "-1d"])(
+      "refuses the window /%s/ with a one-line reason",
+      async (window) => {
+        const before = upstream.requests.length;
+        const answer = await get(`${window}/${sparseIndexPath("mixed")}`);
+        expect(answer.status).toBe(404);
+        expect(answer.headers["content-type"]).toBe("text/plain; charset=utf-8");
+        expect(answer.text).toMatch(/^[^\n]+\n$/);
+        expect(upstream.requests.length).toBe(before);
+      },
+    );
 
     it.each([
       ["a wrong prefix", "7d/sr/de/serde"],
@@ -375,14 +446,17 @@ describe.each(HOMES)("the %s home", (kind) => {
   });
 
   describe("405", () => {
-    it.each(["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])("refuses %s with Allow: GET, HEAD, before it reaches upstream", async (method) => {
-      const before = upstream.requests.length;
-      const answer = await send(home.url, `7d/${sparseIndexPath("mixed")}`, { method });
-      expect(answer.status).toBe(405);
-      expect(answer.headers.allow).toBe("GET, HEAD");
-      expect(answer.text).toMatch(/^[^\n]+\n$/);
-      expect(upstream.requests.length).toBe(before);
-    });
+    it.each(["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])(
+      "refuses %s with Allow: GET, HEAD, before it reaches upstream",
+      async (method) => {
+        const before = upstream.requests.length;
+        const answer = await send(home.url, `7d/${sparseIndexPath("mixed")}`, { method });
+        expect(answer.status).toBe(405);
+        expect(answer.headers.allow).toBe("GET, HEAD");
+        expect(answer.text).toMatch(/^[^\n]+\n$/);
+        expect(upstream.requests.length).toBe(before);
+      },
+    );
   });
 
   describe("502", () => {
@@ -394,7 +468,10 @@ describe.each(HOMES)("the %s home", (kind) => {
       [401, {}],
       [403, {}],
     ])("answers 502 when upstream answers an unexpected %i", async (status, headers) => {
-      const path = serve(`odd-${status}`, indexFile(`odd-${status}`, [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), { status, headers });
+      const path = serve(`odd-${status}`, indexFile(`odd-${status}`, [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), {
+        status,
+        headers,
+      });
       const answer = await get(`7d/${path}`);
       expect(answer.status, explainFailure(answer)).toBe(502);
       expect(answer.text).toMatch(/^[^\n]+\n$/);
@@ -432,17 +509,25 @@ describe.each(HOMES)("the %s home", (kind) => {
       [504, undefined, "5"],
       [429, "11", "11"],
       [429, undefined, "5"],
-    ])("answers 503 when upstream answers %i (upstream's Retry-After %s → %s)", async (status, retryAfter, expected) => {
-      const name = `busy-${status}-${retryAfter ?? "none"}`;
-      const path = serve(name, "busy\n", { status, headers: retryAfter === undefined ? {} : { "retry-after": retryAfter } });
-      const answer = await get(`7d/${path}`);
-      expect(answer.status, explainFailure(answer)).toBe(503);
-      expect(answer.headers["retry-after"]).toBe(expected);
-      expect(answer.text).toMatch(/^[^\n]+\n$/);
-    });
+    ])(
+      "answers 503 when upstream answers %i (upstream's Retry-After %s → %s)",
+      async (status, retryAfter, expected) => {
+        const name = `busy-${status}-${retryAfter ?? "none"}`;
+        const path = serve(name, "busy\n", {
+          status,
+          headers: retryAfter === undefined ? {} : { "retry-after": retryAfter },
+        });
+        const answer = await get(`7d/${path}`);
+        expect(answer.status, explainFailure(answer)).toBe(503);
+        expect(answer.headers["retry-after"]).toBe(expected);
+        expect(answer.text).toMatch(/^[^\n]+\n$/);
+      },
+    );
 
     it("answers 503 with Retry-After 5 when upstream is slower than the timeout", async () => {
-      const path = serve("slow", indexFile("slow", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), { delayMs: UPSTREAM_TIMEOUT_MS * 3 });
+      const path = serve("slow", indexFile("slow", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]), {
+        delayMs: UPSTREAM_TIMEOUT_MS * 3,
+      });
       const answer = await get(`7d/${path}`);
       expect(answer.status, explainFailure(answer)).toBe(503);
       expect(answer.headers["retry-after"]).toBe("5");
@@ -452,7 +537,11 @@ describe.each(HOMES)("the %s home", (kind) => {
       // A port that was just listening and is closed now: nothing answers there.
       const closed = await listenBounded(createServer(), 1_000);
       await closed.close();
-      const unreachable = await startHome(kind, { upstream: `http://127.0.0.1:${closed.port}`, clock: () => T0, lifetimeMs: 60_000 });
+      const unreachable = await startHome(kind, {
+        upstream: `http://127.0.0.1:${closed.port}`,
+        clock: () => T0,
+        lifetimeMs: 60_000,
+      });
       try {
         const answer = await send(unreachable.url, `7d/${sparseIndexPath("mixed")}`);
         expect(answer.status, `${answer.status} ${answer.text}`).toBe(503);
@@ -465,22 +554,30 @@ describe.each(HOMES)("the %s home", (kind) => {
   });
 
   describe("what differs between homes, as the README says", () => {
-    it(kind === "node" ? "compresses for clients that accept gzip, with an ETag suffixed -gzip" : "sets x-compress-hint: on so Fastly compresses for clients", async () => {
-      const name = "large";
-      const body = indexFile(name, Array.from({ length: 40 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })));
-      const path = serve(name, body);
-      const plain = await get(`7d/${path}`);
-      const asked = await get(`7d/${path}`, { "accept-encoding": "gzip" });
-      if (kind === "node") {
-        expect(plain.headers["x-compress-hint"]).toBeUndefined();
-        expect(asked.headers["content-encoding"]).toBe("gzip");
-        expect(asked.headers.etag).toBe(`${(plain.headers.etag ?? "").slice(0, -1)}-gzip"`);
-      } else {
-        expect(plain.headers["x-compress-hint"]).toBe("on");
-        expect(asked.headers["x-compress-hint"]).toBe("on");
-        expect(asked.headers["content-encoding"]).toBeUndefined();
-        expect(asked.headers.etag).toBe(plain.headers.etag);
-      }
-    });
+    it(
+      kind === "node"
+        ? "compresses for clients that accept gzip, with an ETag suffixed -gzip"
+        : "sets x-compress-hint: on so Fastly compresses for clients",
+      async () => {
+        const name = "large";
+        const body = indexFile(
+          name,
+          Array.from({ length: 40 }, (_, i) => ({ vers: `1.0.${i}`, publishedAt: T0 - 30 * DAY })),
+        );
+        const path = serve(name, body);
+        const plain = await get(`7d/${path}`);
+        const asked = await get(`7d/${path}`, { "accept-encoding": "gzip" });
+        if (kind === "node") {
+          expect(plain.headers["x-compress-hint"]).toBeUndefined();
+          expect(asked.headers["content-encoding"]).toBe("gzip");
+          expect(asked.headers.etag).toBe(`${(plain.headers.etag ?? "").slice(0, -1)}-gzip"`);
+        } else {
+          expect(plain.headers["x-compress-hint"]).toBe("on");
+          expect(asked.headers["x-compress-hint"]).toBe("on");
+          expect(asked.headers["content-encoding"]).toBeUndefined();
+          expect(asked.headers.etag).toBe(plain.headers.etag);
+        }
+      },
+    );
   });
 });

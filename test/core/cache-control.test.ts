@@ -5,7 +5,7 @@ describe("maxAgeOf", () => {
   it.each([
     [null, null],
     ["public, max-age=600", 600],
-    ["max-age=\"60\"", 60],
+    ['max-age="60"', 60],
     ["public", null],
     ["no-store", 0],
     ["max-age=600, no-cache", 0],
@@ -17,7 +17,14 @@ describe("maxAgeOf", () => {
 });
 
 describe("filteredMaxAge", () => {
-  const base = { now: 1000, upstreamMaxAge: 600, nextChangeAt: null, hasUnknownAges: false, defaultMaxAge: 60, unknownAgeMaxAge: 30 };
+  const base = {
+    now: 1000,
+    upstreamMaxAge: 600,
+    nextChangeAt: null,
+    hasUnknownAges: false,
+    defaultMaxAge: 60,
+    unknownAgeMaxAge: 30,
+  };
   it("never exceeds upstream's max-age", () => {
     expect(filteredMaxAge(base)).toBe(600);
   });

@@ -79,8 +79,26 @@ describe("compiled Cargo requirements agree with semver", () => {
   const prerelease = fc.constantFrom("", "", "", "-alpha", "-alpha.1", "-0", "-rc.2", "-beta.10", "-1.2", "-x-y");
   const build = fc.constantFrom("", "", "", "+build.5", "+20200101", "+a-b");
   const version = fc.oneof(
-    { weight: 10, arbitrary: fc.tuple(number, number, number, prerelease, build).map(([a, b, c, pre, meta]) => `${a}.${b}.${c}${pre}${meta}`) },
-    { weight: 1, arbitrary: fc.constantFrom("1.0", "v1.0.0", "1.0.0.0", "", " 1.0.0", "1.0.0 ", "1..0", "x".repeat(300), `1.0.0-${"a".repeat(260)}`) },
+    {
+      weight: 10,
+      arbitrary: fc
+        .tuple(number, number, number, prerelease, build)
+        .map(([a, b, c, pre, meta]) => `${a}.${b}.${c}${pre}${meta}`),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "1.0",
+        "v1.0.0",
+        "1.0.0.0",
+        "",
+        " 1.0.0",
+        "1.0.0 ",
+        "1..0",
+        "x".repeat(300),
+        `1.0.0-${"a".repeat(260)}`,
+      ),
+    },
   );
   const operator = fc.constantFrom("", "^", "~", "=", ">=", "<=", ">", "<");
   const partial = fc.oneof(
@@ -89,7 +107,9 @@ describe("compiled Cargo requirements agree with semver", () => {
     number,
     fc.constantFrom("1.*", "0.*", "*", "1.2.*"),
   );
-  const comparator = fc.tuple(operator, fc.constantFrom("", " "), partial).map(([op, space, v]) => `${op}${op === "" ? "" : space}${v}`);
+  const comparator = fc
+    .tuple(operator, fc.constantFrom("", " "), partial)
+    .map(([op, space, v]) => `${op}${op === "" ? "" : space}${v}`);
   const requirement = fc.array(comparator, { minLength: 1, maxLength: 3 }).map((parts) => parts.join(", "));
 
   it("meets exactly when semver.satisfies says so, for any version and requirement", () => {

@@ -5,7 +5,10 @@ import { CORPUS_2020_ARCHIVE, readCorpus2020, sharedFixturesPresent } from "../s
 import { EVENTS_2020_CSV, EVENTS_2020_START, publishTimes2020, SNAPSHOT_2020 } from "../support/events-2020.ts";
 import { FixedClock, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
 
-const present = sharedFixturesPresent("explain/filter agreement on the real 2020 index", [CORPUS_2020_ARCHIVE, EVENTS_2020_CSV]);
+const present = sharedFixturesPresent("explain/filter agreement on the real 2020 index", [
+  CORPUS_2020_ARCHIVE,
+  EVENTS_2020_CSV,
+]);
 
 interface ExplainJson {
   versions: { version: string | null; visible: boolean }[];
@@ -18,7 +21,12 @@ describe("explain and the filter, on the real 2020 index", () => {
       const times = publishTimes2020();
       const upstream = new InMemoryUpstream();
       const store = new InMemoryPublishTimes();
-      const proxy = createCooldownProxy({ upstream, publishTimes: store, clock: new FixedClock(SNAPSHOT_2020), rules: defaultRules(false) });
+      const proxy = createCooldownProxy({
+        upstream,
+        publishTimes: store,
+        clock: new FixedClock(SNAPSHOT_2020),
+        rules: defaultRules(false),
+      });
       let versionsCompared = 0;
       let hiddenSeen = 0;
       let i = 0;
@@ -45,13 +53,17 @@ describe("explain and the filter, on the real 2020 index", () => {
             .filter((line) => line !== "")
             .map((line) => (JSON.parse(line) as { vers: string }).vers);
           const explained = (await (
-            await proxy(new Request(`http://p/${window}/-/explain/${name}`, { headers: { accept: "application/json" } }))
+            await proxy(
+              new Request(`http://p/${window}/-/explain/${name}`, { headers: { accept: "application/json" } }),
+            )
           ).json()) as ExplainJson;
           const visible = explained.versions.filter((v) => v.visible).map((v) => v.version);
           versionsCompared += explained.versions.length;
           hiddenSeen += explained.versions.length - visible.length;
           if (JSON.stringify(visible) !== JSON.stringify(keptVersions) && disagreements.length < 20) {
-            disagreements.push(`${window} ${name}: explain shows ${JSON.stringify(visible)}, filter kept ${JSON.stringify(keptVersions)}`);
+            disagreements.push(
+              `${window} ${name}: explain shows ${JSON.stringify(visible)}, filter kept ${JSON.stringify(keptVersions)}`,
+            );
           }
         }
       }

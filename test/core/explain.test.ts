@@ -1,7 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { defaultRules } from "../../src/core/policy.ts";
-import { createCooldownProxy, type CooldownProxy } from "../../src/core/proxy.ts";
-import { DAY, FixedClock, HOUR, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
+import { type CooldownProxy, createCooldownProxy } from "../../src/core/proxy.ts";
+import {
+  DAY,
+  FixedClock,
+  HOUR,
+  InMemoryPublishTimes,
+  InMemoryUpstream,
+  indexLine,
+} from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const NO_GRANT = { exception: null, advisory: null, shown_without_publish_time: false };
@@ -10,7 +17,8 @@ const iso = (at: number) => new Date(at * 1000).toISOString().replace(".000Z", "
 let upstream: InMemoryUpstream;
 let times: InMemoryPublishTimes;
 let proxy: CooldownProxy;
-const get = (path: string, headers: Record<string, string> = {}) => proxy(new Request(`http://proxy.test${path}`, { headers }));
+const get = (path: string, headers: Record<string, string> = {}) =>
+  proxy(new Request(`http://proxy.test${path}`, { headers }));
 const getJson = async (path: string) => (await get(path, { accept: "application/json" })).json();
 
 beforeEach(() => {
@@ -24,7 +32,13 @@ beforeEach(() => {
       "not json\n",
   });
   times = new InMemoryPublishTimes().set("foobar", "1.2.0", NOW - 10 * DAY);
-  proxy = createCooldownProxy({ upstream, publishTimes: times, clock: new FixedClock(NOW), rules: defaultRules(false), service: { version: "9.9.9", home: "node" } });
+  proxy = createCooldownProxy({
+    upstream,
+    publishTimes: times,
+    clock: new FixedClock(NOW),
+    rules: defaultRules(false),
+    service: { version: "9.9.9", home: "node" },
+  });
 });
 
 describe("GET /<window>/-/explain/<crate>", () => {
@@ -34,12 +48,66 @@ describe("GET /<window>/-/explain/<crate>", () => {
       window: "7d",
       now: iso(NOW),
       versions: [
-        { version: "1.0.0", published_at: iso(NOW - 30 * DAY), source: "pubtime", visible: true, reason: null, visible_at: iso(NOW - 23 * DAY), yanked: false, ...NO_GRANT },
-        { version: "1.0.1", published_at: iso(NOW - 20 * DAY), source: "pubtime", visible: false, reason: "yanked", visible_at: null, yanked: true, ...NO_GRANT },
-        { version: "1.1.0", published_at: iso(NOW - 2 * DAY), source: "pubtime", visible: false, reason: "too-young", visible_at: iso(NOW + 5 * DAY), yanked: false, ...NO_GRANT },
-        { version: "1.2.0", published_at: iso(NOW - 10 * DAY), source: "database", visible: true, reason: null, visible_at: iso(NOW - 3 * DAY), yanked: false, ...NO_GRANT },
-        { version: "1.3.0", published_at: null, source: null, visible: false, reason: "unknown-publish-time", visible_at: null, yanked: false, ...NO_GRANT },
-        { version: null, published_at: null, source: null, visible: false, reason: "unreadable-line", visible_at: null, yanked: false, ...NO_GRANT },
+        {
+          version: "1.0.0",
+          published_at: iso(NOW - 30 * DAY),
+          source: "pubtime",
+          visible: true,
+          reason: null,
+          visible_at: iso(NOW - 23 * DAY),
+          yanked: false,
+          ...NO_GRANT,
+        },
+        {
+          version: "1.0.1",
+          published_at: iso(NOW - 20 * DAY),
+          source: "pubtime",
+          visible: false,
+          reason: "yanked",
+          visible_at: null,
+          yanked: true,
+          ...NO_GRANT,
+        },
+        {
+          version: "1.1.0",
+          published_at: iso(NOW - 2 * DAY),
+          source: "pubtime",
+          visible: false,
+          reason: "too-young",
+          visible_at: iso(NOW + 5 * DAY),
+          yanked: false,
+          ...NO_GRANT,
+        },
+        {
+          version: "1.2.0",
+          published_at: iso(NOW - 10 * DAY),
+          source: "database",
+          visible: true,
+          reason: null,
+          visible_at: iso(NOW - 3 * DAY),
+          yanked: false,
+          ...NO_GRANT,
+        },
+        {
+          version: "1.3.0",
+          published_at: null,
+          source: null,
+          visible: false,
+          reason: "unknown-publish-time",
+          visible_at: null,
+          yanked: false,
+          ...NO_GRANT,
+        },
+        {
+          version: null,
+          published_at: null,
+          source: null,
+          visible: false,
+          reason: "unreadable-line",
+          visible_at: null,
+          yanked: false,
+          ...NO_GRANT,
+        },
       ],
     });
   });
@@ -82,7 +150,14 @@ describe("GET /-/status", () => {
       publishTimes: times,
       clock: new FixedClock(NOW),
       rules: defaultRules(true),
-      freshness: { freshness: async () => ({ dumpWatermark: NOW - 10 * HOUR, lastFeedPoll: NOW - 300, lastKvPush: NOW - 200, feedGap: null }) },
+      freshness: {
+        freshness: async () => ({
+          dumpWatermark: NOW - 10 * HOUR,
+          lastFeedPoll: NOW - 300,
+          lastKvPush: NOW - 200,
+          feedGap: null,
+        }),
+      },
     });
     const status = (await getJson("/-/status")) as Record<string, any>;
     expect(status.data).toEqual({
@@ -97,7 +172,12 @@ describe("GET /-/status", () => {
   });
 
   it("says so when freshness cannot be read", async () => {
-    proxy = createCooldownProxy({ upstream, publishTimes: times, rules: defaultRules(false), freshness: { freshness: () => Promise.reject(new Error("KV down")) } });
+    proxy = createCooldownProxy({
+      upstream,
+      publishTimes: times,
+      rules: defaultRules(false),
+      freshness: { freshness: () => Promise.reject(new Error("KV down")) },
+    });
     const status = (await getJson("/-/status")) as Record<string, any>;
     expect(status.data.problems[0]).toBe("freshness data unavailable: KV down");
   });
@@ -114,22 +194,42 @@ describe("explain and status show exceptions and admissions", () => {
     const rules = defaultRules(false);
     const records = {
       lookup: async (crate: string) =>
-        crate === "rustls" ? { crate, versions: new Map<string, number>(), advisories: [{ id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] }] } : null,
+        crate === "rustls"
+          ? {
+              crate,
+              versions: new Map<string, number>(),
+              advisories: [{ id: "RUSTSEC-2026-0042", patched: [">= 0.23.18"] }],
+            }
+          : null,
     };
     proxy = createCooldownProxy({
       upstream,
       publishTimes: records,
       clock: new FixedClock(NOW),
-      rules: { ...rules, exceptions: [{ crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: NOW + DAY }] },
+      rules: {
+        ...rules,
+        exceptions: [{ crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: NOW + DAY }],
+      },
     });
     const json = (await getJson("/7d/-/explain/rustls")) as { versions: Record<string, unknown>[] };
-    expect(json.versions[0]).toMatchObject({ version: "0.23.17", visible: true, exception: { reason: "gateway fix", expires: iso(NOW + DAY) } });
-    expect(json.versions[1]).toMatchObject({ version: "0.23.18", visible: true, advisory: { id: "RUSTSEC-2026-0042", floor_seconds: 3600 }, visible_at: iso(NOW - HOUR) });
+    expect(json.versions[0]).toMatchObject({
+      version: "0.23.17",
+      visible: true,
+      exception: { reason: "gateway fix", expires: iso(NOW + DAY) },
+    });
+    expect(json.versions[1]).toMatchObject({
+      version: "0.23.18",
+      visible: true,
+      advisory: { id: "RUSTSEC-2026-0042", floor_seconds: 3600 },
+      visible_at: iso(NOW - HOUR),
+    });
     const text = await (await get("/7d/-/explain/rustls")).text();
     expect(text).toContain(`exception until ${iso(NOW + DAY)}: gateway fix`);
     expect(text).toContain(`security fix (RUSTSEC-2026-0042), visible since ${iso(NOW - HOUR)}`);
     const status = (await getJson("/-/status")) as Record<string, any>;
-    expect(status.rules.exceptions).toEqual([{ crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: iso(NOW + DAY), expired: false }]);
+    expect(status.rules.exceptions).toEqual([
+      { crate: "rustls", version: "0.23.17", reason: "gateway fix", expires: iso(NOW + DAY), expired: false },
+    ]);
     expect(status.rules.security_fix_admission).toEqual({ enabled: true, floor_seconds: 3600 });
   });
 });

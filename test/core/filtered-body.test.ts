@@ -3,8 +3,8 @@ import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
-import { windowOf } from "../support/window-of.ts";
 import { DAY, indexLine } from "../support/in-memory-ports.ts";
+import { windowOf } from "../support/window-of.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const SEVEN_DAYS = windowOf("7d");
@@ -13,7 +13,9 @@ const RULES = { ...defaultRules(false), securityFixes: { enabled: false, floor: 
 /** One line per age in days; a negative age marks a yanked line. */
 function indexText(ages: readonly number[], name = "foo"): string {
   return ages
-    .map((age, i) => indexLine({ name, vers: `1.0.${i}`, pubtime: NOW - Math.abs(age) * DAY, ...(age < 0 ? { yanked: true } : {}) }))
+    .map((age, i) =>
+      indexLine({ name, vers: `1.0.${i}`, pubtime: NOW - Math.abs(age) * DAY, ...(age < 0 ? { yanked: true } : {}) }),
+    )
     .join("");
 }
 

@@ -6,7 +6,12 @@ const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 
 describe("freshness", () => {
   it("round-trips through its KV record", () => {
-    const freshness = { dumpWatermark: NOW - 20 * HOUR, lastFeedPoll: NOW - 60, lastKvPush: NOW - 30, feedGap: { from: NOW - 5 * HOUR, to: NOW - 3 * HOUR } };
+    const freshness = {
+      dumpWatermark: NOW - 20 * HOUR,
+      lastFeedPoll: NOW - 60,
+      lastKvPush: NOW - 30,
+      feedGap: { from: NOW - 5 * HOUR, to: NOW - 3 * HOUR },
+    };
     expect(decodeFreshness(encodeFreshness(freshness))).toEqual(freshness);
     expect(decodeFreshness(encodeFreshness(NO_FRESHNESS))).toEqual(NO_FRESHNESS);
   });
@@ -26,8 +31,16 @@ describe("freshness", () => {
   });
 
   it("flags missing data and feed gaps", () => {
-    expect(staleness(NO_FRESHNESS, NOW)).toEqual(["the RSS feed has never been polled", "no crates.io DB dump has been applied"]);
-    const gap = staleness({ dumpWatermark: NOW, lastFeedPoll: NOW, lastKvPush: null, feedGap: { from: NOW - 3 * HOUR, to: NOW - HOUR } }, NOW);
-    expect(gap).toEqual(["versions published between 2026-11-22T09:00:00Z and 2026-11-22T11:00:00Z may be missing until the next dump (feed gap)"]);
+    expect(staleness(NO_FRESHNESS, NOW)).toEqual([
+      "the RSS feed has never been polled",
+      "no crates.io DB dump has been applied",
+    ]);
+    const gap = staleness(
+      { dumpWatermark: NOW, lastFeedPoll: NOW, lastKvPush: null, feedGap: { from: NOW - 3 * HOUR, to: NOW - HOUR } },
+      NOW,
+    );
+    expect(gap).toEqual([
+      "versions published between 2026-11-22T09:00:00Z and 2026-11-22T11:00:00Z may be missing until the next dump (feed gap)",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { scanIndexFile, type IndexScanOptions, type TailReader } from "../../src/core/index-file.ts";
+import { type IndexScanOptions, scanIndexFile, type TailReader } from "../../src/core/index-file.ts";
 import { CORPUS_2020_FILES, CORPUS_2020_LINES, readCorpus2020, sharedFixturesPresent } from "../support/corpus-2020.ts";
 
 /*
@@ -22,7 +22,10 @@ of that line), and the lines around them fully. The same goes for a line that re
 
 const TAIL_READERS: readonly TailReader[] = ["positional", "json-parse"];
 /** Each reader alone, then as the edge uses it: short lines parsed outright (the threshold picks some of every kind). */
-const SCANS: readonly IndexScanOptions[] = [...TAIL_READERS.map((tailReader) => ({ tailReader })), { tailReader: "json-parse", parseLinesShorterThan: 600 }];
+const SCANS: readonly IndexScanOptions[] = [
+  ...TAIL_READERS.map((tailReader) => ({ tailReader })),
+  { tailReader: "json-parse", parseLinesShorterThan: 600 },
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The reference: what a full parse says about each line.
@@ -64,7 +67,10 @@ function referenceScan(text: string): ReferenceLine[] {
 }
 
 function referenceLine(content: string, start: number, end: number): ReferenceLine {
-  const unreadable = (hasPubtimeKey: boolean) => ({ reading: { start, end, version: null, yanked: false, pubtime: null, hasPubtimeKey }, binding: true });
+  const unreadable = (hasPubtimeKey: boolean) => ({
+    reading: { start, end, version: null, yanked: false, pubtime: null, hasPubtimeKey },
+    binding: true,
+  });
   let parsed: unknown;
   try {
     parsed = JSON.parse(content);
@@ -78,12 +84,15 @@ function referenceLine(content: string, start: number, end: number): ReferenceLi
   const members = topLevelMembers(content);
   const keys = members.map(([key]) => key);
   const repeats = READ_FIELDS.some((field) => keys.indexOf(field) !== keys.lastIndexOf(field));
-  const spelledVersions = members.flatMap(([key, value]) => (key === "vers" && typeof value === "string" ? [value] : []));
+  const spelledVersions = members.flatMap(([key, value]) =>
+    key === "vers" && typeof value === "string" ? [value] : [],
+  );
   const fields = parsed as Record<string, unknown>;
   const hasPubtimeKey = Object.hasOwn(fields, "pubtime");
   // A line repeating a read field is outside the promise whatever its last value is (cargo refuses it): held only to
   // reading one of the versions it spells, even when the last repeat is not a string (`"vers":"1.0.0",…,"vers":{}`).
-  const unreadableLine = () => (repeats ? { ...unreadable(hasPubtimeKey), binding: false, spelledVersions } : unreadable(hasPubtimeKey));
+  const unreadableLine = () =>
+    repeats ? { ...unreadable(hasPubtimeKey), binding: false, spelledVersions } : unreadable(hasPubtimeKey);
   const vers = Object.hasOwn(fields, "vers") ? fields.vers : undefined;
   if (typeof vers !== "string") return unreadableLine();
   let yanked = false;
@@ -143,7 +152,14 @@ function referencePubtime(value: unknown): number | null {
   if (typeof value !== "string") return null;
   const match = PUBTIME_SHAPE.exec(value);
   if (match === null) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
   return daysSinceEpoch(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
@@ -167,35 +183,55 @@ function daysSinceEpoch(year: number, month: number, day: number): number {
 const FIELDS = ["version", "yanked", "pubtime", "hasPubtimeKey"] as const;
 
 /** Every way the scanner differs from the reference, readable in a failure message; empty when it agrees. */
-function disagreements(label: string, text: string, reference: readonly ReferenceLine[] = referenceScan(text)): string[] {
+function disagreements(
+  label: string,
+  text: string,
+  reference: readonly ReferenceLine[] = referenceScan(text),
+): string[] {
   return SCANS.flatMap((scan) => disagreementsOf(`${label} ${JSON.stringify(scan)}`, text, reference, scan));
 }
 
-function disagreementsOf(label: string, text: string, reference: readonly ReferenceLine[], scan: IndexScanOptions): string[] {
+function disagreementsOf(
+  label: string,
+  text: string,
+  reference: readonly ReferenceLine[],
+  scan: IndexScanOptions,
+): string[] {
   const found: string[] = [];
   const scanned = scanIndexFile(text, scan);
-  if (scanned.lines.length !== reference.length) return [`${label}: ${scanned.lines.length} lines scanned, ${reference.length} expected`];
+  if (scanned.lines.length !== reference.length)
+    return [`${label}: ${scanned.lines.length} lines scanned, ${reference.length} expected`];
   const excerpt = (line: LineReading) => JSON.stringify(text.slice(line.start, Math.min(line.end, line.start + 160)));
   reference.forEach(({ reading: want, binding }, index) => {
     const got = scanned.lines[index] as LineReading;
     for (const field of binding ? (["start", "end", ...FIELDS] as const) : (["start", "end"] as const)) {
       if (!Object.is(got[field], want[field])) {
-        found.push(`${label}:${index + 1} ${field}: scanner ${JSON.stringify(got[field])}, JSON.parse ${JSON.stringify(want[field])} in ${excerpt(want)}`);
+        found.push(
+          `${label}:${index + 1} ${field}: scanner ${JSON.stringify(got[field])}, JSON.parse ${JSON.stringify(want[field])} in ${excerpt(want)}`,
+        );
       }
     }
     // Even a tolerated line is read only from itself: a version never takes text from beyond the line, and on a line
     // repeating a field it is one of the versions the line spells.
     if (!binding && got.version !== null) {
       const spelled = reference[index]?.spelledVersions;
-      const fromLine = spelled === undefined ? !got.version.includes("\n") && text.slice(want.start, want.end).includes(got.version) : spelled.includes(got.version);
-      if (!fromLine) found.push(`${label}:${index + 1} version: scanner ${JSON.stringify(got.version)} is not a version of the line ${excerpt(want)}`);
+      const fromLine =
+        spelled === undefined
+          ? !got.version.includes("\n") && text.slice(want.start, want.end).includes(got.version)
+          : spelled.includes(got.version);
+      if (!fromLine)
+        found.push(
+          `${label}:${index + 1} version: scanner ${JSON.stringify(got.version)} is not a version of the line ${excerpt(want)}`,
+        );
     }
   });
   // The per-file counts must agree with the lines they count (the lines themselves were checked above).
   const withoutPubtime = scanned.lines.filter((line) => line.pubtime === null).length;
   const withKey = scanned.lines.filter((line) => line.hasPubtimeKey).length;
-  if (scanned.linesWithoutPubtime !== withoutPubtime) found.push(`${label}: linesWithoutPubtime ${scanned.linesWithoutPubtime}, lines say ${withoutPubtime}`);
-  if (scanned.linesWithPubtimeKey !== withKey) found.push(`${label}: linesWithPubtimeKey ${scanned.linesWithPubtimeKey}, lines say ${withKey}`);
+  if (scanned.linesWithoutPubtime !== withoutPubtime)
+    found.push(`${label}: linesWithoutPubtime ${scanned.linesWithoutPubtime}, lines say ${withoutPubtime}`);
+  if (scanned.linesWithPubtimeKey !== withKey)
+    found.push(`${label}: linesWithPubtimeKey ${scanned.linesWithPubtimeKey}, lines say ${withKey}`);
   return found;
 }
 
@@ -209,24 +245,28 @@ function expectConformance(text: string): void {
 const corpusPresent = sharedFixturesPresent("index-file conformance on the real 2020 index");
 
 describe("scanIndexFile on the real crates.io index of 2020-03-25", () => {
-  it.skipIf(!corpusPresent)(`agrees with JSON.parse on every one of its ${CORPUS_2020_LINES.toLocaleString("en")} lines`, async () => {
-    const found: string[] = [];
-    let files = 0;
-    let lines = 0;
-    let heldLines = 0;
-    for await (const file of readCorpus2020()) {
-      files++;
-      const reference = referenceScan(file.text);
-      lines += reference.length;
-      heldLines += reference.filter((line) => line.binding).length;
-      if (found.length < 50) found.push(...disagreements(file.path, file.text, reference));
-    }
-    expect(found).toEqual([]);
-    expect(files).toBe(CORPUS_2020_FILES);
-    expect(lines).toBe(CORPUS_2020_LINES);
-    // Every real line is valid JSON, so every field of every line was held to the reference.
-    expect(heldLines).toBe(CORPUS_2020_LINES);
-  }, 120_000);
+  it.skipIf(!corpusPresent)(
+    `agrees with JSON.parse on every one of its ${CORPUS_2020_LINES.toLocaleString("en")} lines`,
+    async () => {
+      const found: string[] = [];
+      let files = 0;
+      let lines = 0;
+      let heldLines = 0;
+      for await (const file of readCorpus2020()) {
+        files++;
+        const reference = referenceScan(file.text);
+        lines += reference.length;
+        heldLines += reference.filter((line) => line.binding).length;
+        if (found.length < 50) found.push(...disagreements(file.path, file.text, reference));
+      }
+      expect(found).toEqual([]);
+      expect(files).toBe(CORPUS_2020_FILES);
+      expect(lines).toBe(CORPUS_2020_LINES);
+      // Every real line is valid JSON, so every field of every line was held to the reference.
+      expect(heldLines).toBe(CORPUS_2020_LINES);
+    },
+    120_000,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -273,47 +313,71 @@ describe("scanIndexFile agrees with JSON.parse on escapes", () => {
     "reads a line whose name ends in an escaped backslash": '{"name":"demo\\\\","vers":"1.0.0","yanked":false}\n',
     "reads vers spelled with a \\u escape in the key": '{"name":"demo","v\\u0065rs":"1.0.0","yanked":false}\n',
     "reads yanked spelled with a \\u escape in the key": '{"name":"demo","vers":"1.0.0","y\\u0061nked":true}\n',
-    "reads pubtime spelled with a \\u escape in the key": '{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
+    "reads pubtime spelled with a \\u escape in the key":
+      '{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
     "reads a key spelled entirely in \\u escapes": '{"\\u0076\\u0065\\u0072\\u0073":"1.0.0"}\n',
     "reads a version holding a \\u escape": '{"name":"demo","vers":"1.0.0-\\u0061lpha"}\n',
     "reads a version holding an escaped slash": '{"name":"demo","vers":"1.0\\/0"}\n',
     "reads a pubtime holding a \\u escape": '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12\\u005a"}\n',
-    "reads a line with an escaped lone surrogate in a feature": '{"name":"demo","vers":"1.0.0","features":{"\\ud800":[]}}\n',
+    "reads a line with an escaped lone surrogate in a feature":
+      '{"name":"demo","vers":"1.0.0","features":{"\\ud800":[]}}\n',
   });
 });
 
 describe("scanIndexFile agrees with JSON.parse on look-alike keys", () => {
   edgeCases({
-    'reads the top-level vers when a string holds "vers":"…"': '{"name":"demo","vers":"1.0.0","features":{"x":["\\"vers\\":\\"9.9.9\\""]}}\n',
+    'reads the top-level vers when a string holds "vers":"…"':
+      '{"name":"demo","vers":"1.0.0","features":{"x":["\\"vers\\":\\"9.9.9\\""]}}\n',
     'reads the top-level vers when a string value ends in \\"vers': '{"name":"de\\"vers","vers":"1.0.0"}\n',
-    "reads the top-level vers when a dependency is named vers": '{"name":"vers","vers":"1.0.0","deps":[{"name":"vers","req":"^1"}]}\n',
-    "reads the top-level vers when a feature is named vers": '{"name":"demo","vers":"1.0.0","features":{"vers":["a"]}}\n',
-    "reads the top-level vers when a nested object has a vers key": '{"name":"demo","vers":"1.0.0","deps":[{"vers":"9.9.9"}]}\n',
+    "reads the top-level vers when a dependency is named vers":
+      '{"name":"vers","vers":"1.0.0","deps":[{"name":"vers","req":"^1"}]}\n',
+    "reads the top-level vers when a feature is named vers":
+      '{"name":"demo","vers":"1.0.0","features":{"vers":["a"]}}\n',
+    "reads the top-level vers when a nested object has a vers key":
+      '{"name":"demo","vers":"1.0.0","deps":[{"vers":"9.9.9"}]}\n',
     "reads the top-level vers when a nested vers comes first": '{"deps":[{"vers":"9.9.9"}],"vers":"1.0.0"}\n',
     "finds no version when only a nested object has a vers key": '{"name":"demo","deps":[{"vers":"9.9.9"}]}\n',
-    "finds no version when only a features map has a vers key with a string value": '{"name":"demo","features":{"vers":"9.9.9"}}\n',
+    "finds no version when only a features map has a vers key with a string value":
+      '{"name":"demo","features":{"vers":"9.9.9"}}\n',
     'finds no version when only a key ending in \\"vers exists': '{"name":"demo","a\\"vers":"9.9.9"}\n',
     "finds no version in an object under __proto__": '{"__proto__":{"vers":"9.9.9"}}\n',
-    "reads the top-level yanked when a nested object says yanked": '{"name":"demo","vers":"1.0.0","deps":[{"yanked":true}],"yanked":false}\n',
+    "reads the top-level yanked when a nested object says yanked":
+      '{"name":"demo","vers":"1.0.0","deps":[{"yanked":true}],"yanked":false}\n',
     "is not yanked when only a nested object says yanked": '{"name":"demo","vers":"1.0.0","deps":[{"yanked":true}]}\n',
     "reads the top-level pubtime when a nested object has one":
       '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2000-01-01T00:00:00Z"}],"pubtime":"2026-01-20T10:11:12Z"}\n',
-    "has no pubtime when only a nested object has one": '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2000-01-01T00:00:00Z"}]}\n',
+    "has no pubtime when only a nested object has one":
+      '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2000-01-01T00:00:00Z"}]}\n',
   });
 });
 
 describe("scanIndexFile counts the lines carrying a top-level pubtime key as JSON.parse does", () => {
   const cases: Record<string, [text: string, count: number]> = {
     "counts a valid pubtime": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z"}\n', 1],
-    "counts a pubtime in the wrong format": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12.000Z"}\n', 1],
+    "counts a pubtime in the wrong format": [
+      '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12.000Z"}\n',
+      1,
+    ],
     "counts a null pubtime": ['{"name":"demo","vers":"1.0.0","pubtime":null}\n', 1],
-    "counts a pubtime key spelled with a \\u escape": ['{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n', 1],
-    "counts a pubtime on an unreadable line": ['{"name":"demo","vers":"1.0.0","yanked":null,"pubtime":"2026-01-20T10:11:12Z"}\n', 1],
+    "counts a pubtime key spelled with a \\u escape": [
+      '{"name":"demo","vers":"1.0.0","pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
+      1,
+    ],
+    "counts a pubtime on an unreadable line": [
+      '{"name":"demo","vers":"1.0.0","yanked":null,"pubtime":"2026-01-20T10:11:12Z"}\n',
+      1,
+    ],
     "counts a pubtime on a cut line": ['{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T1', 1],
     "does not count a line without pubtime": ['{"name":"demo","vers":"1.0.0"}\n', 0],
     "does not count a feature named pubtime": ['{"name":"demo","vers":"1.0.0","features":{"pubtime":[]}}\n', 0],
-    "does not count a dependency named pubtime": ['{"name":"demo","vers":"1.0.0","deps":[{"name":"pubtime","req":"^1"}]}\n', 0],
-    "does not count a pubtime inside a dependency": ['{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2026-01-20T10:11:12Z"}]}\n', 0],
+    "does not count a dependency named pubtime": [
+      '{"name":"demo","vers":"1.0.0","deps":[{"name":"pubtime","req":"^1"}]}\n',
+      0,
+    ],
+    "does not count a pubtime inside a dependency": [
+      '{"name":"demo","vers":"1.0.0","deps":[{"pubtime":"2026-01-20T10:11:12Z"}]}\n',
+      0,
+    ],
   };
   for (const [name, [text, count]] of Object.entries(cases)) {
     it(name, () => {
@@ -327,17 +391,28 @@ describe("scanIndexFile counts the lines carrying a top-level pubtime key as JSO
 // The last `}` before the line's end is where the tail starts; these put it elsewhere than after a top-level value.
 describe("scanIndexFile agrees with JSON.parse when the last nested } is not a top-level value's", () => {
   edgeCases({
-    "a } inside a tail string": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"links":"a}b","pubtime":"2026-01-20T10:11:12Z"}\n',
-    "a } inside a tail string, followed by what reads as members": '{"name":"demo","vers":"1.0.0","features":{},"links":"},","yanked":true,"x":"","yanked2":false}\n',
-    "a string ending in }, whose next key starts with a colon": '{"name":"demo","vers":"1.0.0","deps":[],"k":"},",":1,":2,"yanked":false}\n',
-    "an object inside an array, closed in the tail by ]": '{"name":"demo","vers":"1.0.0","deps":[{"a":1},"yanked",{"b":2},1],"yanked":true}\n',
-    "an object two arrays deep": '{"name":"demo","vers":"1.0.0","x":[[{"a":1}],true],"yanked":false,"pubtime":"2026-01-20T10:11:12Z"}\n',
-    "an array of plain values in the tail": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"tags":["a","}"],"pubtime":"2026-01-20T10:11:12Z"}\n',
-    "spaces around the tail's members": '{"name":"demo","vers":"1.0.0","features":{} , "yanked" : true , "pubtime" : "2026-01-20T10:11:12Z" }\n',
-    "a tail key spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yank\\u0065d":true,"pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
-    "a tail value spelled with escapes": '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"pubtime":"2026\\u002d01-20T10:11:12Z"}\n',
-    "__proto__ on a line read by JSON.parse": '{"vers":"1.0.0","__proto__":{"vers":"9.9.9","yanked":true,"pubtime":"2026-01-20T10:11:12Z"},"name":"demo"}\n',
-    "__proto__ in the tail": '{"name":"demo","vers":"1.0.0","features":{},"__proto__":{"yanked":true},"yanked":false}\n',
+    "a } inside a tail string":
+      '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"links":"a}b","pubtime":"2026-01-20T10:11:12Z"}\n',
+    "a } inside a tail string, followed by what reads as members":
+      '{"name":"demo","vers":"1.0.0","features":{},"links":"},","yanked":true,"x":"","yanked2":false}\n',
+    "a string ending in }, whose next key starts with a colon":
+      '{"name":"demo","vers":"1.0.0","deps":[],"k":"},",":1,":2,"yanked":false}\n',
+    "an object inside an array, closed in the tail by ]":
+      '{"name":"demo","vers":"1.0.0","deps":[{"a":1},"yanked",{"b":2},1],"yanked":true}\n',
+    "an object two arrays deep":
+      '{"name":"demo","vers":"1.0.0","x":[[{"a":1}],true],"yanked":false,"pubtime":"2026-01-20T10:11:12Z"}\n',
+    "an array of plain values in the tail":
+      '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"tags":["a","}"],"pubtime":"2026-01-20T10:11:12Z"}\n',
+    "spaces around the tail's members":
+      '{"name":"demo","vers":"1.0.0","features":{} , "yanked" : true , "pubtime" : "2026-01-20T10:11:12Z" }\n',
+    "a tail key spelled with escapes":
+      '{"name":"demo","vers":"1.0.0","features":{},"yank\\u0065d":true,"pubtim\\u0065":"2026-01-20T10:11:12Z"}\n',
+    "a tail value spelled with escapes":
+      '{"name":"demo","vers":"1.0.0","features":{},"yanked":false,"pubtime":"2026\\u002d01-20T10:11:12Z"}\n',
+    "__proto__ on a line read by JSON.parse":
+      '{"vers":"1.0.0","__proto__":{"vers":"9.9.9","yanked":true,"pubtime":"2026-01-20T10:11:12Z"},"name":"demo"}\n',
+    "__proto__ in the tail":
+      '{"name":"demo","vers":"1.0.0","features":{},"__proto__":{"yanked":true},"yanked":false}\n',
   });
 });
 
@@ -346,10 +421,13 @@ describe("scanIndexFile reads lines repeating a field from the line", () => {
   edgeCases({
     "reads the last of two vers": '{"name":"demo","vers":"1.0.0","vers":"2.0.0"}\n',
     "reads the last of two yanked": '{"name":"demo","vers":"1.0.0","yanked":true,"yanked":false}\n',
-    "reads the last of two pubtimes": '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z","pubtime":"2026-01-21T10:11:12Z"}\n',
-    "reads one of its versions, or none, when the last vers is not a string": '{"name":"demo","vers":"1.0.0","vers":1}\n',
+    "reads the last of two pubtimes":
+      '{"name":"demo","vers":"1.0.0","pubtime":"2026-01-20T10:11:12Z","pubtime":"2026-01-21T10:11:12Z"}\n',
+    "reads one of its versions, or none, when the last vers is not a string":
+      '{"name":"demo","vers":"1.0.0","vers":1}\n',
     // Found by fast-check: a repeat inside the nested middle, the tail's yanked spelled with escapes.
-    "reads one of its versions, or none, when a nested-looking vers repeats it": '{"name":"demo","vers":"3.0.0","features":{},"vers":{},"cksum":"x","\\u0079anked":true}\n',
+    "reads one of its versions, or none, when a nested-looking vers repeats it":
+      '{"name":"demo","vers":"3.0.0","features":{},"vers":{},"cksum":"x","\\u0079anked":true}\n',
   });
 });
 
@@ -371,7 +449,9 @@ describe("scanIndexFile agrees with JSON.parse on pubtime", () => {
     "rejects month 00 and 13": withPubtime('"2026-00-10T00:00:00Z"') + withPubtime('"2026-13-10T00:00:00Z"'),
     "rejects day 00": withPubtime('"2026-01-00T00:00:00Z"'),
     "rejects hour 24, minute 60 and second 60":
-      withPubtime('"2026-01-20T24:00:00Z"') + withPubtime('"2026-01-20T10:60:00Z"') + withPubtime('"2026-01-20T10:11:60Z"'),
+      withPubtime('"2026-01-20T24:00:00Z"') +
+      withPubtime('"2026-01-20T10:60:00Z"') +
+      withPubtime('"2026-01-20T10:11:60Z"'),
     "rejects a fraction of a second": withPubtime('"2026-01-20T10:11:12.000Z"'),
     "rejects an offset instead of Z": withPubtime('"2026-01-20T10:11:12+00:00"'),
     "rejects a lowercase z": withPubtime('"2026-01-20T10:11:12z"'),
@@ -384,7 +464,8 @@ describe("scanIndexFile agrees with JSON.parse on pubtime", () => {
     "rejects an empty string": withPubtime('""'),
     "has no pubtime when it is null": withPubtime("null"),
     "has no pubtime when it is a number": withPubtime("1768903872"),
-    "has no pubtime when it is a boolean or an object": withPubtime("true") + withPubtime('{"at":"2026-01-20T10:11:12Z"}'),
+    "has no pubtime when it is a boolean or an object":
+      withPubtime("true") + withPubtime('{"at":"2026-01-20T10:11:12Z"}'),
   });
 });
 
@@ -445,7 +526,8 @@ type Spelling = "plain" | "all-escaped" | "one-escaped";
 /** A JSON string token for `value`, spelled one of the ways JSON allows. */
 function stringToken(value: string, spelling: Spelling, at: number): string {
   const escapeUnit = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  if (spelling === "all-escaped") return `"${Array.from({ length: value.length }, (_, i) => escapeUnit(value[i] as string)).join("")}"`;
+  if (spelling === "all-escaped")
+    return `"${Array.from({ length: value.length }, (_, i) => escapeUnit(value[i] as string)).join("")}"`;
   if (spelling === "one-escaped" && value.length > 0) {
     const i = at % value.length;
     return `${JSON.stringify(value.slice(0, i)).slice(0, -1)}${escapeUnit(value[i] as string)}${JSON.stringify(value.slice(i + 1)).slice(1)}`;
@@ -454,10 +536,23 @@ function stringToken(value: string, spelling: Spelling, at: number): string {
 }
 
 const spelling = fc.constantFrom<Spelling>("plain", "plain", "plain", "plain", "all-escaped", "one-escaped");
-const token = (value: fc.Arbitrary<string>) => fc.tuple(value, spelling, fc.nat()).map(([v, s, at]) => stringToken(v, s, at));
+const token = (value: fc.Arbitrary<string>) =>
+  fc.tuple(value, spelling, fc.nat()).map(([v, s, at]) => stringToken(v, s, at));
 const keyToken = (name: string) => token(fc.constant(name));
 
-const LOOK_ALIKES = ["vers", "yanked", "pubtime", '"vers":"9.9.9"', '"yanked":true', "\\", '"', "a\"vers", "🦀", "é", "\u2028"];
+const LOOK_ALIKES = [
+  "vers",
+  "yanked",
+  "pubtime",
+  '"vers":"9.9.9"',
+  '"yanked":true',
+  "\\",
+  '"',
+  'a"vers',
+  "🦀",
+  "é",
+  "\u2028",
+];
 const text = fc.oneof(
   fc.string({ maxLength: 8 }),
   fc.string({ unit: "grapheme", maxLength: 6 }),
@@ -487,12 +582,24 @@ const pubtimeValue = fc.oneof(
   { weight: 1, arbitrary: token(almostPubtime) },
   { weight: 1, arbitrary: fc.constantFrom("null", "1768903872", "true", '"2026-01-20t10:11:12Z"') },
 );
-const versValue = fc.oneof({ weight: 8, arbitrary: token(version) }, { weight: 1, arbitrary: fc.constantFrom("1", "null", "true", "[]", "{}") });
-const yankedValue = fc.oneof({ weight: 8, arbitrary: fc.constantFrom("true", "false") }, { weight: 1, arbitrary: fc.constantFrom("null", '"true"', "0", "{}") });
+const versValue = fc.oneof(
+  { weight: 8, arbitrary: token(version) },
+  { weight: 1, arbitrary: fc.constantFrom("1", "null", "true", "[]", "{}") },
+);
+const yankedValue = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom("true", "false") },
+  { weight: 1, arbitrary: fc.constantFrom("null", '"true"', "0", "{}") },
+);
 
 const NESTED_KEYS = ["name", "req", "vers", "yanked", "pubtime", "features", "optional", "target"];
 /** Nested values where a look-alike key may meet a string, `true` or a timestamp, as a fast scanner would hope for. */
-const nestedValue = fc.oneof(token(text), token(version), token(validPubtime), fc.constantFrom("true", "false", "null", "[]"), fc.array(token(text), { maxLength: 2 }).map((items) => `[${items.join(",")}]`));
+const nestedValue = fc.oneof(
+  token(text),
+  token(version),
+  token(validPubtime),
+  fc.constantFrom("true", "false", "null", "[]"),
+  fc.array(token(text), { maxLength: 2 }).map((items) => `[${items.join(",")}]`),
+);
 const nestedObject = fc
   .array(fc.tuple(fc.oneof(token(fc.constantFrom(...NESTED_KEYS)), token(text)), nestedValue), { maxLength: 4 })
   .map((members) => `{${members.map(([k, v]) => `${k}:${v}`).join(",")}}`);
@@ -512,12 +619,21 @@ const indexLine = fc
     yanked: fc.option(member("yanked", yankedValue), { freq: 5 }),
     pubtime: fc.option(member("pubtime", pubtimeValue), { freq: 2 }),
     v: fc.option(member("v", fc.constantFrom("1", "2", "3")), { freq: 2 }),
-    repeated: fc.array(fc.oneof(member("vers", versValue), member("yanked", yankedValue), member("pubtime", pubtimeValue)), { maxLength: 1 }),
+    repeated: fc.array(
+      fc.oneof(member("vers", versValue), member("yanked", yankedValue), member("pubtime", pubtimeValue)),
+      { maxLength: 1 },
+    ),
   })
   .chain(({ repeated, ...fields }) => {
     const members = [...Object.values(fields), ...repeated].filter((m): m is Member => m !== null);
-    const order = fc.oneof(fc.constant(members), fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length }));
-    const gaps = fc.oneof({ weight: 3, arbitrary: fc.constant([""]) }, { weight: 1, arbitrary: fc.array(fc.constantFrom("", " ", "\t", "\r", "  "), { minLength: 1, maxLength: 6 }) });
+    const order = fc.oneof(
+      fc.constant(members),
+      fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length }),
+    );
+    const gaps = fc.oneof(
+      { weight: 3, arbitrary: fc.constant([""]) },
+      { weight: 1, arbitrary: fc.array(fc.constantFrom("", " ", "\t", "\r", "  "), { minLength: 1, maxLength: 6 }) },
+    );
     return fc.tuple(order, gaps).map(([ordered, spaces]) => {
       let next = 0;
       const gap = () => spaces[next++ % spaces.length] as string;
@@ -527,7 +643,10 @@ const indexLine = fc
 
 const indexFile = fc
   .record({
-    lines: fc.array(fc.oneof({ weight: 9, arbitrary: indexLine }, { weight: 1, arbitrary: fc.constant("") }), { minLength: 1, maxLength: 5 }),
+    lines: fc.array(fc.oneof({ weight: 9, arbitrary: indexLine }, { weight: 1, arbitrary: fc.constant("") }), {
+      minLength: 1,
+      maxLength: 5,
+    }),
     eol: fc.constantFrom("\n", "\r\n"),
     trailingNewline: fc.boolean(),
     bom: fc.oneof({ weight: 9, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constant("\uFEFF") }),
@@ -553,7 +672,9 @@ function damaged(original: string, changes: readonly Damage[]): string {
 
 describe("scanIndexFile agrees with JSON.parse on generated index files", () => {
   const RUNS = { numRuns: Number(process.env.CONFORMANCE_RUNS ?? 3_000) };
-  const damagedFile = fc.tuple(indexFile, fc.array(damage, { minLength: 1, maxLength: 2 })).map(([file, changes]) => damaged(file, changes));
+  const damagedFile = fc
+    .tuple(indexFile, fc.array(damage, { minLength: 1, maxLength: 2 }))
+    .map(([file, changes]) => damaged(file, changes));
 
   it("reads every line alike with any key spelling, field order, spacing, look-alike, missing or repeated field", () => {
     fc.assert(fc.property(indexFile, expectConformance), RUNS);
@@ -572,7 +693,9 @@ describe("scanIndexFile agrees with JSON.parse on generated index files", () => 
 
 describe("the reference's top-level member lister", () => {
   it("lists top-level members with repeats, keys and values decoded, nothing nested", () => {
-    expect(topLevelMembers('{"a":{"b":1,"c":[{"d":2}]},"v\\u0065rs":"x\\u0031","e":"{\\"f\\":1}", "a" : [ "g" ] ,"n":null}')).toEqual([
+    expect(
+      topLevelMembers('{"a":{"b":1,"c":[{"d":2}]},"v\\u0065rs":"x\\u0031","e":"{\\"f\\":1}", "a" : [ "g" ] ,"n":null}'),
+    ).toEqual([
       ["a", { b: 1, c: [{ d: 2 }] }],
       ["vers", "x1"],
       ["e", '{"f":1}'],

@@ -11,7 +11,14 @@ describe("scanIndexFile", () => {
     const file = scanIndexFile(a + b);
     expect(file.lines).toEqual([
       { start: 0, end: a.length, version: "1.0.0", yanked: false, pubtime: AT, hasPubtimeKey: true },
-      { start: a.length, end: a.length + b.length, version: "1.1.0+build.5", yanked: true, pubtime: null, hasPubtimeKey: false },
+      {
+        start: a.length,
+        end: a.length + b.length,
+        version: "1.1.0+build.5",
+        yanked: true,
+        pubtime: null,
+        hasPubtimeKey: false,
+      },
     ]);
     expect(file.linesWithoutPubtime).toBe(1);
     expect(file.linesWithPubtimeKey).toBe(1);
@@ -25,7 +32,13 @@ describe("scanIndexFile", () => {
   });
 
   it("treats a malformed pubtime as absent", () => {
-    for (const bad of ["2026-11-01T12:00:00.5Z", "2026-11-01 12:00:00Z", "2026-11-01T12:00:00+00:00", "2026-02-30T00:00:00Z", "2026-11-01T12:00:00z"]) {
+    for (const bad of [
+      "2026-11-01T12:00:00.5Z",
+      "2026-11-01 12:00:00Z",
+      "2026-11-01T12:00:00+00:00",
+      "2026-02-30T00:00:00Z",
+      "2026-11-01T12:00:00z",
+    ]) {
       const file = scanIndexFile(indexLine({ name: "foo", vers: "1.0.0", pubtime: bad }));
       expect(file.lines[0]?.pubtime, bad).toBeNull();
       expect(file.linesWithoutPubtime).toBe(1);
@@ -60,7 +73,14 @@ describe("scanIndexFile", () => {
 
   it("marks lines it cannot read as entries: empty, truncated, not JSON, vers not a string, yanked not a bool", () => {
     const full = indexLine({ name: "foo", vers: "1.0.0" });
-    const body = ["\n", `${full.slice(0, 40)}\n`, "<html>\n", `{"name":"foo","vers":1}\n`, `{"name":"foo","vers":"1.0.0","yanked":"true"}\n`, full.slice(0, -5)].join("");
+    const body = [
+      "\n",
+      `${full.slice(0, 40)}\n`,
+      "<html>\n",
+      `{"name":"foo","vers":1}\n`,
+      `{"name":"foo","vers":"1.0.0","yanked":"true"}\n`,
+      full.slice(0, -5),
+    ].join("");
     const lines = scanIndexFile(body).lines;
     expect(lines).toHaveLength(6);
     expect(lines.map((line) => line.version)).toEqual([null, null, null, null, null, null]);

@@ -3,12 +3,15 @@ import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile, needsPublishTimes } from "../../src/core/index-filter.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON, defaultRules } from "../../src/core/policy.ts";
 import type { CrateRecord } from "../../src/core/publish-times.ts";
-import { windowOf } from "../support/window-of.ts";
 import { DAY, HOUR, indexLine } from "../support/in-memory-ports.ts";
+import { windowOf } from "../support/window-of.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const w = windowOf;
-const record = (entries: Record<string, number>): CrateRecord => ({ crate: "foo", versions: new Map(Object.entries(entries)) });
+const record = (entries: Record<string, number>): CrateRecord => ({
+  crate: "foo",
+  versions: new Map(Object.entries(entries)),
+});
 const OFF = defaultRules(false);
 const NO_FIXES = { ...OFF, securityFixes: { enabled: false, floor: 3600 } };
 
@@ -71,7 +74,11 @@ describe("filterIndexFile", () => {
     it("shows versions of a file with no pubtime at all as older than the switch-on, when on", () => {
       const result = filterIndexFile("foo", scanIndexFile(a + b), null, w("30d"), NOW, defaultRules(true));
       expect(result.body).toBe(a + b);
-      expect(result.verdicts[0]).toEqual({ visible: true, publishedAt: { at: CRATES_IO_PUBTIME_SWITCH_ON, source: "pre-pubtime-inference" }, grant: null });
+      expect(result.verdicts[0]).toEqual({
+        visible: true,
+        publishedAt: { at: CRATES_IO_PUBTIME_SWITCH_ON, source: "pre-pubtime-inference" },
+        grant: null,
+      });
     });
 
     it("still hides them within the window right after the switch-on", () => {
@@ -95,7 +102,14 @@ describe("filterIndexFile", () => {
     });
 
     it("prefers the database's time over the inferred bound", () => {
-      const result = filterIndexFile("foo", scanIndexFile(a), record({ "1.0.0": NOW - DAY }), w("7d"), NOW, defaultRules(true));
+      const result = filterIndexFile(
+        "foo",
+        scanIndexFile(a),
+        record({ "1.0.0": NOW - DAY }),
+        w("7d"),
+        NOW,
+        defaultRules(true),
+      );
       expect(result.verdicts[0]).toMatchObject({ reason: "too-young", publishedAt: { source: "database" } });
     });
   });

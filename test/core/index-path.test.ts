@@ -15,14 +15,19 @@ describe("indexPathFor", () => {
 });
 
 describe("parseIndexPath", () => {
-  it.each(["1/a", "2/ab", "3/a/abc", "se/rd/serde", "we/b-/web-sys", "a-/b_/a-b_c", `${"x".repeat(2)}/${"x".repeat(2)}/${"x".repeat(64)}`])(
-    "accepts cargo's path %s",
-    (path) => {
-      const parsed = parseIndexPath(path);
-      expect(parsed.ok).toBe(true);
-      if (parsed.ok && parsed.target.kind === "crate") expect(parsed.target.path).toBe(path);
-    },
-  );
+  it.each([
+    "1/a",
+    "2/ab",
+    "3/a/abc",
+    "se/rd/serde",
+    "we/b-/web-sys",
+    "a-/b_/a-b_c",
+    `${"x".repeat(2)}/${"x".repeat(2)}/${"x".repeat(64)}`,
+  ])("accepts cargo's path %s", (path) => {
+    const parsed = parseIndexPath(path);
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok && parsed.target.kind === "crate") expect(parsed.target.path).toBe(path);
+  });
 
   it("accepts config.json", () => {
     expect(parseIndexPath("config.json")).toEqual({ ok: true, target: { kind: "config" } });
@@ -35,7 +40,7 @@ describe("parseIndexPath", () => {
     ["se/rd/..", "not a lowercase crate name"],
     ["se%2Frd%2Fserde", "not a lowercase crate name"],
     ["se/rd/ser%64e", "not a lowercase crate name"],
-    ["xx/yy/serde", "does not match crate \"serde\""],
+    ["xx/yy/serde", 'does not match crate "serde"'],
     ["3/b/abc", "does not match"],
     ["2/abc", "does not match"],
     ["1/ab", "does not match"],

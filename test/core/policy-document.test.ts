@@ -1,14 +1,27 @@
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { applyPolicy, decodePolicy, DEFAULT_POLICY, describeExceptions, encodePolicy, PolicyError, readPolicy } from "../../src/core/policy-document.ts";
 import { defaultRules } from "../../src/core/policy.ts";
+import {
+  applyPolicy,
+  DEFAULT_POLICY,
+  decodePolicy,
+  describeExceptions,
+  encodePolicy,
+  PolicyError,
+  readPolicy,
+} from "../../src/core/policy-document.ts";
 
 const read = (toml: string) => readPolicy(parse(toml) as Record<string, unknown>);
 
 describe("readPolicy", () => {
   it("gives the defaults for an empty file: hide yanked, hide unknown ages, admit security fixes after 1 h", () => {
     expect(read("")).toEqual(DEFAULT_POLICY);
-    expect(DEFAULT_POLICY).toMatchObject({ yanked: "hide", unknownPublishTime: "hide", securityFixAdmission: true, securityFixFloor: 3600 });
+    expect(DEFAULT_POLICY).toMatchObject({
+      yanked: "hide",
+      unknownPublishTime: "hide",
+      securityFixAdmission: true,
+      securityFixFloor: 3600,
+    });
   });
 
   it("reads every key", () => {
@@ -36,7 +49,12 @@ expires = 2026-12-15
       securityFixAdmission: false,
       securityFixFloor: 1800,
       exceptions: [
-        { crate: "rustls", version: "0.23.19", reason: "gateway needs the ALPN fix", expires: Date.UTC(2026, 11, 1) / 1000 },
+        {
+          crate: "rustls",
+          version: "0.23.19",
+          reason: "gateway needs the ALPN fix",
+          expires: Date.UTC(2026, 11, 1) / 1000,
+        },
         { crate: "serde", version: "1.0.300-rc.1", reason: "testing", expires: Date.UTC(2026, 11, 15) / 1000 },
       ],
     });
@@ -51,16 +69,37 @@ expires = 2026-12-15
     ['security-fix-floor = "31d"', "at most 30d"],
     ['exception = "x"', '"exception" must be an array of tables'],
     ['[[exception]]\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01', 'exception #1: missing "crate"'],
-    ['[[exception]]\ncrate = "no such"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01', "exception #1 (no such 1.0.0): \"no such\" is not a lowercase crate name"],
+    [
+      '[[exception]]\ncrate = "no such"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01',
+      'exception #1 (no such 1.0.0): "no such" is not a lowercase crate name',
+    ],
     ['[[exception]]\ncrate = "serde"\nreason = "r"\nexpires = 2026-12-01', 'exception #1 (serde): missing "version"'],
-    ['[[exception]]\ncrate = "serde"\nversion = "^1.0"\nreason = "r"\nexpires = 2026-12-01', 'exception #1 (serde ^1.0): "^1.0" is not one exact version'],
+    [
+      '[[exception]]\ncrate = "serde"\nversion = "^1.0"\nreason = "r"\nexpires = 2026-12-01',
+      'exception #1 (serde ^1.0): "^1.0" is not one exact version',
+    ],
     ['[[exception]]\ncrate = "serde"\nversion = "1.0"\nreason = "r"\nexpires = 2026-12-01', "is not one exact version"],
-    ['[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nexpires = 2026-12-01', 'exception #1 (serde 1.0.0): missing "reason"'],
+    [
+      '[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nexpires = 2026-12-01',
+      'exception #1 (serde 1.0.0): missing "reason"',
+    ],
     ['[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "  "\nexpires = 2026-12-01', 'missing "reason"'],
-    ['[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"', 'exception #1 (serde 1.0.0): missing "expires"'],
-    ['[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = "next week"', '"expires" must be a date or date-time'],
-    ['[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01\nuntil = 2027-01-01', 'exception #1 (serde 1.0.0): unknown key "until"'],
-    ['[[exception]]\ncrate = "a"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01\n[[exception]]\ncrate = "b"\nversion = "2"\nreason = "r"\nexpires = 2026-12-01', "exception #2 (b 2)"],
+    [
+      '[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"',
+      'exception #1 (serde 1.0.0): missing "expires"',
+    ],
+    [
+      '[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = "next week"',
+      '"expires" must be a date or date-time',
+    ],
+    [
+      '[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01\nuntil = 2027-01-01',
+      'exception #1 (serde 1.0.0): unknown key "until"',
+    ],
+    [
+      '[[exception]]\ncrate = "a"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01\n[[exception]]\ncrate = "b"\nversion = "2"\nreason = "r"\nexpires = 2026-12-01',
+      "exception #2 (b 2)",
+    ],
   ])("refuses %j naming what is wrong", (toml, message) => {
     expect(() => read(toml)).toThrow(PolicyError);
     expect(() => read(toml)).toThrow(message);
@@ -68,7 +107,9 @@ expires = 2026-12-15
 });
 
 describe("the policy's KV record and its use", () => {
-  const policy = read(`yanked = "keep"\nsecurity-fix-floor = "2h"\n[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01T10:00:00Z\n`);
+  const policy = read(
+    `yanked = "keep"\nsecurity-fix-floor = "2h"\n[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01T10:00:00Z\n`,
+  );
 
   it("round-trips through the record the edge reads", () => {
     expect(decodePolicy(encodePolicy(policy))).toEqual(policy);
@@ -76,13 +117,22 @@ describe("the policy's KV record and its use", () => {
 
   it("sets the visibility rules, keeping the home's inference setting", () => {
     const rules = applyPolicy(defaultRules(true), policy);
-    expect(rules).toMatchObject({ yanked: "keep", unknownPublishTime: "hide", securityFixes: { enabled: true, floor: 7200 }, prePubtimeInference: { enabled: true } });
+    expect(rules).toMatchObject({
+      yanked: "keep",
+      unknownPublishTime: "hide",
+      securityFixes: { enabled: true, floor: 7200 },
+      prePubtimeInference: { enabled: true },
+    });
     expect(rules.exceptions).toHaveLength(1);
   });
 
   it("lists exceptions as in force or expired, for /-/status", () => {
     const expires = Date.UTC(2026, 11, 1, 10) / 1000;
-    expect(describeExceptions(policy.exceptions, expires - 1)[0]).toMatchObject({ crate: "serde", expired: false, expires: "2026-12-01T10:00:00Z" });
+    expect(describeExceptions(policy.exceptions, expires - 1)[0]).toMatchObject({
+      crate: "serde",
+      expired: false,
+      expires: "2026-12-01T10:00:00Z",
+    });
     expect(describeExceptions(policy.exceptions, expires)[0]?.expired).toBe(true);
   });
 });

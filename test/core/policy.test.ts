@@ -1,12 +1,25 @@
 import { describe, expect, it } from "vitest";
 import type { IndexLine } from "../../src/core/index-file.ts";
-import { CRATES_IO_PUBTIME_SWITCH_ON, decideVisibility, defaultRules, resolvePublishTime } from "../../src/core/policy.ts";
-import { windowOf } from "../support/window-of.ts";
+import {
+  CRATES_IO_PUBTIME_SWITCH_ON,
+  decideVisibility,
+  defaultRules,
+  resolvePublishTime,
+} from "../../src/core/policy.ts";
 import { DAY, HOUR } from "../support/in-memory-ports.ts";
+import { windowOf } from "../support/window-of.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const RULES = defaultRules(false);
-const line = (fields: Partial<IndexLine>): IndexLine => ({ start: 0, end: 1, version: "1.0.0", yanked: false, pubtime: null, hasPubtimeKey: false, ...fields });
+const line = (fields: Partial<IndexLine>): IndexLine => ({
+  start: 0,
+  end: 1,
+  version: "1.0.0",
+  yanked: false,
+  pubtime: null,
+  hasPubtimeKey: false,
+  ...fields,
+});
 const window = windowOf;
 
 describe("resolvePublishTime", () => {
@@ -49,23 +62,41 @@ describe("decideVisibility", () => {
   });
   it("hides yanked versions however old", () => {
     const published = { at: NOW - 400 * DAY, source: "pubtime" as const };
-    expect(decideVisibility(line({ yanked: true }), published, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "yanked", publishedAt: published });
+    expect(decideVisibility(line({ yanked: true }), published, window("1h"), NOW, RULES)).toEqual({
+      visible: false,
+      reason: "yanked",
+      publishedAt: published,
+    });
   });
   it("hides a version of unknown age (fail closed)", () => {
-    expect(decideVisibility(line({}), null, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "unknown-publish-time" });
+    expect(decideVisibility(line({}), null, window("1h"), NOW, RULES)).toEqual({
+      visible: false,
+      reason: "unknown-publish-time",
+    });
   });
   it("hides an unreadable line", () => {
-    expect(decideVisibility(line({ version: null }), { at: 0, source: "pubtime" }, window("1h"), NOW, RULES)).toEqual({ visible: false, reason: "unreadable-line" });
+    expect(decideVisibility(line({ version: null }), { at: 0, source: "pubtime" }, window("1h"), NOW, RULES)).toEqual({
+      visible: false,
+      reason: "unreadable-line",
+    });
   });
   it("shows a version exactly at its window boundary, and treats a future pubtime as too young", () => {
-    expect(decideVisibility(line({}), { at: NOW - HOUR, source: "pubtime" }, window("1h"), NOW, RULES).visible).toBe(true);
-    expect(decideVisibility(line({}), { at: NOW + HOUR, source: "pubtime" }, window("1h"), NOW, RULES)).toMatchObject({ reason: "too-young", visibleAt: NOW + 2 * HOUR });
+    expect(decideVisibility(line({}), { at: NOW - HOUR, source: "pubtime" }, window("1h"), NOW, RULES).visible).toBe(
+      true,
+    );
+    expect(decideVisibility(line({}), { at: NOW + HOUR, source: "pubtime" }, window("1h"), NOW, RULES)).toMatchObject({
+      reason: "too-young",
+      visibleAt: NOW + 2 * HOUR,
+    });
   });
 });
 
 describe("defaultRules", () => {
   it("infers pre-pubtime files only for crates.io itself", () => {
-    expect(defaultRules(true).prePubtimeInference).toEqual({ enabled: true, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
+    expect(defaultRules(true).prePubtimeInference).toEqual({
+      enabled: true,
+      switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON,
+    });
     expect(defaultRules(false).prePubtimeInference.enabled).toBe(false);
   });
   it("puts the switch-on bound after crates.io's mid-January 2026 roll-out, never before", () => {

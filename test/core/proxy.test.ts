@@ -1,14 +1,22 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { strongEtagFor } from "../../src/core/etag.ts";
 import { defaultRules } from "../../src/core/policy.ts";
-import { createCooldownProxy, type CooldownProxy } from "../../src/core/proxy.ts";
-import { DAY, FixedClock, HOUR, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
+import { type CooldownProxy, createCooldownProxy } from "../../src/core/proxy.ts";
+import {
+  DAY,
+  FixedClock,
+  HOUR,
+  InMemoryPublishTimes,
+  InMemoryUpstream,
+  indexLine,
+} from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const CONFIG = '{\n  "dl": "https://static.crates.io/crates",\n  "api": "https://crates.io"\n}';
 const OLD = indexLine({ name: "serde", vers: "1.0.0", pubtime: NOW - 30 * DAY });
 const YOUNG = indexLine({ name: "serde", vers: "1.0.1", pubtime: NOW - 2 * DAY });
-const get = (proxy: CooldownProxy, path: string, init: RequestInit = {}) => proxy(new Request(`http://proxy.test${path}`, init));
+const get = (proxy: CooldownProxy, path: string, init: RequestInit = {}) =>
+  proxy(new Request(`http://proxy.test${path}`, init));
 
 let upstream: InMemoryUpstream;
 let times: InMemoryPublishTimes;
@@ -79,7 +87,9 @@ describe("cooldown proxy", () => {
     const body = new Uint8Array(await (await get(proxy, "/3d/se/rd/serde")).arrayBuffer());
     expect(body).toEqual(new TextEncoder().encode(unicode + OLD));
     upstream.set("se/rd/serde", { body: OLD + YOUNG + OLD });
-    expect(new Uint8Array(await (await get(proxy, "/3d/se/rd/serde")).arrayBuffer())).toEqual(new TextEncoder().encode(OLD + OLD));
+    expect(new Uint8Array(await (await get(proxy, "/3d/se/rd/serde")).arrayBuffer())).toEqual(
+      new TextEncoder().encode(OLD + OLD),
+    );
   });
 
   it("answers If-None-Match with 304 and the same headers, and 200 once the visible set changes", async () => {
@@ -191,7 +201,13 @@ describe("cooldown proxy", () => {
     const refused = await get(proxy, "/3d/se/rd/serde");
     expect(refused.status).toBe(503);
     expect(await refused.text()).toContain("ECONNREFUSED");
-    const slow = createCooldownProxy({ upstream, publishTimes: times, clock, rules: defaultRules(false), upstreamTimeoutMs: 20 });
+    const slow = createCooldownProxy({
+      upstream,
+      publishTimes: times,
+      clock,
+      rules: defaultRules(false),
+      upstreamTimeoutMs: 20,
+    });
     upstream.set("se/rd/serde", () => new Promise<Response>(() => {}));
     const timedOut = await get(slow, "/3d/se/rd/serde");
     expect(timedOut.status).toBe(503);
@@ -220,7 +236,12 @@ describe("cooldown proxy", () => {
 
   it("consults the timestamp store only when some line lacks a valid pubtime, with security-fix admission off", async () => {
     const rules = defaultRules(false);
-    proxy = createCooldownProxy({ upstream, publishTimes: times, clock, rules: { ...rules, securityFixes: { enabled: false, floor: 3600 } } });
+    proxy = createCooldownProxy({
+      upstream,
+      publishTimes: times,
+      clock,
+      rules: { ...rules, securityFixes: { enabled: false, floor: 3600 } },
+    });
     await get(proxy, "/3d/se/rd/serde");
     expect(times.lookups).toBe(0);
     upstream.set("se/rd/serde", { body: OLD + indexLine({ name: "serde", vers: "1.0.2" }) });

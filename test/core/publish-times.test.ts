@@ -3,14 +3,28 @@ import { decodeCrateRecord, encodeCrateRecord, RecordFormatError } from "../../s
 
 describe("crate record codec", () => {
   it("round-trips versions with build metadata and pre-releases", () => {
-    const record = { crate: "serde", versions: new Map([["1.0.0", 1_500_000_000], ["1.0.1-alpha.1+build.7", 1_600_000_000]]) };
+    const record = {
+      crate: "serde",
+      versions: new Map([
+        ["1.0.0", 1_500_000_000],
+        ["1.0.1-alpha.1+build.7", 1_600_000_000],
+      ]),
+    };
     const text = encodeCrateRecord(record);
-    expect(JSON.parse(text)).toEqual({ v: 1, crate: "serde", times: { "1.0.0": 1_500_000_000, "1.0.1-alpha.1+build.7": 1_600_000_000 } });
+    expect(JSON.parse(text)).toEqual({
+      v: 1,
+      crate: "serde",
+      times: { "1.0.0": 1_500_000_000, "1.0.1-alpha.1+build.7": 1_600_000_000 },
+    });
     expect(decodeCrateRecord(text)).toEqual(record);
   });
 
   it("writes version 2 only for a crate with advisories, and round-trips them", () => {
-    const record = { crate: "rustls", versions: new Map([["0.23.18", 1_700_000_000]]), advisories: [{ id: "RUSTSEC-2026-0001", patched: [">= 0.23.18"] }] };
+    const record = {
+      crate: "rustls",
+      versions: new Map([["0.23.18", 1_700_000_000]]),
+      advisories: [{ id: "RUSTSEC-2026-0001", patched: [">= 0.23.18"] }],
+    };
     const text = encodeCrateRecord(record);
     expect(JSON.parse(text).v).toBe(2);
     expect(decodeCrateRecord(text)).toEqual(record);

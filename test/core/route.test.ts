@@ -8,7 +8,10 @@ describe("parseRoute", () => {
 
   it("routes /<window>/-/explain/<crate>, lowercasing the name as the index does", () => {
     const parsed = parseRoute("/7d/-/explain/Serde");
-    expect(parsed).toEqual({ ok: true, route: { kind: "explain", window: { label: "7d", seconds: 604_800 }, name: "serde", path: "se/rd/serde" } });
+    expect(parsed).toEqual({
+      ok: true,
+      route: { kind: "explain", window: { label: "7d", seconds: 604_800 }, name: "serde", path: "se/rd/serde" },
+    });
   });
 
   it("refuses explain with a bad window or name, with the index routes' messages", () => {
@@ -30,7 +33,11 @@ describe("parseRoute", () => {
 
   it("routes index files and config.json", () => {
     const parsed = parseRoute("/3d/se/rd/serde");
-    expect(parsed.ok && parsed.route.kind === "index" && parsed.route.target).toEqual({ kind: "crate", name: "serde", path: "se/rd/serde" });
+    expect(parsed.ok && parsed.route.kind === "index" && parsed.route.target).toEqual({
+      kind: "crate",
+      name: "serde",
+      path: "se/rd/serde",
+    });
     const config = parseRoute("/3d/config.json");
     expect(config.ok && config.route.kind === "index" && config.route.target).toEqual({ kind: "config" });
   });

@@ -4,9 +4,16 @@ import { admittedFixes } from "../../src/core/security-fixes.ts";
 import { indexLine } from "../support/in-memory-ports.ts";
 
 const file = (versions: [string, boolean?][]) =>
-  scanIndexFile(versions.map(([vers, yanked]) => indexLine({ name: "rustls", vers, yanked: yanked ?? false })).join(""));
+  scanIndexFile(
+    versions.map(([vers, yanked]) => indexLine({ name: "rustls", vers, yanked: yanked ?? false })).join(""),
+  );
 const admittedVersions = (lines: ReturnType<typeof file>, patched: string[][]) =>
-  [...admittedFixes(lines.lines, patched.map((p, i) => ({ id: `RUSTSEC-2026-000${i + 1}`, patched: p })))].map(([index, id]) => [lines.lines[index]?.version, id]);
+  [
+    ...admittedFixes(
+      lines.lines,
+      patched.map((p, i) => ({ id: `RUSTSEC-2026-000${i + 1}`, patched: p })),
+    ),
+  ].map(([index, id]) => [lines.lines[index]?.version, id]);
 
 describe("admittedFixes", () => {
   it("admits exactly the lowest published version in the patched range, not later ones", () => {

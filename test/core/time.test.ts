@@ -6,7 +6,14 @@ import { formatRfc3339, parsePubtime } from "../../src/core/time.ts";
 function referencePubtime(text: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(text);
   if (m === null) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
@@ -32,7 +39,13 @@ describe("parsePubtime", () => {
     expect(parsePubtime("2000-02-29T00:00:00Z")).toBe(Date.UTC(2000, 1, 29) / 1000);
     expect(parsePubtime("2026-01-31T00:00:00Z")).toBe(Date.UTC(2026, 0, 31) / 1000);
     expect(parsePubtime("2026-04-30T00:00:00Z")).toBe(Date.UTC(2026, 3, 30) / 1000);
-    for (const missing of ["2027-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z"]) {
+    for (const missing of [
+      "2027-02-29T00:00:00Z",
+      "2100-02-29T00:00:00Z",
+      "2026-02-30T00:00:00Z",
+      "2026-04-31T00:00:00Z",
+      "2026-06-31T00:00:00Z",
+    ]) {
       expect(parsePubtime(missing), missing).toBeNull();
     }
   });
@@ -77,7 +90,9 @@ describe("parsePubtime", () => {
     );
     const digit = fc.constantFrom(..."0123456789");
     const field = (n: number) => fc.array(digit, { minLength: n, maxLength: n }).map((d) => d.join(""));
-    const anyDigits = fc.tuple(field(4), field(2), field(2), field(2), field(2), field(2)).map(([y, mo, d, h, mi, s]) => `${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+    const anyDigits = fc
+      .tuple(field(4), field(2), field(2), field(2), field(2), field(2))
+      .map(([y, mo, d, h, mi, s]) => `${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
     fc.assert(
       fc.property(fc.oneof(anyDigits, fc.string({ minLength: 20, maxLength: 20 })), (text) => {
         expect(parsePubtime(text)).toBe(referencePubtime(text));

@@ -14,14 +14,30 @@ describe("parseWindow", () => {
     expect(parseWindow(segment)).toEqual({ ok: true, window: { label: segment, seconds } });
   });
 
-  it.each(["03d", "+3d", "3D", "31d", "0h", "721h", "007h", "-1d", "1.5d", "d", "7", "7days", " 7d", "7d ", "", "1w", "100d", "1000h"])(
-    "rejects %j with a message naming the accepted forms",
-    (segment) => {
-      const parsed = parseWindow(segment);
-      expect(parsed.ok).toBe(false);
-      if (!parsed.ok) expect(parsed.message).toContain("/Nd/ with N = 0…30");
-    },
-  );
+  it.each([
+    "03d",
+    "+3d",
+    "3D",
+    "31d",
+    "0h",
+    "721h",
+    "007h",
+    "-1d",
+    "1.5d",
+    "d",
+    "7",
+    "7days",
+    " 7d",
+    "7d ",
+    "",
+    "1w",
+    "100d",
+    "1000h",
+  ])("rejects %j with a message naming the accepted forms", (segment) => {
+    const parsed = parseWindow(segment);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toContain("/Nd/ with N = 0…30");
+  });
 
   it("treats only 0d as pass-through", () => {
     const zero = parseWindow("0d");

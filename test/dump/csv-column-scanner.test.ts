@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { CsvColumnScanner, CsvFormatError } from "../../src/dump/csv-column-scanner.ts";
 
 /** Runs the scanner over `text` cut into the given chunk sizes; returns the header and the wanted columns' values. */
-function scan(text: string | Buffer, wanted: (header: readonly string[]) => readonly number[], cuts: readonly number[] = []) {
+function scan(
+  text: string | Buffer,
+  wanted: (header: readonly string[]) => readonly number[],
+  cuts: readonly number[] = [],
+) {
   const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
   const rows: string[][] = [];
   let header: readonly string[] = [];
@@ -64,7 +68,11 @@ const csvFile = fc
     const header = Array.from({ length: columns }, (_, c) => `col_${c}`);
     const records = [header.join(",")];
     for (let r = 0; r < rows; r++) {
-      records.push(Array.from({ length: columns }, (_, c) => field(seedFields[(r * columns + c) % seedFields.length] as string)).join(","));
+      records.push(
+        Array.from({ length: columns }, (_, c) =>
+          field(seedFields[(r * columns + c) % seedFields.length] as string),
+        ).join(","),
+      );
     }
     // A 1-column file whose last value is empty needs its line break, or the record vanishes (csv-parse agrees).
     const text = records.join(lineEnding) + (finalLineBreak || columns === 1 ? lineEnding : "");
@@ -83,13 +91,14 @@ describe("CsvColumnScanner", () => {
   });
 
   it("agrees with csv-parse when fed one byte at a time (every state crosses a chunk boundary)", () => {
-    const text = 'id,name,readme\r\n1,"a ""quoted"" name","line 1\r\nline 2, with comma\n"\r\n2,plain,"\u4e2d\u6587 \u{1f980}"\r\n3,"",\r\n';
+    const text =
+      'id,name,readme\r\n1,"a ""quoted"" name","line 1\r\nline 2, with comma\n"\r\n2,plain,"\u4e2d\u6587 \u{1f980}"\r\n3,"",\r\n';
     const wanted = () => [2, 0, 1];
     expect(scan(text, wanted, Array(text.length).fill(1))).toEqual(oracle(text, wanted));
   });
 
   it("finds columns by header name, in any order, skipping the ones nobody asked for", () => {
-    const text = "zzz,num,crate_id,aaa\nx,1.0.0,7,y\n\"q,\"\"\",2.0.0+build,8,\"multi\nline\"\n";
+    const text = 'zzz,num,crate_id,aaa\nx,1.0.0,7,y\n"q,""",2.0.0+build,8,"multi\nline"\n';
     const { rows } = scan(text, (h) => [h.indexOf("crate_id"), h.indexOf("num")]);
     expect(rows).toEqual([
       ["7", "1.0.0"],

@@ -4,15 +4,33 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { formatDumpSummary, ingestDump } from "../../src/dump/ingest-dump.ts";
 import { ingestFeed } from "../../src/feed/ingest-feed.ts";
-import { readFeedGaps, recordFeedGap } from "../../src/store/feed-gaps.ts";
 import { INGEST_USER_AGENT } from "../../src/node/user-agent.ts";
+import { UserError } from "../../src/node/user-error.ts";
+import { readFeedGaps, recordFeedGap } from "../../src/store/feed-gaps.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { UserError } from "../../src/node/user-error.ts";
-import { postgresTime, truncateArchive, writeDumpArchive, type DumpContent, type DumpLayout } from "../support/dump-generator.ts";
+import {
+  type DumpContent,
+  type DumpLayout,
+  postgresTime,
+  truncateArchive,
+  writeDumpArchive,
+} from "../support/dump-generator.ts";
+import {
+  BASE_CRATES,
+  BASE_TIMES,
+  BASE_VERSIONS,
+  baseDump,
+  DAY,
+  databaseContents,
+  recordedTimes,
+  revisions,
+  SNAPSHOT_AT,
+  scratch,
+  T,
+} from "../support/dump-test-kit.ts";
 import { renderFeed } from "../support/fake-updates-feed.ts";
 import { serveFileOnLoopback } from "../support/loopback-file-server.ts";
-import { BASE_CRATES, BASE_TIMES, BASE_VERSIONS, DAY, SNAPSHOT_AT, T, baseDump, databaseContents, recordedTimes, revisions, scratch } from "../support/dump-test-kit.ts";
 
 async function dumpFile(content: DumpContent = baseDump(), layout: DumpLayout = {}): Promise<string> {
   const path = join(scratch(), "db-dump.tar.gz");
@@ -42,8 +60,22 @@ describe("ingest dump", () => {
     const db = dbPath();
     const summary = await ingestDump({ source: await dumpFile(), dbPath: db });
     expect(recordedTimes(db)).toEqual(BASE_TIMES);
-    expect(summary).toMatchObject({ crates: 3, versions: 5, yankedVersions: 1, rowsRead: 8, added: 5, movedLater: 0, earlierIgnored: 0, changedCrates: 3, unchangedCrates: 0, folder: "2026-11-21-020017", snapshotAt: T });
-    expect(formatDumpSummary(summary)).toMatch(/^ingest dump: snapshot 2026-11-21T02:00:17Z \(2026-11-21-020017\); 8 rows read \(3 crates, 5 versions, 0 deleted crates\); 5 versions new, 0 moved later, 0 earlier times ignored, 0 forgotten; 3 crates changed, 0 unchanged; .* in [\d.]+ s/);
+    expect(summary).toMatchObject({
+      crates: 3,
+      versions: 5,
+      yankedVersions: 1,
+      rowsRead: 8,
+      added: 5,
+      movedLater: 0,
+      earlierIgnored: 0,
+      changedCrates: 3,
+      unchangedCrates: 0,
+      folder: "2026-11-21-020017",
+      snapshotAt: T,
+    });
+    expect(formatDumpSummary(summary)).toMatch(
+      /^ingest dump: snapshot 2026-11-21T02:00:17Z \(2026-11-21-020017\); 8 rows read \(3 crates, 5 versions, 0 deleted crates\); 5 versions new, 0 moved later, 0 earlier times ignored, 0 forgotten; 3 crates changed, 0 unchanged; .* in [\d.]+ s/,
+    );
   });
 
   it("records the snapshot's metadata.json timestamp as the watermark, and the run's summary", async () => {
@@ -59,7 +91,10 @@ describe("ingest dump", () => {
     const plain = dbPath();
     const shuffled = dbPath();
     await ingestDump({ source: await dumpFile(), dbPath: plain });
-    await ingestDump({ source: await dumpFile(baseDump(), { shuffleColumnsSeed: 42, extraColumns: true }), dbPath: shuffled });
+    await ingestDump({
+      source: await dumpFile(baseDump(), { shuffleColumnsSeed: 42, extraColumns: true }),
+      dbPath: shuffled,
+    });
     expect(recordedTimes(shuffled)).toEqual(recordedTimes(plain));
   });
 
@@ -70,10 +105,22 @@ describe("ingest dump", () => {
   });
 
   it("reads multi-line quoted READMEs with quotes, commas and CRLFs in crates.csv without losing a crate", async () => {
-    const crates = Array.from({ length: 50 }, (_, i) => ({ id: 100 + i, name: `readme-${i}`, readme: `line one, "${i}"\r\n\n"""quoted"""\nlast,` }));
-    const versions = crates.map((c, i) => ({ id: 1000 + i, crateId: c.id, num: "1.0.0", createdAt: postgresTime(T - i * 60, i % 7, 0.25) }));
+    const crates = Array.from({ length: 50 }, (_, i) => ({
+      id: 100 + i,
+      name: `readme-${i}`,
+      readme: `line one, "${i}"\r\n\n"""quoted"""\nlast,`,
+    }));
+    const versions = crates.map((c, i) => ({
+      id: 1000 + i,
+      crateId: c.id,
+      num: "1.0.0",
+      createdAt: postgresTime(T - i * 60, i % 7, 0.25),
+    }));
     const db = dbPath();
-    const summary = await ingestDump({ source: await dumpFile({ timestamp: SNAPSHOT_AT, crates, versions }), dbPath: db });
+    const summary = await ingestDump({
+      source: await dumpFile({ timestamp: SNAPSHOT_AT, crates, versions }),
+      dbPath: db,
+    });
     expect(summary.crates).toBe(50);
     expect(Object.keys(recordedTimes(db))).toHaveLength(50);
     expect(recordedTimes(db)["readme-49"]).toEqual({ "1.0.0": T - 49 * 60 });
@@ -156,7 +203,9 @@ describe("ingest dump", () => {
 
     it.each(["data/versions.csv", "data/crates.csv", "metadata.json"])("when %s is missing", async (file) => {
       const { db, before } = await ingestedDatabase();
-      expect(await failure(await dumpFile(changedDump(), { omitFiles: [file] }), db)).toContain(`the archive has no ${file}`);
+      expect(await failure(await dumpFile(changedDump(), { omitFiles: [file] }), db)).toContain(
+        `the archive has no ${file}`,
+      );
       expect(databaseContents(db)).toEqual(before);
     });
 
@@ -170,13 +219,17 @@ describe("ingest dump", () => {
       const { db, before } = await ingestedDatabase();
       const versions = [...BASE_VERSIONS, { id: 30, crateId: 1, num: "9.9.9", createdAt }];
       const message = await failure(await dumpFile(baseDump({ versions })), db);
-      expect(message).toContain(`data/versions.csv record 6: created_at "${createdAt}" is not a time (expected YYYY-MM-DD hh:mm:ss`);
+      expect(message).toContain(
+        `data/versions.csv record 6: created_at "${createdAt}" is not a time (expected YYYY-MM-DD hh:mm:ss`,
+      );
       expect(databaseContents(db)).toEqual(before);
     });
 
     it("when metadata.json has no timestamp", async () => {
       const { db, before } = await ingestedDatabase();
-      expect(await failure(await dumpFile(changedDump(), { metadataJson: '{"crates_io_commit":"abc"}' }), db)).toMatch(/metadata\.json has no RFC 3339 "timestamp"/);
+      expect(await failure(await dumpFile(changedDump(), { metadataJson: '{"crates_io_commit":"abc"}' }), db)).toMatch(
+        /metadata\.json has no RFC 3339 "timestamp"/,
+      );
       expect(databaseContents(db)).toEqual(before);
     });
 
@@ -196,7 +249,9 @@ describe("ingest dump", () => {
       const { db, before } = await ingestedDatabase();
       const server = await serveFileOnLoopback(await dumpFile(), { status: 404 });
       try {
-        expect(await failure(server.url, db)).toMatch(/cannot download the dump from http:\/\/127\.0\.0\.1:\d+\/db-dump\.tar\.gz: the server answered 404/);
+        expect(await failure(server.url, db)).toMatch(
+          /cannot download the dump from http:\/\/127\.0\.0\.1:\d+\/db-dump\.tar\.gz: the server answered 404/,
+        );
       } finally {
         await server.close();
       }
@@ -205,7 +260,9 @@ describe("ingest dump", () => {
 
     it("when the path does not exist", async () => {
       const { db, before } = await ingestedDatabase();
-      expect(await failure(join(scratch(), "nowhere.tar.gz"), db)).toMatch(/cannot read the dump .*nowhere\.tar\.gz: ENOENT/);
+      expect(await failure(join(scratch(), "nowhere.tar.gz"), db)).toMatch(
+        /cannot read the dump .*nowhere\.tar\.gz: ENOENT/,
+      );
       expect(databaseContents(db)).toEqual(before);
     });
   });
@@ -230,10 +287,20 @@ describe("ingest dump", () => {
       await ingestDump({ source: path, dbPath: db });
       const before = databaseContents(db);
       const again = await ingestDump({ source: path, dbPath: db });
-      expect(again).toMatchObject({ added: 0, movedLater: 0, earlierIgnored: 0, forgotten: 0, changedCrates: 0, unchangedCrates: 3 });
+      expect(again).toMatchObject({
+        added: 0,
+        movedLater: 0,
+        earlierIgnored: 0,
+        forgotten: 0,
+        changedCrates: 0,
+        unchangedCrates: 3,
+      });
       const after = databaseContents(db);
       // Only the run's own bookkeeping differs.
-      const withoutLastRun = (contents: Record<string, unknown[]>) => ({ ...contents, meta: (contents.meta as { key: string }[]).filter((row) => row.key !== META_KEYS.dumpLastRun) });
+      const withoutLastRun = (contents: Record<string, unknown[]>) => ({
+        ...contents,
+        meta: (contents.meta as { key: string }[]).filter((row) => row.key !== META_KEYS.dumpLastRun),
+      });
       expect(withoutLastRun(after)).toEqual(withoutLastRun(before));
     });
 
@@ -242,7 +309,11 @@ describe("ingest dump", () => {
       await ingestDump({ source: await dumpFile(), dbPath: db });
       const before = revisions(db);
       const summary = await ingestDump({
-        source: await dumpFile(baseDump({ versions: [...BASE_VERSIONS, { id: 40, crateId: 7, num: "0.9.0", createdAt: postgresTime(T - DAY) }] })),
+        source: await dumpFile(
+          baseDump({
+            versions: [...BASE_VERSIONS, { id: 40, crateId: 7, num: "0.9.0", createdAt: postgresTime(T - DAY) }],
+          }),
+        ),
         dbPath: db,
       });
       expect(summary).toMatchObject({ added: 1, changedCrates: 1, unchangedCrates: 2 });
@@ -305,13 +376,20 @@ describe("ingest dump", () => {
       const db = dbPath();
       const gone = { id: 50, name: "gone" };
       await ingestDump({
-        source: await dumpFile(baseDump({ crates: [...BASE_CRATES, gone], versions: [...BASE_VERSIONS, { id: 60, crateId: 50, num: "0.1.0", createdAt: postgresTime(T - 100 * DAY) }] })),
+        source: await dumpFile(
+          baseDump({
+            crates: [...BASE_CRATES, gone],
+            versions: [...BASE_VERSIONS, { id: 60, crateId: 50, num: "0.1.0", createdAt: postgresTime(T - 100 * DAY) }],
+          }),
+        ),
         dbPath: db,
       });
       expect(recordedTimes(db).gone).toEqual({ "0.1.0": T - 100 * DAY });
       const before = revisions(db);
 
-      const deletedCrates = [{ id: 1, name: "gone", createdAt: postgresTime(T - 100 * DAY), deletedAt: postgresTime(T - 3 * DAY, 6, 0.5) }];
+      const deletedCrates = [
+        { id: 1, name: "gone", createdAt: postgresTime(T - 100 * DAY), deletedAt: postgresTime(T - 3 * DAY, 6, 0.5) },
+      ];
       const summary = await ingestDump({ source: await dumpFile(baseDump({ deletedCrates })), dbPath: db });
       expect(summary).toMatchObject({ forgotten: 1, changedCrates: 1, deletedCrates: 1 });
       expect(recordedTimes(db).gone).toBeUndefined();
@@ -319,7 +397,13 @@ describe("ingest dump", () => {
 
       // Re-registered by someone else: the same version number, published after the deletion.
       const again = await ingestDump({
-        source: await dumpFile(baseDump({ deletedCrates, crates: [...BASE_CRATES, { id: 51, name: "gone" }], versions: [...BASE_VERSIONS, { id: 70, crateId: 51, num: "0.1.0", createdAt: postgresTime(T - DAY) }] })),
+        source: await dumpFile(
+          baseDump({
+            deletedCrates,
+            crates: [...BASE_CRATES, { id: 51, name: "gone" }],
+            versions: [...BASE_VERSIONS, { id: 70, crateId: 51, num: "0.1.0", createdAt: postgresTime(T - DAY) }],
+          }),
+        ),
         dbPath: db,
       });
       expect(again).toMatchObject({ added: 1, forgotten: 0 });
@@ -334,7 +418,9 @@ describe("ingest dump", () => {
         { crate: "reborn", version: "0.2.0", publishedAt: T - DAY },
       ]);
       database.close();
-      const deletedCrates = [{ id: 1, name: "Reborn", createdAt: postgresTime(T - 60 * DAY), deletedAt: postgresTime(T - 10 * DAY) }];
+      const deletedCrates = [
+        { id: 1, name: "Reborn", createdAt: postgresTime(T - 60 * DAY), deletedAt: postgresTime(T - 10 * DAY) },
+      ];
       const summary = await ingestDump({ source: await dumpFile(baseDump({ deletedCrates })), dbPath: db });
       expect(summary.forgotten).toBe(1);
       expect(recordedTimes(db).reborn).toEqual({ "0.2.0": T - DAY });
@@ -342,7 +428,9 @@ describe("ingest dump", () => {
 
     it("forgets nothing on the next ingest of the same deletions", async () => {
       const db = dbPath();
-      const deletedCrates = [{ id: 1, name: "gone", createdAt: postgresTime(T - 100 * DAY), deletedAt: postgresTime(T - 3 * DAY) }];
+      const deletedCrates = [
+        { id: 1, name: "gone", createdAt: postgresTime(T - 100 * DAY), deletedAt: postgresTime(T - 3 * DAY) },
+      ];
       const path = await dumpFile(baseDump({ deletedCrates }));
       await ingestDump({ source: path, dbPath: db });
       expect(await ingestDump({ source: path, dbPath: db })).toMatchObject({ forgotten: 0, changedCrates: 0 });
@@ -368,12 +456,20 @@ describe("ingest dump", () => {
       dbPath: db,
     });
     expect(summary.crates).toBe(2);
-    expect(recordedTimes(db)).toEqual({ foo_bar: { "1.0.0": T - 3 * DAY, "2.0.0": T - 2 * DAY }, "\u00e9t\u00e9": { "0.1.0": T - DAY } });
+    expect(recordedTimes(db)).toEqual({
+      foo_bar: { "1.0.0": T - 3 * DAY, "2.0.0": T - 2 * DAY },
+      "\u00e9t\u00e9": { "0.1.0": T - DAY },
+    });
   });
 
   it("skips versions whose crate_id is not in crates.csv and counts them", async () => {
     const db = dbPath();
-    const summary = await ingestDump({ source: await dumpFile(baseDump({ versions: [...BASE_VERSIONS, { id: 90, crateId: 999, num: "1.0.0", createdAt: postgresTime(T) }] })), dbPath: db });
+    const summary = await ingestDump({
+      source: await dumpFile(
+        baseDump({ versions: [...BASE_VERSIONS, { id: 90, crateId: 999, num: "1.0.0", createdAt: postgresTime(T) }] }),
+      ),
+      dbPath: db,
+    });
     expect(summary.orphanVersions).toBe(1);
     expect(formatDumpSummary(summary)).toContain("1 versions of unknown crates skipped");
     expect(recordedTimes(db)).toEqual(BASE_TIMES);

@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatPostgresTimestamp, parsePostgresTimestamp, parsePostgresTimestampText } from "../../src/dump/postgres-timestamp.ts";
+import {
+  formatPostgresTimestamp,
+  parsePostgresTimestamp,
+  parsePostgresTimestampText,
+} from "../../src/dump/postgres-timestamp.ts";
 
 const at = Date.UTC(2025, 8, 17, 14, 51, 15) / 1000;
 
@@ -49,11 +53,16 @@ describe("parsePostgresTimestamp", () => {
 
   it("agrees with Date.parse on every second of 1970–2099 with 0 to 6 fraction digits", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4_102_444_799 }), fc.integer({ min: 0, max: 6 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (seconds, digits, fraction) => {
-        const text = formatPostgresTimestamp(seconds, digits, fraction);
-        expect(parsePostgresTimestampText(text)).toBe(seconds);
-        expect(Math.floor(Date.parse(text.replace(" ", "T").replace("+00", "Z")) / 1000)).toBe(seconds);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 4_102_444_799 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (seconds, digits, fraction) => {
+          const text = formatPostgresTimestamp(seconds, digits, fraction);
+          expect(parsePostgresTimestampText(text)).toBe(seconds);
+          expect(Math.floor(Date.parse(text.replace(" ", "T").replace("+00", "Z")) / 1000)).toBe(seconds);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, readPolicy } from "../../src/core/policy-document.ts";
+import { HOMES, type RunningHome, startHome } from "../contract/homes.ts";
 import { CargoProject, cargoVersion, describeRun } from "../support/cargo-project.ts";
-import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";
-import { HOMES, startHome, type RunningHome } from "../contract/homes.ts";
+import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
 
 const CARGO = cargoVersion();
-if (CARGO === null && process.env.CI === "true") throw new Error("cargo is not on PATH: in CI the end-to-end proof must run");
+if (CARGO === null && process.env.CI === "true")
+  throw new Error("cargo is not on PATH: in CI the end-to-end proof must run");
 if (CARGO === null) console.warn("skipping test/e2e/policy-resolution.test.ts: cargo is not on PATH");
 
 const HOUR = 3_600;
@@ -37,7 +38,12 @@ describe.skipIf(CARGO === null)("real cargo resolving through the proxy's policy
     const now = () => Math.floor(Date.now() / 1000) + clockOffset;
 
     beforeAll(async () => {
-      home = await startHome(kind, { upstream: fake.url, clock: now, policy: DEFAULT_POLICY, lifetimeMs: SERVER_LIFETIME_MS });
+      home = await startHome(kind, {
+        upstream: fake.url,
+        clock: now,
+        policy: DEFAULT_POLICY,
+        lifetimeMs: SERVER_LIFETIME_MS,
+      });
     });
 
     afterAll(async () => {
@@ -55,7 +61,7 @@ describe.skipIf(CARGO === null)("real cargo resolving through the proxy's policy
       const before = project({ leaky: "1.0.1" });
       const refused = await before.generateLockfile();
       expect(refused.code, describeRun(refused)).toBe(101);
-      expect(refused.stderr).toContain("failed to select a version for the requirement `leaky = \"^1.0.1\"`");
+      expect(refused.stderr).toContain('failed to select a version for the requirement `leaky = "^1.0.1"`');
 
       await home.setAdvisories([{ id: "RUSTSEC-2026-0101", package: "leaky", patched: [">= 1.0.1"] }]);
 
@@ -68,7 +74,14 @@ describe.skipIf(CARGO === null)("real cargo resolving through the proxy's policy
     it("shows one version through an exception until it expires, and not after", async () => {
       home.setPolicy(
         readPolicy({
-          exception: [{ crate: "shiny", version: "2.1.0", reason: "needed for the release", expires: new Date((now() + DAY) * 1000) }],
+          exception: [
+            {
+              crate: "shiny",
+              version: "2.1.0",
+              reason: "needed for the release",
+              expires: new Date((now() + DAY) * 1000),
+            },
+          ],
         }),
       );
       const app = project({ shiny: "2" });

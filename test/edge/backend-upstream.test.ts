@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { backendUpstream, capCacheTtl, hostCacheOverride, isHttpCacheApiMissing, type BackendRequestInit } from "../../src/edge/backend-upstream.ts";
+import {
+  type BackendRequestInit,
+  backendUpstream,
+  capCacheTtl,
+  hostCacheOverride,
+  isHttpCacheApiMissing,
+} from "../../src/edge/backend-upstream.ts";
 import type { CacheCandidateDouble } from "./fastly-doubles/cache-override.ts";
 
 function recordingFetch(response: () => Response = () => new Response("ok")) {
@@ -76,12 +82,19 @@ function fetchWithoutHttpCacheApi() {
 describe("the upstream adapter on a service without the HTTP Cache API (fastly compute serve, Viceroy)", () => {
   it("sends the request again through host caching, keeping the copy exactly the configured maximum, never stale", async () => {
     const { calls, fetch } = fetchWithoutHttpCacheApi();
-    const response = await backendUpstream({ maxTtlSeconds: 45, fetch }).fetch("3/l/log", new Headers({ "if-none-match": '"x"' }));
+    const response = await backendUpstream({ maxTtlSeconds: 45, fetch }).fetch(
+      "3/l/log",
+      new Headers({ "if-none-match": '"x"' }),
+    );
     expect(await response.text()).toBe("line\n");
     expect(calls).toHaveLength(2);
     const fallback = calls[1]!.init;
     expect(calls[1]!.url).toBe("https://index.crates.io/3/l/log");
-    expect([fallback.cacheOverride.mode, fallback.cacheOverride.ttl, fallback.cacheOverride.swr]).toEqual(["override", 45, 0]);
+    expect([fallback.cacheOverride.mode, fallback.cacheOverride.ttl, fallback.cacheOverride.swr]).toEqual([
+      "override",
+      45,
+      0,
+    ]);
     expect(fallback.cacheOverride.afterSend).toBeUndefined();
     expect(fallback.backend).toBe("crates_io_index");
     expect(fallback.fastly).toEqual({ decompressGzip: true });
@@ -102,13 +115,19 @@ describe("the upstream adapter on a service without the HTTP Cache API (fastly c
       calls.push(url);
       throw new TypeError("NetworkError when attempting to fetch resource.");
     };
-    await expect(backendUpstream({ maxTtlSeconds: 60, fetch }).fetch("3/l/log", new Headers())).rejects.toThrow("NetworkError");
+    await expect(backendUpstream({ maxTtlSeconds: 60, fetch }).fetch("3/l/log", new Headers())).rejects.toThrow(
+      "NetworkError",
+    );
     expect(calls).toHaveLength(1);
   });
 
   it("recognises the runtime's refusal by its words, and nothing else", () => {
     expect(isHttpCacheApiMissing(new TypeError(HTTP_CACHE_API_MISSING))).toBe(true);
-    expect(isHttpCacheApiMissing(new Error("HTTP caching API is not enabled for this service; please contact support for help"))).toBe(true);
+    expect(
+      isHttpCacheApiMissing(
+        new Error("HTTP caching API is not enabled for this service; please contact support for help"),
+      ),
+    ).toBe(true);
     expect(isHttpCacheApiMissing(new TypeError("NetworkError when attempting to fetch resource."))).toBe(false);
     expect(isHttpCacheApiMissing(HTTP_CACHE_API_MISSING)).toBe(false);
   });

@@ -5,7 +5,11 @@ import { edgeBuildArguments } from "../support/edge-wasm.global.ts";
 // The wasm is built once per run by the global setup (test/support/edge-wasm.global.ts), with `npm run build`'s flags.
 describe("the edge build", () => {
   it("builds with the flags `npm run build` uses", () => {
-    const script = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts.build;
+    const script = (
+      JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts.build;
     expect(script).toBe(`js-compute-runtime ${edgeBuildArguments("bin/main.wasm").join(" ")}`);
   });
 

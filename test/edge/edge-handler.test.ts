@@ -10,8 +10,10 @@ import { kvLog, resetKvStores, seedKvStore } from "./fastly-doubles/kv-store.ts"
 const NOW = Date.parse("2026-09-21T12:00:00Z") / 1000;
 const clock = { now: () => NOW };
 
-const OLD = '{"name":"demo","vers":"1.0.0","deps":[],"cksum":"aa","features":{},"yanked":false,"pubtime":"2026-08-01T00:00:00Z"}\n';
-const YOUNG = '{"name":"demo","vers":"1.1.0","deps":[],"cksum":"bb","features":{},"yanked":false,"pubtime":"2026-09-20T00:00:00Z"}\n';
+const OLD =
+  '{"name":"demo","vers":"1.0.0","deps":[],"cksum":"aa","features":{},"yanked":false,"pubtime":"2026-08-01T00:00:00Z"}\n';
+const YOUNG =
+  '{"name":"demo","vers":"1.1.0","deps":[],"cksum":"bb","features":{},"yanked":false,"pubtime":"2026-09-20T00:00:00Z"}\n';
 /** A file crates.io last wrote before it had pubtime: no line has one. */
 const PRE_PUBTIME = '{"name":"olden","vers":"0.1.0","deps":[],"cksum":"cc","features":{},"yanked":false}\n';
 const CONFIG_JSON = '{\n  "dl": "https://static.crates.io/crates",\n  "api": "https://crates.io"\n}';
@@ -42,7 +44,9 @@ describe("the edge handler", () => {
     expect(await response.text()).toBe(OLD);
     expect(response.headers.get("x-compress-hint")).toBe("on");
     expect(response.headers.get("x-cooldown")).toContain("too-young=1");
-    expect(index.calls.map((call) => [call.url, call.init.backend])).toEqual([["https://index.crates.io/de/mo/demo", "crates_io_index"]]);
+    expect(index.calls.map((call) => [call.url, call.init.backend])).toEqual([
+      ["https://index.crates.io/de/mo/demo", "crates_io_index"],
+    ]);
   });
 
   it("reads the policy, then the crate's record under its lowercased name, from cooldown_times", async () => {
@@ -83,7 +87,11 @@ describe("the edge handler", () => {
     seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "15" });
     const index = fakeIndex({ "de/mo/demo": OLD });
     await createEdgeHandler({ fetch: index.fetch, clock })(new Request("https://cooldown.example/7d/de/mo/demo"));
-    const stored = { headers: new Headers({ "cache-control": "max-age=300, stale-while-revalidate=600" }), ttl: 300 as number | undefined, swr: 600 as number | undefined };
+    const stored = {
+      headers: new Headers({ "cache-control": "max-age=300, stale-while-revalidate=600" }),
+      ttl: 300 as number | undefined,
+      swr: 600 as number | undefined,
+    };
     await index.calls[0]?.init.cacheOverride.afterSend?.(stored);
     expect([stored.ttl, stored.swr]).toEqual([15, 0]);
   });
@@ -97,11 +105,22 @@ describe("the edge handler", () => {
 
   it("answers /-/status as the edge home, with the freshness kv push wrote and the configured rules", async () => {
     seedKvStore("cooldown_times", {
-      _freshness: encodeFreshness({ dumpWatermark: NOW - 3_600, lastFeedPoll: NOW - 60, lastKvPush: NOW - 30, feedGap: null }),
+      _freshness: encodeFreshness({
+        dumpWatermark: NOW - 3_600,
+        lastFeedPoll: NOW - 60,
+        lastKvPush: NOW - 30,
+        feedGap: null,
+      }),
     });
     seedConfigStore("cooldown_config", { pre_pubtime_inference: "off" });
-    const response = await createEdgeHandler({ fetch: fakeIndex({}).fetch, clock })(new Request("https://cooldown.example/-/status"));
-    const status = (await response.json()) as { home: string; rules: { pre_pubtime_inference: { enabled: boolean } }; data: { stale: boolean } };
+    const response = await createEdgeHandler({ fetch: fakeIndex({}).fetch, clock })(
+      new Request("https://cooldown.example/-/status"),
+    );
+    const status = (await response.json()) as {
+      home: string;
+      rules: { pre_pubtime_inference: { enabled: boolean } };
+      data: { stale: boolean };
+    };
     expect(status.home).toBe("edge");
     expect(status.rules.pre_pubtime_inference.enabled).toBe(false);
     expect(status.data.stale).toBe(false);
@@ -110,7 +129,10 @@ describe("the edge handler", () => {
 
   it("applies the policy pushed to KV: an exception shows a version younger than the window", async () => {
     seedKvStore("cooldown_times", {
-      _policy: encodePolicy({ ...DEFAULT_POLICY, exceptions: [{ crate: "demo", version: "1.1.0", reason: "hotfix", expires: NOW + 86_400 }] }),
+      _policy: encodePolicy({
+        ...DEFAULT_POLICY,
+        exceptions: [{ crate: "demo", version: "1.1.0", reason: "hotfix", expires: NOW + 86_400 }],
+      }),
     });
     const handle = createEdgeHandler({ fetch: fakeIndex({ "de/mo/demo": OLD + YOUNG }).fetch, clock });
     const response = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
@@ -120,7 +142,9 @@ describe("the edge handler", () => {
   it("answers 503 without asking upstream when the pushed policy cannot be read", async () => {
     seedKvStore("cooldown_times", { _policy: '{"v":99}' });
     const index = fakeIndex({ "de/mo/demo": OLD + YOUNG });
-    const response = await createEdgeHandler({ fetch: index.fetch, clock })(new Request("https://cooldown.example/7d/de/mo/demo"));
+    const response = await createEdgeHandler({ fetch: index.fetch, clock })(
+      new Request("https://cooldown.example/7d/de/mo/demo"),
+    );
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     expect(await response.text()).toContain("policy unavailable");
@@ -140,7 +164,11 @@ describe("the edge handler's explain route", () => {
     const text = await (await handle(new Request("https://cooldown.example/7d/-/explain/demo"))).text();
     expect(text).toContain("demo under /7d/ at 2026-09-21T12:00:00Z: 1 of 2 versions visible");
     expect(text).toMatch(/1\.1\.0\s+2026-09-20T00:00:00Z\s+pubtime\s+no\s+too young until 2026-09-27T00:00:00Z/);
-    const json = (await (await handle(new Request("https://cooldown.example/7d/-/explain/Demo", { headers: { accept: "application/json" } }))).json()) as {
+    const json = (await (
+      await handle(
+        new Request("https://cooldown.example/7d/-/explain/Demo", { headers: { accept: "application/json" } }),
+      )
+    ).json()) as {
       crate: string;
       versions: { version: string; visible: boolean; reason: string | null }[];
     };

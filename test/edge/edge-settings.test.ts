@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CRATES_IO_PUBTIME_SWITCH_ON } from "../../src/core/policy.ts";
-import { DEFAULT_EDGE_SETTINGS, readEdgeSettings, cratesIoRulesWith } from "../../src/edge/edge-settings.ts";
+import { cratesIoRulesWith, DEFAULT_EDGE_SETTINGS, readEdgeSettings } from "../../src/edge/edge-settings.ts";
 import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
 
 describe("edge settings from the cooldown_config Config Store", () => {

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
+import { CRATES_IO_INDEX_ORIGIN } from "../../src/core/index-path.ts";
 import { decodePolicy, POLICY_KV_KEY } from "../../src/core/policy-document.ts";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { CRATES_IO_INDEX_ORIGIN } from "../../src/core/index-path.ts";
 import { CRATES_IO_BACKEND } from "../../src/edge/backend-upstream.ts";
 import { CONFIG_STORE, parseEdgeSettings } from "../../src/edge/edge-settings.ts";
 import { PUBLISH_TIMES_STORE } from "../../src/edge/kv-publish-times.ts";
@@ -38,7 +38,10 @@ describe("fastly.toml", () => {
   });
 
   it("declares the backend the edge code fetches through, pointed at index.crates.io", () => {
-    expect(manifest.local_server.backends[CRATES_IO_BACKEND]).toEqual({ url: CRATES_IO_INDEX_ORIGIN, override_host: "index.crates.io" });
+    expect(manifest.local_server.backends[CRATES_IO_BACKEND]).toEqual({
+      url: CRATES_IO_INDEX_ORIGIN,
+      override_host: "index.crates.io",
+    });
     expect(manifest.setup.backends[CRATES_IO_BACKEND]).toMatchObject({ address: "index.crates.io", port: 443 });
   });
 
@@ -54,7 +57,11 @@ describe("the local stores fastly compute serve reads", () => {
   it("hold publish-time records in the core codec's exact encoding, each under its crate's name", () => {
     const { file, format } = manifest.local_server.kv_stores[PUBLISH_TIMES_STORE] ?? { file: "", format: "" };
     expect(format).toBe("json");
-    const { [FRESHNESS_KV_KEY]: freshness, [POLICY_KV_KEY]: policy, ...crates } = JSON.parse(readText(file)) as Record<string, string>;
+    const {
+      [FRESHNESS_KV_KEY]: freshness,
+      [POLICY_KV_KEY]: policy,
+      ...crates
+    } = JSON.parse(readText(file)) as Record<string, string>;
     // `kv export` also writes the freshness (and policy) keys; a regenerated file must still be readable by the edge.
     if (freshness !== undefined) decodeFreshness(freshness);
     if (policy !== undefined) decodePolicy(policy);

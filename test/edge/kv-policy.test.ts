@@ -7,7 +7,11 @@ describe("the operator's policy from the cooldown_times KV store", () => {
   beforeEach(() => resetKvStores());
 
   it("reads the _policy key the job pushes next to the crates", async () => {
-    const pushed = { ...DEFAULT_POLICY, yanked: "keep" as const, exceptions: [{ crate: "serde", version: "1.0.0", reason: "r", expires: 1_800_000_000 }] };
+    const pushed = {
+      ...DEFAULT_POLICY,
+      yanked: "keep" as const,
+      exceptions: [{ crate: "serde", version: "1.0.0", reason: "r", expires: 1_800_000_000 }],
+    };
     seedKvStore("cooldown_times", { _policy: encodePolicy(pushed) });
     expect(await readKvPolicy()).toEqual(pushed);
     expect(kvLog.gets).toEqual([{ store: "cooldown_times", key: "_policy" }]);

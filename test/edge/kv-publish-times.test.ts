@@ -3,7 +3,13 @@ import { encodeCrateRecord, RecordFormatError } from "../../src/core/publish-tim
 import { kvPublishTimes } from "../../src/edge/kv-publish-times.ts";
 import { kvLog, resetKvStores, seedKvStore } from "./fastly-doubles/kv-store.ts";
 
-const serde = encodeCrateRecord({ crate: "serde", versions: new Map([["1.0.0", 1_494_547_386], ["1.0.1", 1_495_000_000]]) });
+const serde = encodeCrateRecord({
+  crate: "serde",
+  versions: new Map([
+    ["1.0.0", 1_494_547_386],
+    ["1.0.1", 1_495_000_000],
+  ]),
+});
 
 describe("publish times from the cooldown_times KV store", () => {
   beforeEach(() => {
@@ -19,7 +25,10 @@ describe("publish times from the cooldown_times KV store", () => {
   it("decodes the value with the core's record codec", async () => {
     const record = await kvPublishTimes().lookup("serde");
     expect(record?.crate).toBe("serde");
-    expect([...(record?.versions ?? [])]).toEqual([["1.0.0", 1_494_547_386], ["1.0.1", 1_495_000_000]]);
+    expect([...(record?.versions ?? [])]).toEqual([
+      ["1.0.0", 1_494_547_386],
+      ["1.0.1", 1_495_000_000],
+    ]);
   });
 
   it("answers null when the store has no record for the crate", async () => {
@@ -40,7 +49,9 @@ describe("publish times from the cooldown_times KV store", () => {
   });
 
   it("refuses a record written for another crate rather than use its times", async () => {
-    seedKvStore("cooldown_times", { serde: encodeCrateRecord({ crate: "serde_json", versions: new Map([["1.0.0", 1]]) }) });
+    seedKvStore("cooldown_times", {
+      serde: encodeCrateRecord({ crate: "serde_json", versions: new Map([["1.0.0", 1]]) }),
+    });
     await expect(kvPublishTimes().lookup("serde")).rejects.toThrow(/under key serde is for crate "serde_json"/);
   });
 });

@@ -19,7 +19,10 @@ describe("the Compute entry point (src/edge/main.ts)", () => {
     expect(listeners.map(([type]) => type)).toEqual(["fetch"]);
 
     const answered: Array<Promise<Response>> = [];
-    listeners[0]?.[1]({ request: new Request("https://cooldown.example/7d/not%20a%20crate"), respondWith: (r) => answered.push(r) });
+    listeners[0]?.[1]({
+      request: new Request("https://cooldown.example/7d/not%20a%20crate"),
+      respondWith: (r) => answered.push(r),
+    });
     expect(answered).toHaveLength(1);
     const response = await answered[0];
     // A refused path never reaches upstream, so the real wiring answers without any network.

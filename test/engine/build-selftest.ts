@@ -13,16 +13,16 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { strongEtagFor } from "../../src/core/etag.ts";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { corpusAvailable, CORPUS_2020_MISSING, readCorpus2020, withSyntheticPubtimes } from "../support/corpus-2020.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
+import { CORPUS_2020_MISSING, corpusAvailable, readCorpus2020, withSyntheticPubtimes } from "../support/corpus-2020.ts";
 import { decideVector, filterJson, reasonsOf, scanJson } from "./decide-vector.ts";
 import { EDGE_CASE_INPUTS, type VectorInput } from "./edge-case-inputs.ts";
 import {
   ENGINE_BENCH,
-  SELFTEST_PASSED,
   type EngineBench,
   type EngineSelfTestInput,
   type EngineVector,
+  SELFTEST_PASSED,
 } from "./engine-vector.ts";
 import { DELIBERATELY_WRONG_VECTOR, HAND_WRITTEN_VECTORS } from "./hand-written-vectors.ts";
 
@@ -91,7 +91,11 @@ export async function buildEngineSelfTest(options: EngineSelfTestOptions = {}): 
   if (options.injectWrongVector === true) vectors.push(DELIBERATELY_WRONG_VECTOR);
   say(`engine self-test: generated ${vectors.length} vectors`);
 
-  const input: EngineSelfTestInput = { vectors, benchPasses: options.benchPasses ?? 20, minBenchMs: options.minBenchMs ?? 100 };
+  const input: EngineSelfTestInput = {
+    vectors,
+    benchPasses: options.benchPasses ?? 20,
+    minBenchMs: options.minBenchMs ?? 100,
+  };
   const entry = writeGenerated(outDir, input);
   const wasm = resolve(outDir, "selftest.wasm");
   const { exitCode, output } = await compile(entry, wasm, options.echo === true);
@@ -114,12 +118,15 @@ function checkedHandWrittenVectors(): EngineVector[] {
     const { filtered } = decideVector(vector, ENGINE_INDEX_SCAN);
     const reasons = reasonsOf(filtered);
     const problems: string[] = [];
-    if (JSON.stringify(reasons) !== JSON.stringify(vector.expected.reasons)) problems.push(`reasons ${JSON.stringify(reasons)}`);
-    if (vector.expected.body !== undefined && filtered.body !== vector.expected.body) problems.push(`body ${JSON.stringify(filtered.body)}`);
+    if (JSON.stringify(reasons) !== JSON.stringify(vector.expected.reasons))
+      problems.push(`reasons ${JSON.stringify(reasons)}`);
+    if (vector.expected.body !== undefined && filtered.body !== vector.expected.body)
+      problems.push(`body ${JSON.stringify(filtered.body)}`);
     if (vector.expected.nextVisibleAt !== undefined && filtered.nextVisibleAt !== vector.expected.nextVisibleAt) {
       problems.push(`next visible at ${filtered.nextVisibleAt}`);
     }
-    if (problems.length > 0) throw new Error(`hand-written vector "${vector.name}" fails in Node: ${problems.join("; ")}`);
+    if (problems.length > 0)
+      throw new Error(`hand-written vector "${vector.name}" fails in Node: ${problems.join("; ")}`);
   }
   return [...HAND_WRITTEN_VECTORS];
 }
@@ -156,11 +163,15 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
   let index = 0;
   for await (const file of readCorpus2020()) {
     if (file.path === WEB_SYS) picked.push({ path: file.path, text: file.text, bench });
-    else if (sample && index % CORPUS_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false });
-    else if (bench && index % TYPICAL_SAMPLE_EVERY === 0) picked.push({ path: file.path, text: file.text, bench: false, typical: true });
-    if (largest === null || file.bytes.byteLength > largest.bytes) largest = { path: file.path, text: file.text, bytes: file.bytes.byteLength };
+    else if (sample && index % CORPUS_SAMPLE_EVERY === 0)
+      picked.push({ path: file.path, text: file.text, bench: false });
+    else if (bench && index % TYPICAL_SAMPLE_EVERY === 0)
+      picked.push({ path: file.path, text: file.text, bench: false, typical: true });
+    if (largest === null || file.bytes.byteLength > largest.bytes)
+      largest = { path: file.path, text: file.text, bytes: file.bytes.byteLength };
     const lineCount = file.text.split("\n").length;
-    if (mostLines === null || lineCount > mostLines.lines) mostLines = { path: file.path, text: file.text, lines: lineCount };
+    if (mostLines === null || lineCount > mostLines.lines)
+      mostLines = { path: file.path, text: file.text, lines: lineCount };
     index++;
   }
   if (largest !== null && largest.path !== WEB_SYS) picked.push({ path: largest.path, text: largest.text, bench });
@@ -180,7 +191,8 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
       name: `${file.path} (pubtime on every line)`,
       crate,
       text: withPubtime,
-      window, now,
+      window,
+      now,
       record: null,
       prePubtimeInference: true,
       policy: null,
@@ -205,7 +217,8 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
         name: `${file.path} (2020 text, dated by a KV record)`,
         crate,
         text: file.text,
-        window, now,
+        window,
+        now,
         record: encodeCrateRecord({ crate, versions }),
         prePubtimeInference: false,
         policy: null,
@@ -238,7 +251,10 @@ function importPath(fromDir: string, file: string): string {
 
 function compile(entry: string, wasm: string, echo: boolean): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(COMPILER, ["--enable-experimental-top-level-await", entry, wasm], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(COMPILER, ["--enable-experimental-top-level-await", entry, wasm], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const collect = (chunk: Buffer) => {
       output += chunk.toString("utf8");

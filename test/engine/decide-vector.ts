@@ -1,7 +1,7 @@
-import { scanIndexFile, type IndexScanOptions, type ScannedIndexFile } from "../../src/core/index-file.ts";
-import { filterIndexFile, type FilteredIndexFile } from "../../src/core/index-filter.ts";
-import { applyPolicy, decodePolicy } from "../../src/core/policy-document.ts";
+import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "../../src/core/index-file.ts";
+import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
+import { applyPolicy, decodePolicy } from "../../src/core/policy-document.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { EngineVector } from "./engine-vector.ts";
 
@@ -10,7 +10,10 @@ import type { EngineVector } from "./engine-vector.ts";
  * sides pass the edge's scan options: the self-test proves the engine computes what Node computes with the same code.
  * (The ways of scanning are held to JSON.parse, and so to each other, by the conformance test.)
  */
-export function decideVector(vector: Omit<EngineVector, "expected">, scan: IndexScanOptions): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
+export function decideVector(
+  vector: Omit<EngineVector, "expected">,
+  scan: IndexScanOptions,
+): { file: ScannedIndexFile; filtered: FilteredIndexFile } {
   const file = scanIndexFile(vector.text, scan);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
   const filtered = filterIndexFile(vector.crate, file, record, vector.window, vector.now, rulesFor(vector));
@@ -20,7 +23,10 @@ export function decideVector(vector: Omit<EngineVector, "expected">, scan: Index
 /** crates.io's rules with the vector's inference switch, and its policy decoded from the KV format as the edge does. */
 export function rulesFor(vector: Pick<EngineVector, "prePubtimeInference" | "policy">): VisibilityRules {
   const cratesIo = defaultRules(true);
-  const rules = { ...cratesIo, prePubtimeInference: { ...cratesIo.prePubtimeInference, enabled: vector.prePubtimeInference } };
+  const rules = {
+    ...cratesIo,
+    prePubtimeInference: { ...cratesIo.prePubtimeInference, enabled: vector.prePubtimeInference },
+  };
   return vector.policy === null ? rules : applyPolicy(rules, decodePolicy(vector.policy));
 }
 

@@ -64,7 +64,9 @@ describe("the core inside the Fastly Compute engine (StarlingMonkey, run by Wize
     "fails the build (exit 1) when a single vector's expectation is wrong, naming the vector",
     async () => {
       const outDir = resolve(REPO, "test/engine/generated/wrong-vector");
-      const { exitCode, output } = await runScript(["--no-corpus", "--no-bench", "--out-dir", outDir], { ENGINE_SELFTEST_INJECT_WRONG: "1" });
+      const { exitCode, output } = await runScript(["--no-corpus", "--no-bench", "--out-dir", outDir], {
+        ENGINE_SELFTEST_INJECT_WRONG: "1",
+      });
       expect(exitCode).not.toBe(0);
       expect(output).toContain(SELFTEST_FAILED);
       expect(output).toContain(DELIBERATELY_WRONG_VECTOR.name);

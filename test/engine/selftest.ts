@@ -6,24 +6,24 @@
  * type-checks on a fresh clone where nothing is generated yet.
  */
 import { filteredEtag, strongEtagFor } from "../../src/core/etag.ts";
+import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON, type VisibilityRules } from "../../src/core/policy.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { parsePubtime } from "../../src/core/time.ts";
 import { decodeUtf8Exactly } from "../../src/core/utf8.ts";
-import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { decideVector, filterJson, reasonsOf, rulesFor, scanJson } from "./decide-vector.ts";
 import {
   ENGINE_BENCH,
-  SELFTEST_FAILED,
-  SELFTEST_PASSED,
   type EngineBench,
   type EngineBenchFigure,
-  type EngineTypicalBench,
   type EngineSelfTestInput,
+  type EngineTypicalBench,
   type EngineVector,
+  SELFTEST_FAILED,
+  SELFTEST_PASSED,
 } from "./engine-vector.ts";
 
 /** The proxy's own decoder: the SDK's .d.ts omits TextDecoder's options, so the engine's honouring them is checked. */
@@ -52,7 +52,11 @@ export async function runEngineSelfTest(input: EngineSelfTestInput): Promise<voi
 }
 
 /** Upstream bytes → the bytes a filtered 200 sends, as the edge does it: decode, scan, look up, decide, copy. */
-function coreFilterBytes(vector: EngineVector, bytes: Uint8Array<ArrayBuffer>, rules: VisibilityRules): Uint8Array<ArrayBuffer> {
+function coreFilterBytes(
+  vector: EngineVector,
+  bytes: Uint8Array<ArrayBuffer>,
+  rules: VisibilityRules,
+): Uint8Array<ArrayBuffer> {
   const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
   return filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules));
@@ -65,7 +69,11 @@ function jsonFilterBytes(vector: EngineVector, bytes: Uint8Array<ArrayBuffer>): 
 
 /** Many ordinary files filtered one after the other, as many requests would: the core vs. the JSON.parse filter. */
 function benchTypical(vectors: readonly EngineVector[], minPasses: number, minMs: number): EngineTypicalBench {
-  const inputs = vectors.map((vector) => ({ vector, bytes: new TextEncoder().encode(vector.text), rules: rulesFor(vector) }));
+  const inputs = vectors.map((vector) => ({
+    vector,
+    bytes: new TextEncoder().encode(vector.text),
+    rules: rulesFor(vector),
+  }));
   const core = () => {
     let sent = 0;
     for (const { vector, bytes, rules } of inputs) sent += coreFilterBytes(vector, bytes, rules).byteLength;
@@ -119,12 +127,18 @@ async function checkEngineFacts(): Promise<string[]> {
   const failures: string[] = [];
   try {
     decodeUpstream(new Uint8Array([0x7b, 0xff, 0x7d]));
-    failures.push("TextDecoder {fatal: true} accepted invalid UTF-8 (the proxy would pass U+FFFD instead of refusing the body)");
+    failures.push(
+      "TextDecoder {fatal: true} accepted invalid UTF-8 (the proxy would pass U+FFFD instead of refusing the body)",
+    );
   } catch (error) {
-    if (!(error instanceof TypeError)) failures.push(`TextDecoder {fatal: true} threw ${String(error)}, not the TypeError the Encoding standard specifies`);
+    if (!(error instanceof TypeError))
+      failures.push(
+        `TextDecoder {fatal: true} threw ${String(error)}, not the TypeError the Encoding standard specifies`,
+      );
   }
   const withBom = decodeUpstream(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]));
-  if (withBom !== "\uFEFF{}") failures.push(`TextDecoder {ignoreBOM: true} dropped the BOM (got ${JSON.stringify(withBom)})`);
+  if (withBom !== "\uFEFF{}")
+    failures.push(`TextDecoder {ignoreBOM: true} dropped the BOM (got ${JSON.stringify(withBom)})`);
   const abc = await strongEtagFor(new TextEncoder().encode("abc"));
   if (abc !== '"ba7816bf8f01cfea414140de5dae2223"') failures.push(`SHA-256 via crypto.subtle gave ${abc} for "abc"`);
   return failures;
@@ -151,7 +165,9 @@ async function checkVector(vector: EngineVector): Promise<string[]> {
     problems.push(`reasons ${JSON.stringify(reasons)}, expected ${JSON.stringify(expected.reasons)}`);
   }
   if (expected.body !== undefined && filtered.body !== expected.body) {
-    problems.push(`body ${JSON.stringify(filtered.body).slice(0, 200)}, expected ${JSON.stringify(expected.body).slice(0, 200)}`);
+    problems.push(
+      `body ${JSON.stringify(filtered.body).slice(0, 200)}, expected ${JSON.stringify(expected.body).slice(0, 200)}`,
+    );
   }
   if (expected.bodyLength !== undefined && filtered.body.length !== expected.bodyLength) {
     problems.push(`body of ${filtered.body.length} characters, expected ${expected.bodyLength}`);
@@ -163,8 +179,10 @@ async function checkVector(vector: EngineVector): Promise<string[]> {
   if (expected.nextVisibleAt !== undefined && filtered.nextVisibleAt !== expected.nextVisibleAt) {
     problems.push(`next visible at ${filtered.nextVisibleAt}, expected ${expected.nextVisibleAt}`);
   }
-  if (expected.scan !== undefined && scanJson(file) !== expected.scan) problems.push("scan differs from Node's line by line");
-  if (expected.filter !== undefined && filterJson(filtered) !== expected.filter) problems.push("verdicts differ from Node's");
+  if (expected.scan !== undefined && scanJson(file) !== expected.scan)
+    problems.push("scan differs from Node's line by line");
+  if (expected.filter !== undefined && filterJson(filtered) !== expected.filter)
+    problems.push("verdicts differ from Node's");
   return problems;
 }
 
@@ -182,7 +200,9 @@ async function benchVector(vector: EngineVector, minPasses: number, minMs: numbe
   const paired = pairedRounds(coreBytes, jsonBytes, minPasses, minMs);
   const decodeMs = bestOf(() => timed(() => decodeUpstream(bytes), minPasses, minMs));
   const scanMs = bestOf(() => timed(() => scanIndexFile(decoded, ENGINE_INDEX_SCAN), minPasses, minMs));
-  const filterMs = bestOf(() => timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs));
+  const filterMs = bestOf(() =>
+    timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs),
+  );
   const etag = new Best();
   const bodyHash = new Best();
   for (let round = 0; round < ROUNDS; round++) {
@@ -300,7 +320,10 @@ function jsonParseFilter(text: string, vector: EngineVector): string {
   for (const line of lines) {
     if (line.vers === null || line.yanked) continue;
     const stored = record?.versions.get(line.vers);
-    const known = line.pubtime !== null && stored !== undefined ? Math.max(line.pubtime, stored) : (line.pubtime ?? stored ?? inferred);
+    const known =
+      line.pubtime !== null && stored !== undefined
+        ? Math.max(line.pubtime, stored)
+        : (line.pubtime ?? stored ?? inferred);
     if (known !== null && vector.now >= known + vector.window.seconds) body += text.slice(line.start, line.end);
   }
   return body;

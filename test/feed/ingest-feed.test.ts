@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readFeedGaps } from "../../src/store/feed-gaps.ts";
 import { formatFeedSummary, ingestFeed } from "../../src/feed/ingest-feed.ts";
 import { INGEST_USER_AGENT } from "../../src/node/user-agent.ts";
+import { UserError } from "../../src/node/user-error.ts";
+import { readFeedGaps } from "../../src/store/feed-gaps.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { UserError } from "../../src/node/user-error.ts";
-import { startFakeUpdatesFeed, type FakeUpdatesFeed } from "../support/fake-updates-feed.ts";
 import { recordedTimes, revisions, scratch } from "../support/dump-test-kit.ts";
+import { type FakeUpdatesFeed, startFakeUpdatesFeed } from "../support/fake-updates-feed.ts";
 
 const T = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const MINUTE = 60;
@@ -50,7 +50,15 @@ describe("ingest feed", () => {
       tokio: { "1.40.0": T - 50 * MINUTE, "1.39.9+hotfix": T - 55 * MINUTE },
     });
     expect(Object.keys(revisions(db)).sort()).toEqual(["serde", "tokio"]);
-    expect(summary).toMatchObject({ status: "updated", items: 3, added: 3, changedCrates: 2, polledAt: T, oldestItem: T - 55 * MINUTE, newestItem: T - 5 * MINUTE });
+    expect(summary).toMatchObject({
+      status: "updated",
+      items: 3,
+      added: 3,
+      changedCrates: 2,
+      polledAt: T,
+      oldestItem: T - 55 * MINUTE,
+      newestItem: T - 5 * MINUTE,
+    });
     expect(formatFeedSummary(summary)).toBe(
       "ingest feed: 3 items from 2026-11-22T11:05:00Z to 2026-11-22T11:55:00Z; 3 versions new, 0 moved later, 0 earlier times ignored; 2 crates changed; " +
         `${summary.durationSeconds.toFixed(1)} s`,
@@ -79,7 +87,9 @@ describe("ingest feed", () => {
     expect(feed.requests[1]?.headers["if-none-match"]).toMatch(/^"[0-9a-f]{32}"$/);
     expect(feed.requests[1]?.headers["if-modified-since"]).toBe(new Date(T * 1000).toUTCString());
     expect(second).toMatchObject({ status: "not-modified", added: 0, polledAt: T + 5 * MINUTE });
-    expect(formatFeedSummary(second)).toBe("ingest feed: not modified since the last poll (304); polled at 2026-11-22T12:05:00Z");
+    expect(formatFeedSummary(second)).toBe(
+      "ingest feed: not modified since the last poll (304); polled at 2026-11-22T12:05:00Z",
+    );
     expect(revisions(db)).toEqual(revisionsBefore);
     expect(meta(db, META_KEYS.feedLastPoll)).toBe(String(T + 5 * MINUTE));
 
@@ -162,9 +172,15 @@ describe("ingest feed", () => {
       const feed = await feedServer(clock);
       feed.setItems([{ crate: "a", version: "1.0.0", publishedAt: T - 30 * MINUTE }]);
       const warnings: string[] = [];
-      const summary = await ingestFeed({ source: feed.url, dbPath: join(scratch(), "t.sqlite"), warn: (line) => warnings.push(line) });
+      const summary = await ingestFeed({
+        source: feed.url,
+        dbPath: join(scratch(), "t.sqlite"),
+        warn: (line) => warnings.push(line),
+      });
       expect(summary.gap).toBeNull();
-      expect(warnings).toEqual(["ingest feed: no dump ingested and no earlier poll: versions published before 2026-11-22T11:30:00Z stay hidden until `ingest dump` runs"]);
+      expect(warnings).toEqual([
+        "ingest feed: no dump ingested and no earlier poll: versions published before 2026-11-22T11:30:00Z stay hidden until `ingest dump` runs",
+      ]);
     });
   });
 
@@ -184,7 +200,9 @@ describe("ingest feed", () => {
       const feed = await feedServer(clock);
       const db = join(scratch(), "t.sqlite");
       feed.failNext(503);
-      expect(await failing(feed, db)).toMatch(/^cannot fetch the feed http:\/\/127\.0\.0\.1:\d+\/rss\/updates\.xml: the server answered 503$/);
+      expect(await failing(feed, db)).toMatch(
+        /^cannot fetch the feed http:\/\/127\.0\.0\.1:\d+\/rss\/updates\.xml: the server answered 503$/,
+      );
       expect(meta(db, META_KEYS.feedLastPoll)).toBeNull();
     });
 
@@ -213,7 +231,12 @@ describe("ingest feed", () => {
     feed.setItems([{ crate: "ok", version: "1.0.0", publishedAt: T - MINUTE }]);
     const db = join(scratch(), "t.sqlite");
     const { renderFeed } = await import("../support/fake-updates-feed.ts");
-    feed.setRawBody(renderFeed([{ crate: "ok", version: "1.0.0", publishedAt: T - MINUTE }, { crate: "bad", version: "2.0.0", publishedAt: T - 2 * MINUTE }]).replace(/<pubDate>[^<]*<\/pubDate>(\s*<crates:name>bad)/, "<pubDate>soon</pubDate>$1"));
+    feed.setRawBody(
+      renderFeed([
+        { crate: "ok", version: "1.0.0", publishedAt: T - MINUTE },
+        { crate: "bad", version: "2.0.0", publishedAt: T - 2 * MINUTE },
+      ]).replace(/<pubDate>[^<]*<\/pubDate>(\s*<crates:name>bad)/, "<pubDate>soon</pubDate>$1"),
+    );
     const warnings: string[] = [];
     const summary = await ingestFeed({ source: feed.url, dbPath: db, warn: (line) => warnings.push(line) });
     expect(summary).toMatchObject({ items: 1, unreadableItems: 1, added: 1 });

@@ -32,7 +32,10 @@ describe("parseUpdatesFeed", () => {
   });
 
   it("falls back to the item link when the crates: elements are missing", () => {
-    const xml = renderFeed([{ crate: "serde", version: "1.0.0", publishedAt: t }]).replace(/\s*<crates:(name|version)>[^<]*<\/crates:\1>/g, "");
+    const xml = renderFeed([{ crate: "serde", version: "1.0.0", publishedAt: t }]).replace(
+      /\s*<crates:(name|version)>[^<]*<\/crates:\1>/g,
+      "",
+    );
     expect(parseUpdatesFeed(xml).items).toEqual([{ crate: "serde", version: "1.0.0", publishedAt: t }]);
   });
 

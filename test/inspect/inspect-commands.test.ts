@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "../support/fake-crates-io.ts";
 import { CliProcess } from "../server/cli-process.ts";
+import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
 
 const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
 let fake: FakeCratesIo;
@@ -53,7 +53,11 @@ describe("crates-cooldown explain", () => {
 
   it("prints the same explanation as JSON", async () => {
     const run = await cli(["explain", "alpha", "--format", "json", ...common()]);
-    const json = JSON.parse(run.stdout) as { crate: string; window: string; versions: { version: string; visible: boolean; reason: string | null }[] };
+    const json = JSON.parse(run.stdout) as {
+      crate: string;
+      window: string;
+      versions: { version: string; visible: boolean; reason: string | null }[];
+    };
     expect(json.crate).toBe("alpha");
     expect(json.window).toBe("7d");
     expect(json.versions.map((v) => [v.version, v.visible, v.reason])).toEqual([
@@ -63,7 +67,12 @@ describe("crates-cooldown explain", () => {
   });
 
   it("fails with one line for an unknown crate, a bad window or a bad name", async () => {
-    for (const args of [["explain", "nosuch"], ["explain", "alpha", "--window", "07d"], ["explain", "al.pha"], ["explain", "alpha", "--window", "0d"]]) {
+    for (const args of [
+      ["explain", "nosuch"],
+      ["explain", "alpha", "--window", "07d"],
+      ["explain", "al.pha"],
+      ["explain", "alpha", "--window", "0d"],
+    ]) {
       const run = await cli([...args, ...common()]);
       expect(run.code, args.join(" ")).toBe(1);
       expect(run.stderr.trimEnd().split("\n"), args.join(" ")).toHaveLength(1);
@@ -83,13 +92,31 @@ describe("crates-cooldown check", () => {
   };
 
   it("exits 0 when every pin is visible, and says so", async () => {
-    const run = await cli(["check", lockfile([["alpha", "1.0.0"], ["yanky", "0.2.0"], ["app", "0.1.0", ""]]), "--window", "7d", ...common()]);
+    const run = await cli([
+      "check",
+      lockfile([
+        ["alpha", "1.0.0"],
+        ["yanky", "0.2.0"],
+        ["app", "0.1.0", ""],
+      ]),
+      "--window",
+      "7d",
+      ...common(),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe("ok: all 2 crates.io pins are visible under /7d/\n");
   });
 
   it("exits 1 listing each pin that is too young, yanked or of unknown age, with its reason", async () => {
-    const run = await cli(["check", lockfile([["alpha", "1.1.0"], ["yanky", "0.1.0"], ["alpha", "1.0.0"]]), ...common()]);
+    const run = await cli([
+      "check",
+      lockfile([
+        ["alpha", "1.1.0"],
+        ["yanky", "0.1.0"],
+        ["alpha", "1.0.0"],
+      ]),
+      ...common(),
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("alpha 1.1.0: publish time unknown");
     expect(run.stdout).toContain("yanky 0.1.0: yanked");
@@ -100,13 +127,22 @@ describe("crates-cooldown check", () => {
   it("reports JSON with --format json", async () => {
     const run = await cli(["check", lockfile([["alpha", "1.1.0"]]), "--format", "json", ...common()]);
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ window: "7d", checked: 1, problems: 1, findings: [{ name: "alpha", version: "1.1.0", status: "unknown-publish-time" }] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      window: "7d",
+      checked: 1,
+      problems: 1,
+      findings: [{ name: "alpha", version: "1.1.0", status: "unknown-publish-time" }],
+    });
   });
 
   it("exits 2 with one line for a malformed or missing lockfile, or a bad window", async () => {
     const bad = join(scratch, "bad.lock");
     writeFileSync(bad, "[[package]\nname = ");
-    for (const args of [["check", bad], ["check", join(scratch, "missing.lock")], ["check", lockfile([["alpha", "1.0.0"]]), "--window", "3D"]]) {
+    for (const args of [
+      ["check", bad],
+      ["check", join(scratch, "missing.lock")],
+      ["check", lockfile([["alpha", "1.0.0"]]), "--window", "3D"],
+    ]) {
       const run = await cli([...args, ...common()]);
       expect(run.code, args.join(" ")).toBe(2);
       expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);

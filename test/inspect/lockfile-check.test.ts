@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseLockfile } from "../../src/inspect/lockfile.ts";
-import { checkLockfile, formatCheckText } from "../../src/inspect/lockfile-check.ts";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { defaultRules } from "../../src/core/policy.ts";
+import { parseLockfile } from "../../src/inspect/lockfile.ts";
+import { checkLockfile, formatCheckText } from "../../src/inspect/lockfile-check.ts";
+import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
 import { windowOf } from "../support/window-of.ts";
-import { DAY, FixedClock, indexLine, InMemoryPublishTimes, InMemoryUpstream } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
 const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
@@ -17,11 +17,20 @@ function lockfileOf(pins: [string, string, string?][]): string {
 function setup() {
   const upstream = new InMemoryUpstream()
     .set("ol/dc/oldcrate", { body: indexLine({ name: "oldcrate", vers: "1.0.0", pubtime: NOW - 30 * DAY }) })
-    .set("fr/es/fresh", { body: indexLine({ name: "fresh", vers: "1.0.0", pubtime: NOW - 30 * DAY }) + indexLine({ name: "fresh", vers: "1.1.0", pubtime: NOW - 2 * DAY }) })
+    .set("fr/es/fresh", {
+      body:
+        indexLine({ name: "fresh", vers: "1.0.0", pubtime: NOW - 30 * DAY }) +
+        indexLine({ name: "fresh", vers: "1.1.0", pubtime: NOW - 2 * DAY }),
+    })
     .set("ya/nk/yanky", { body: indexLine({ name: "yanky", vers: "0.3.0", yanked: true, pubtime: NOW - 90 * DAY }) })
     .set("my/st/mystery", { body: indexLine({ name: "mystery", vers: "2.0.0" }) })
     .set("fl/ak/flaky", { status: 500 });
-  const { decide } = createCrateDecider({ upstream, publishTimes: new InMemoryPublishTimes(), clock: new FixedClock(NOW), rules: defaultRules(false) });
+  const { decide } = createCrateDecider({
+    upstream,
+    publishTimes: new InMemoryPublishTimes(),
+    clock: new FixedClock(NOW),
+    rules: defaultRules(false),
+  });
   return { upstream, decide };
 }
 
@@ -51,7 +60,10 @@ describe("checkLockfile", () => {
       ["flaky", "1.0.0", "fetch-failed"],
       ["gitdep", "1.0.0", "not-checked"],
     ]);
-    expect(report.findings[1]).toMatchObject({ published_at: "2026-11-20T12:00:00Z", visible_at: "2026-11-27T12:00:00Z" });
+    expect(report.findings[1]).toMatchObject({
+      published_at: "2026-11-20T12:00:00Z",
+      visible_at: "2026-11-27T12:00:00Z",
+    });
     expect(report.problems).toBe(6);
     expect(report.checked).toBe(7);
     const text = formatCheckText(report);
@@ -62,14 +74,33 @@ describe("checkLockfile", () => {
 
   it("passes when every pin is visible", async () => {
     const { decide } = setup();
-    const report = await checkLockfile(parseLockfile(lockfileOf([["oldcrate", "1.0.0"], ["fresh", "1.0.0"]])), decide, SEVEN);
+    const report = await checkLockfile(
+      parseLockfile(
+        lockfileOf([
+          ["oldcrate", "1.0.0"],
+          ["fresh", "1.0.0"],
+        ]),
+      ),
+      decide,
+      SEVEN,
+    );
     expect(report.problems).toBe(0);
     expect(formatCheckText(report)).toBe("ok: all 2 crates.io pins are visible under /7d/\n");
   });
 
   it("fetches each crate's index file once, however many versions are pinned", async () => {
     const { upstream, decide } = setup();
-    await checkLockfile(parseLockfile(lockfileOf([["fresh", "1.0.0"], ["fresh", "1.1.0"], ["oldcrate", "1.0.0"]])), decide, SEVEN);
+    await checkLockfile(
+      parseLockfile(
+        lockfileOf([
+          ["fresh", "1.0.0"],
+          ["fresh", "1.1.0"],
+          ["oldcrate", "1.0.0"],
+        ]),
+      ),
+      decide,
+      SEVEN,
+    );
     expect(upstream.requests.map((r) => r.path).sort()).toEqual(["fr/es/fresh", "ol/dc/oldcrate"]);
   });
 
@@ -86,8 +117,15 @@ describe("checkLockfile", () => {
         return new Response(indexLine({ name, vers: "1.0.0", pubtime: NOW - 30 * DAY }));
       });
     }
-    const { decide } = createCrateDecider({ upstream, publishTimes: new InMemoryPublishTimes(), clock: new FixedClock(NOW), rules: defaultRules(false) });
-    const report = await checkLockfile(parseLockfile(lockfileOf(names.map((n) => [n, "1.0.0"]))), decide, SEVEN, { concurrency: 4 });
+    const { decide } = createCrateDecider({
+      upstream,
+      publishTimes: new InMemoryPublishTimes(),
+      clock: new FixedClock(NOW),
+      rules: defaultRules(false),
+    });
+    const report = await checkLockfile(parseLockfile(lockfileOf(names.map((n) => [n, "1.0.0"]))), decide, SEVEN, {
+      concurrency: 4,
+    });
     expect(report.problems).toBe(0);
     expect(peak).toBe(4);
   });

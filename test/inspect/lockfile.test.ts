@@ -45,7 +45,9 @@ source = "sparse+https://index.crates.io/"
   });
 
   it.each([2, 3])("reads a version %i lockfile", (format) => {
-    const lockfile = parseLockfile(`version = ${format}\n\n[[package]]\nname = "serde"\nversion = "1.0.0"\nsource = "${CRATES_IO}"\n`);
+    const lockfile = parseLockfile(
+      `version = ${format}\n\n[[package]]\nname = "serde"\nversion = "1.0.0"\nsource = "${CRATES_IO}"\n`,
+    );
     expect(lockfile.format).toBe(format);
     expect(lockfile.packages).toHaveLength(1);
   });

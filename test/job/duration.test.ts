@@ -14,12 +14,21 @@ describe("parseDuration", () => {
     expect(parseDuration(text, "--feed-every")).toBe(ms);
   });
 
-  it.each(["", "5", "m", "5 m", "-5m", "0s", "5min", "1h 30m"])("refuses %j with a one-line message naming the flag", (text) => {
-    expect(() => parseDuration(text, "--feed-every")).toThrow(/^--feed-every ".*" is not a duration; expected /);
-  });
+  it.each(["", "5", "m", "5 m", "-5m", "0s", "5min", "1h 30m"])(
+    "refuses %j with a one-line message naming the flag",
+    (text) => {
+      expect(() => parseDuration(text, "--feed-every")).toThrow(/^--feed-every ".*" is not a duration; expected /);
+    },
+  );
 
   it("formats durations for log lines", () => {
-    expect([500, 30_000, 300_000, 5_400_000, 86_400_000].map(formatDuration)).toEqual(["500ms", "30s", "5m", "1h30m", "24h"]);
+    expect([500, 30_000, 300_000, 5_400_000, 86_400_000].map(formatDuration)).toEqual([
+      "500ms",
+      "30s",
+      "5m",
+      "1h30m",
+      "24h",
+    ]);
   });
 });
 
@@ -27,7 +36,9 @@ describe("backoffDelayMs", () => {
   const policy = { initialMs: 1_000, capMs: 10_000 };
 
   it("doubles from the initial wait and stops at the cap", () => {
-    expect([1, 2, 3, 4, 5, 50].map((n) => backoffDelayMs(policy, n, () => 1))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    expect([1, 2, 3, 4, 5, 50].map((n) => backoffDelayMs(policy, n, () => 1))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 10_000, 10_000,
+    ]);
   });
 
   it("jitters each wait down to no less than three quarters of it", () => {

@@ -9,7 +9,9 @@ const EXAMPLES = join(ROOT, "examples");
 const CLI = join(ROOT, "bin", "crates-cooldown.js");
 
 function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
+  return readdirSync(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)],
+  );
 }
 
 /** Every `crates-cooldown.js <command> <subcommand> --flags…` written in the examples. */
@@ -26,7 +28,8 @@ function invocations(): { file: string; command: string; flags: string[] }[] {
 describe("examples/", () => {
   it("schedules the one-shot commands and kv push from cron, systemd and GitHub Actions", () => {
     const workflow = readFileSync(join(EXAMPLES, "github-workflow-ingest.yml"), "utf8");
-    for (const command of ["ingest dump", "ingest feed", "kv push"]) expect(workflow).toContain(`crates-cooldown.js ${command}`);
+    for (const command of ["ingest dump", "ingest feed", "kv push"])
+      expect(workflow).toContain(`crates-cooldown.js ${command}`);
     expect(workflow).toMatch(/schedule:\n\s+- cron:/);
     expect(readFileSync(join(EXAMPLES, "crontab"), "utf8")).toMatch(/^\*\/5 \* \* \* \* .*ingest feed/m);
     expect(readdirSync(join(EXAMPLES, "systemd")).sort()).toEqual([
@@ -43,8 +46,15 @@ describe("examples/", () => {
     expect(found.length).toBeGreaterThan(8);
     const help = new Map<string, string>();
     for (const { file, command, flags } of found) {
-      if (!help.has(command)) help.set(command, execFileSync(process.execPath, [CLI, ...command.split(" "), "--help"], { encoding: "utf8", timeout: 30_000 }));
-      for (const flag of flags) expect(`${file}: ${command} ${help.get(command)?.includes(`${flag} `) ? flag : `${flag} (unknown)`}`).toBe(`${file}: ${command} ${flag}`);
+      if (!help.has(command))
+        help.set(
+          command,
+          execFileSync(process.execPath, [CLI, ...command.split(" "), "--help"], { encoding: "utf8", timeout: 30_000 }),
+        );
+      for (const flag of flags)
+        expect(`${file}: ${command} ${help.get(command)?.includes(`${flag} `) ? flag : `${flag} (unknown)`}`).toBe(
+          `${file}: ${command} ${flag}`,
+        );
     }
   });
 });

@@ -22,7 +22,12 @@ async function runUntil(jobs: ScheduledJob[], done: (log: string[], warn: string
   const log: string[] = [];
   const warn: string[] = [];
   const controller = new AbortController();
-  const stopped = runSchedule(jobs, { signal: controller.signal, log: (l) => log.push(l), warn: (l) => warn.push(l), random: () => 1 });
+  const stopped = runSchedule(jobs, {
+    signal: controller.signal,
+    log: (l) => log.push(l),
+    warn: (l) => warn.push(l),
+    random: () => 1,
+  });
   const deadline = Date.now() + 5_000;
   while (!done(log, warn) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   controller.abort();
@@ -38,7 +43,11 @@ describe("runSchedule", () => {
   });
 
   it("survives failures: one line each, retried after a growing back-off, reset by a success", async () => {
-    const feed = job("feed", [new Error("cannot fetch the feed: the server answered 503"), new Error("again\nwith a second line"), "polled"]);
+    const feed = job("feed", [
+      new Error("cannot fetch the feed: the server answered 503"),
+      new Error("again\nwith a second line"),
+      "polled",
+    ]);
     const { log, warn } = await runUntil([feed], (l) => l.length >= 1);
     expect(warn).toEqual([
       "ingest watch: feed failed (1 in a row): cannot fetch the feed: the server answered 503; next try in 10ms",

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { chunkKvBatches } from "../../src/kv/kv-batch-chunks.ts";
 import { kvBatchBody, kvBatchLine } from "../../src/kv/kv-batch-line.ts";
 
-const lines = (n: number, valueLength = 10) => Array.from({ length: n }, (_, i) => kvBatchLine(`k${i}`, "x".repeat(valueLength)));
+const lines = (n: number, valueLength = 10) =>
+  Array.from({ length: n }, (_, i) => kvBatchLine(`k${i}`, "x".repeat(valueLength)));
 
 describe("kvBatchLine", () => {
   it("writes one JSON object with the key and the base64 of the value's UTF-8 bytes", () => {
@@ -32,11 +33,11 @@ describe("chunkKvBatches", () => {
 
   it("sends a line bigger than the byte cap alone", () => {
     const big = kvBatchLine("big", "y".repeat(1000));
-    expect([...chunkKvBatches([...lines(2), big, ...lines(1)], { maxLines: 100, maxBytes: 200 })].map((b) => b.map((l) => l.key))).toEqual([
-      ["k0", "k1"],
-      ["big"],
-      ["k0"],
-    ]);
+    expect(
+      [...chunkKvBatches([...lines(2), big, ...lines(1)], { maxLines: 100, maxBytes: 200 })].map((b) =>
+        b.map((l) => l.key),
+      ),
+    ).toEqual([["k0", "k1"], ["big"], ["k0"]]);
   });
 
   it("yields nothing for no lines", () => {

@@ -5,9 +5,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { runCli, type CliRun } from "../support/cli-run.ts";
-import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
-import { cleanUpTestFolders, crateEntries, databaseWithCrates, expectedKvValues, testFolder } from "./kv-test-database.ts";
+import { type CliRun, runCli } from "../support/cli-run.ts";
+import { type FakeFastlyApi, startFakeFastlyApi } from "../support/fake-fastly-api.ts";
+import {
+  cleanUpTestFolders,
+  crateEntries,
+  databaseWithCrates,
+  expectedKvValues,
+  testFolder,
+} from "./kv-test-database.ts";
 
 /** Runs `node bin/crates-cooldown.js …` with FASTLY_API_TOKEN set to `token` (unset when null). */
 function runKvCli(args: string[], token: string | null, onStart?: (child: ChildProcess) => void): Promise<CliRun> {
@@ -55,10 +61,15 @@ describe("crates-cooldown kv (the CLI)", () => {
   it("kv push writes the database to the store, logs progress lines off a terminal, ends with a one-line summary and never prints the token", async () => {
     const api = await fakeApi();
     const db = databaseFile(60);
-    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "25"], api.token);
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "25"],
+      api.token,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout.trim().split("\n")).toEqual([
-      expect.stringMatching(/^kv push to store s: 60 of 60 crates sent in 4 batch requests, 0 retries, 0 rejected, freshness key written; [\d.]+ s \(preparing [\d.]+ s, sending [\d.]+ s\)$/),
+      expect.stringMatching(
+        /^kv push to store s: 60 of 60 crates sent in 4 batch requests, 0 retries, 0 rejected, freshness key written; [\d.]+ s \(preparing [\d.]+ s, sending [\d.]+ s\)$/,
+      ),
     ]);
     expect(run.stderr).toContain("kv push: 60 crates to send");
     expect(run.stdout + run.stderr).not.toContain(api.token);
@@ -78,9 +89,14 @@ describe("crates-cooldown kv (the CLI)", () => {
     const api = await fakeApi();
     const resetAt = Math.floor(Date.now() / 1000) + 7_200;
     api.script({ kind: "rate-limit", resetAt });
-    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3), "--max-wait", "60"], api.token);
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3), "--max-wait", "60"],
+      api.token,
+    );
     expect(run.code).toBe(75);
-    expect(run.stderr).toContain(`the limit resets at ${new Date(resetAt * 1000 + 1000).toISOString()}, run it again after that (3 crates still to send`);
+    expect(run.stderr).toContain(
+      `the limit resets at ${new Date(resetAt * 1000 + 1000).toISOString()}, run it again after that (3 crates still to send`,
+    );
   });
 
   it("kv push interrupted (SIGINT) while waiting for a rate limit stops at once, saying a rerun finishes the job", async () => {
@@ -94,10 +110,16 @@ describe("crates-cooldown kv (the CLI)", () => {
         setTimeout(() => child?.kill("SIGINT"), 200);
       }
     }, 20);
-    const run = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)], api.token, (c) => (child = c));
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(3)],
+      api.token,
+      (c) => (child = c),
+    );
     clearInterval(waitForFirstAnswer);
     expect(run.code).toBe(130);
-    expect(run.stderr).toContain("kv push interrupted: crates accepted so far are marked pushed; run it again to finish");
+    expect(run.stderr).toContain(
+      "kv push interrupted: crates accepted so far are marked pushed; run it again to finish",
+    );
   });
 
   it("kv push killed outright mid-push loses nothing: the next run sends only what was not marked pushed", async () => {
@@ -107,18 +129,31 @@ describe("crates-cooldown kv (the CLI)", () => {
     api.onBatchApplied = (n) => {
       if (n === 4) child?.kill("SIGKILL");
     };
-    const killed = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token, (c) => (child = c));
+    const killed = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"],
+      api.token,
+      (c) => (child = c),
+    );
     expect(killed.signal).toBe("SIGKILL");
     api.onBatchApplied = null;
-    const marked = withDatabase(db, (database) => new Set(database.db.prepare("SELECT crate FROM kv_pushed").pluck().all() as string[]));
+    const marked = withDatabase(
+      db,
+      (database) => new Set(database.db.prepare("SELECT crate FROM kv_pushed").pluck().all() as string[]),
+    );
     expect(marked.size).toBeGreaterThanOrEqual(60);
     expect(marked.size).toBeLessThan(200);
     withDatabase(db, (database) => expect(countPendingCrates(database, "s")).toBe(200 - marked.size));
 
     const before = api.batches.length;
-    const resumed = await runKvCli(["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"], api.token);
+    const resumed = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--batch-lines", "20"],
+      api.token,
+    );
     expect(resumed.code).toBe(0);
-    const resent = api.batches.slice(before).flatMap((batch) => batch.keys).filter((key) => key !== FRESHNESS_KV_KEY);
+    const resent = api.batches
+      .slice(before)
+      .flatMap((batch) => batch.keys)
+      .filter((key) => key !== FRESHNESS_KV_KEY);
     expect(resent.filter((key) => marked.has(key))).toEqual([]);
     expect(resent).toHaveLength(200 - marked.size);
     withDatabase(db, (database) => expect(crateEntries(api.store("s"))).toEqual(expectedKvValues(database)));
@@ -132,7 +167,9 @@ describe("crates-cooldown kv (the CLI)", () => {
     expect(run.stdout).toMatch(/^kv export: 20 crates and the freshness key written to /);
     const file = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
     expect(Object.keys(file)).toContain(FRESHNESS_KV_KEY);
-    withDatabase(db, (database) => expect(crateEntries(new Map(Object.entries(file)))).toEqual(expectedKvValues(database)));
+    withDatabase(db, (database) =>
+      expect(crateEntries(new Map(Object.entries(file)))).toEqual(expectedKvValues(database)),
+    );
   });
 
   it("kv push and kv export refuse a database that does not exist, in one line", async () => {
@@ -141,7 +178,9 @@ describe("crates-cooldown kv (the CLI)", () => {
     const exported = await runKvCli(["kv", "export", "--out", join(testFolder(), "x.json"), "--db", missing], null);
     for (const run of [push, exported]) {
       expect(run.code).toBe(1);
-      expect(run.stderr.trim().split("\n")).toEqual([`error: no timestamp database at ${missing}; run \`crates-cooldown ingest dump\` first or pass --db`]);
+      expect(run.stderr.trim().split("\n")).toEqual([
+        `error: no timestamp database at ${missing}; run \`crates-cooldown ingest dump\` first or pass --db`,
+      ]);
     }
     expect(existsSync(missing)).toBe(false);
   });

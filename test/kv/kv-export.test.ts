@@ -8,7 +8,13 @@ import { pushToKv } from "../../src/kv/kv-push.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { startFakeFastlyApi } from "../support/fake-fastly-api.ts";
-import { cleanUpTestFolders, crateEntries, databaseWithCrates, expectedKvValues, testFolder } from "./kv-test-database.ts";
+import {
+  cleanUpTestFolders,
+  crateEntries,
+  databaseWithCrates,
+  expectedKvValues,
+  testFolder,
+} from "./kv-test-database.ts";
 
 afterEach(cleanUpTestFolders);
 
@@ -23,8 +29,12 @@ describe("kv export", () => {
     for (const value of Object.values(file)) expect(typeof value).toBe("string");
     const crates = new Map(Object.entries(file as Record<string, string>).filter(([key]) => key !== FRESHNESS_KV_KEY));
     expect(crates).toEqual(expectedKvValues(database));
-    for (const [key, value] of crates) expect(decodeCrateRecord(value).versions).toEqual(database.recordFor(key)?.versions);
-    expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string)).toMatchObject({ dumpWatermark: 1_790_000_000, lastKvPush: null });
+    for (const [key, value] of crates)
+      expect(decodeCrateRecord(value).versions).toEqual(database.recordFor(key)?.versions);
+    expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string)).toMatchObject({
+      dumpWatermark: 1_790_000_000,
+      lastKvPush: null,
+    });
     database.close();
   });
 

@@ -2,12 +2,18 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { crateNameProblem } from "../../src/core/index-path.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
-import { META_KEYS } from "../../src/store/meta-keys.ts";
-import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
-import { pushToKv, type KvPushOptions } from "../../src/kv/kv-push.ts";
+import { type KvPushOptions, pushToKv } from "../../src/kv/kv-push.ts";
 import type { RetryPolicy } from "../../src/node/retry.ts";
-import { startFakeFastlyApi, type FakeFastlyApi } from "../support/fake-fastly-api.ts";
-import { cleanUpTestFolders, crateEntries, crateName, databaseWithCrates, expectedKvValues } from "./kv-test-database.ts";
+import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
+import { META_KEYS } from "../../src/store/meta-keys.ts";
+import { type FakeFastlyApi, startFakeFastlyApi } from "../support/fake-fastly-api.ts";
+import {
+  cleanUpTestFolders,
+  crateEntries,
+  crateName,
+  databaseWithCrates,
+  expectedKvValues,
+} from "./kv-test-database.ts";
 
 const STORE = "store-1";
 const FAST_RETRIES: RetryPolicy = { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20, maxWaitMs: 5_000, maxWaits: 3 };
@@ -28,7 +34,8 @@ async function setUp(crates: number, options: Parameters<typeof startFakeFastlyA
 }
 
 const keysSent = (api: FakeFastlyApi, fromBatch = 0) => api.batches.slice(fromBatch).flatMap((batch) => batch.keys);
-const crateKeysSent = (api: FakeFastlyApi, fromBatch = 0) => keysSent(api, fromBatch).filter((key) => key !== FRESHNESS_KV_KEY);
+const crateKeysSent = (api: FakeFastlyApi, fromBatch = 0) =>
+  keysSent(api, fromBatch).filter((key) => key !== FRESHNESS_KV_KEY);
 
 describe("kv push", () => {
   it("writes every crate once, as NDJSON lines whose base64 values decode to the core codec's record of the database", async () => {
@@ -49,7 +56,10 @@ describe("kv push", () => {
   it("stops with a clear error when the API refuses the token (401), and marks nothing pushed", async () => {
     const { database, push } = await setUp(5);
     const summary = await push({ token: "wrong-token-abcdef" });
-    expect(summary.stop).toEqual({ reason: "failed", message: expect.stringMatching(/refused the token \(401\).*FASTLY_API_TOKEN/) });
+    expect(summary.stop).toEqual({
+      reason: "failed",
+      message: expect.stringMatching(/refused the token \(401\).*FASTLY_API_TOKEN/),
+    });
     expect(summary.stop?.message).not.toContain("wrong-token-abcdef");
     expect(summary.cratesSent).toBe(0);
     expect(countPendingCrates(database, STORE)).toBe(5);
@@ -71,7 +81,9 @@ describe("kv push", () => {
 
   it("sends a line larger than the byte cap alone rather than never", async () => {
     const { api, database, push } = await setUp(3);
-    database.record(Array.from({ length: 200 }, (_, v) => ({ crate: "huge", version: `0.${v}.0`, publishedAt: 1_600_000_000 + v })));
+    database.record(
+      Array.from({ length: 200 }, (_, v) => ({ crate: "huge", version: `0.${v}.0`, publishedAt: 1_600_000_000 + v })),
+    );
     await push({ limits: { maxLines: 100, maxBytes: 500 } });
     expect(api.batches.find((batch) => batch.keys.includes("huge"))?.keys).toEqual(["huge"]);
     expect(crateEntries(api.store(STORE)).size).toBe(4);
@@ -96,7 +108,11 @@ describe("kv push", () => {
       if (n === 1) api.script({ kind: "rate-limit", resetAt });
     };
     const summary = await push({ limits: { maxLines: 10, maxBytes: 1_000_000 } });
-    expect(summary.stop).toEqual({ reason: "rate-limited", resumeAt: resetAt * 1000 + 1000, message: expect.stringContaining("429") });
+    expect(summary.stop).toEqual({
+      reason: "rate-limited",
+      resumeAt: resetAt * 1000 + 1000,
+      message: expect.stringContaining("429"),
+    });
     expect(summary).toMatchObject({ cratesSent: 10, freshnessWritten: false });
     expect(countPendingCrates(database, STORE)).toBe(20);
     expect(api.store(STORE).has(FRESHNESS_KV_KEY)).toBe(false);
@@ -171,7 +187,9 @@ describe("kv push", () => {
     };
     await expect(push({ limits: { maxLines: 10, maxBytes: 1_000_000 }, signal: interrupt.signal })).rejects.toThrow();
     api.onBatchApplied = null;
-    const marked = new Set(database.db.prepare("SELECT crate FROM kv_pushed WHERE store_id = ?").pluck().all(STORE) as string[]);
+    const marked = new Set(
+      database.db.prepare("SELECT crate FROM kv_pushed WHERE store_id = ?").pluck().all(STORE) as string[],
+    );
     expect(marked.size).toBe(20);
     // The third batch reached the store but its answer never came back: it is not marked, so it goes again.
     expect(api.batches.slice(0, 2).flatMap((batch) => batch.keys)).toEqual([...marked].sort());
@@ -222,12 +240,22 @@ describe("kv push", () => {
     const { api, database, push } = await setUp(3);
     database.setMeta(META_KEYS.dumpWatermark, "1794900000");
     database.setMeta(META_KEYS.feedLastPoll, "1795000000");
-    database.setMeta(META_KEYS.feedGaps, JSON.stringify([{ from: 10, to: 20, detectedAt: 30 }, { from: 40, to: 50, detectedAt: 60 }]));
+    database.setMeta(
+      META_KEYS.feedGaps,
+      JSON.stringify([
+        { from: 10, to: 20, detectedAt: 30 },
+        { from: 40, to: 50, detectedAt: 60 },
+      ]),
+    );
     const before = Math.floor(Date.now() / 1000);
     await push();
     expect(api.batches.at(-1)?.keys).toEqual([FRESHNESS_KV_KEY]);
     const freshness = decodeFreshness(api.store(STORE).get(FRESHNESS_KV_KEY) as string);
-    expect(freshness).toMatchObject({ dumpWatermark: 1_794_900_000, lastFeedPoll: 1_795_000_000, feedGap: { from: 40, to: 50 } });
+    expect(freshness).toMatchObject({
+      dumpWatermark: 1_794_900_000,
+      lastFeedPoll: 1_795_000_000,
+      feedGap: { from: 40, to: 50 },
+    });
     expect(freshness.lastKvPush).toBeGreaterThanOrEqual(before);
     expect(freshness.lastKvPush).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
     expect(database.getMeta(META_KEYS.kvLastPush)).toBe(String(freshness.lastKvPush));
@@ -237,12 +265,19 @@ describe("kv push", () => {
   it("writes a freshness key of nulls when nothing has been ingested yet", async () => {
     const { api, push } = await setUp(1);
     await push();
-    expect(decodeFreshness(api.store(STORE).get(FRESHNESS_KV_KEY) as string)).toMatchObject({ dumpWatermark: null, lastFeedPoll: null, feedGap: null });
+    expect(decodeFreshness(api.store(STORE).get(FRESHNESS_KV_KEY) as string)).toMatchObject({
+      dumpWatermark: null,
+      lastFeedPoll: null,
+      feedGap: null,
+    });
   });
 
   it("leaves out names cargo could never request, so nothing can land on the freshness key", async () => {
     const { api, database, push } = await setUp(2);
-    database.record([{ crate: "_freshness", version: "1.0.0", publishedAt: 5 }, { crate: "9lives", version: "1.0.0", publishedAt: 5 }]);
+    database.record([
+      { crate: "_freshness", version: "1.0.0", publishedAt: 5 },
+      { crate: "9lives", version: "1.0.0", publishedAt: 5 },
+    ]);
     const before = Math.floor(Date.now() / 1000);
     const summary = await push();
     expect(summary.skipped).toEqual(["9lives", "_freshness"]);
@@ -276,7 +311,10 @@ describe("kv push --policy", () => {
   it("writes the policy to _policy before any crate, in the record the edge decodes", async () => {
     const { api, push } = await setUp(3);
     const { readPolicy, decodePolicy, POLICY_KV_KEY } = await import("../../src/core/policy-document.ts");
-    const policy = readPolicy({ yanked: "keep", exception: [{ crate: "serde", version: "1.0.0", reason: "r", expires: "2026-12-01" }] });
+    const policy = readPolicy({
+      yanked: "keep",
+      exception: [{ crate: "serde", version: "1.0.0", reason: "r", expires: "2026-12-01" }],
+    });
     const summary = await push({ policy });
     expect(summary.policyWritten).toBe(true);
     expect(api.batches[0]?.keys).toEqual([POLICY_KV_KEY]);

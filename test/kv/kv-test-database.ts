@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { TimestampDatabase, type PublishTimeRow } from "../../src/store/timestamp-database.ts";
+import { type PublishTimeRow, TimestampDatabase } from "../../src/store/timestamp-database.ts";
 
 /** A temporary folder for one test's files; `cleanUpTestFolders` removes them all. */
 const folders: string[] = [];
@@ -22,7 +22,8 @@ export const crateName = (i: number) => `crate-${String(i).padStart(3, "0")}`;
 export function crateRows(count: number, from = 0): PublishTimeRow[] {
   const rows: PublishTimeRow[] = [];
   for (let i = from; i < from + count; i++) {
-    for (let v = 0; v <= i % 5; v++) rows.push({ crate: crateName(i), version: `1.${v}.0`, publishedAt: 1_600_000_000 + i * 1000 + v });
+    for (let v = 0; v <= i % 5; v++)
+      rows.push({ crate: crateName(i), version: `1.${v}.0`, publishedAt: 1_600_000_000 + i * 1000 + v });
   }
   return rows;
 }
@@ -38,7 +39,9 @@ export function databaseWithCrates(count: number): { path: string; database: Tim
 /** Every crate record the database holds, encoded by the core codec: what the KV store must hold. */
 export function expectedKvValues(database: TimestampDatabase): Map<string, string> {
   const crates = database.db.prepare("SELECT crate FROM crate_revisions ORDER BY crate").pluck().all() as string[];
-  return new Map(crates.map((crate) => [crate, encodeCrateRecord(database.recordFor(crate) ?? { crate, versions: new Map() })]));
+  return new Map(
+    crates.map((crate) => [crate, encodeCrateRecord(database.recordFor(crate) ?? { crate, versions: new Map() })]),
+  );
 }
 
 /** The store's crate entries (the freshness key left out), each decoded to check it is a readable record. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { RetryWaitTooLongError, withRetries, type RetryDecision, type RetryNotice, type RetryPolicy } from "../../src/node/retry.ts";
+import {
+  type RetryDecision,
+  type RetryNotice,
+  type RetryPolicy,
+  RetryWaitTooLongError,
+  withRetries,
+} from "../../src/node/retry.ts";
 
 const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 8, maxDelayMs: 20, maxWaitMs: 1_000, maxWaits: 2 };
 
@@ -20,7 +26,11 @@ describe("withRetries", () => {
   it("returns the first success, backing off between failed attempts with doubling, capped, jittered delays", async () => {
     const { operation, calls } = failing(new Error("a"), new Error("b"), new Error("c"));
     const notices: RetryNotice[] = [];
-    const result = await withRetries(operation, POLICY, { classify: classifyAs({ kind: "back-off" }), onRetry: (n) => notices.push(n), random: () => 0.5 });
+    const result = await withRetries(operation, POLICY, {
+      classify: classifyAs({ kind: "back-off" }),
+      onRetry: (n) => notices.push(n),
+      random: () => 0.5,
+    });
     expect(result).toBe("done");
     expect(calls()).toBe(4);
     // 87.5 % (random 0.5 between 75 % and 100 %, see backoff.ts) of 8, 16, then the cap 20.
@@ -46,7 +56,11 @@ describe("withRetries", () => {
     const { operation, calls } = failing(new Error("429"), new Error("429"));
     const notices: RetryNotice[] = [];
     const at = Date.now() + 50;
-    await withRetries(operation, { ...POLICY, maxAttempts: 1 }, { classify: classifyAs({ kind: "wait-until", at }), onRetry: (n) => notices.push(n) });
+    await withRetries(
+      operation,
+      { ...POLICY, maxAttempts: 1 },
+      { classify: classifyAs({ kind: "wait-until", at }), onRetry: (n) => notices.push(n) },
+    );
     expect(calls()).toBe(3);
     expect(Date.now()).toBeGreaterThanOrEqual(at);
     expect(notices.every((n) => n.reason === "wait-until")).toBe(true);
@@ -55,25 +69,33 @@ describe("withRetries", () => {
   it("stops with the moment to resume when the server asks for a longer wait than allowed", async () => {
     const limited = new Error("429");
     const at = Date.now() + 3_600_000;
-    const attempt = withRetries(failing(limited).operation, POLICY, { classify: classifyAs({ kind: "wait-until", at }) });
+    const attempt = withRetries(failing(limited).operation, POLICY, {
+      classify: classifyAs({ kind: "wait-until", at }),
+    });
     await expect(attempt).rejects.toBeInstanceOf(RetryWaitTooLongError);
     await expect(attempt).rejects.toMatchObject({ resumeAt: at, cause: limited });
   });
 
   it("honours only so many waits in a row, so a server that keeps saying later cannot hold a job forever", async () => {
     const { operation, calls } = failing(new Error("1"), new Error("2"), new Error("3"));
-    await expect(withRetries(operation, POLICY, { classify: classifyAs({ kind: "wait-until", at: 0 }) })).rejects.toThrow("3");
+    await expect(
+      withRetries(operation, POLICY, { classify: classifyAs({ kind: "wait-until", at: 0 }) }),
+    ).rejects.toThrow("3");
     expect(calls()).toBe(3);
   });
 
   it("stops waiting at once when aborted", async () => {
     const interrupt = new AbortController();
     // The back-off is a minute, twice the test's timeout: only an abort that ends the wait lets the test finish.
-    const attempt = withRetries(failing(new Error("x")).operation, { ...POLICY, baseDelayMs: 60_000, maxDelayMs: 60_000 }, {
-      classify: classifyAs({ kind: "back-off" }),
-      onRetry: () => setTimeout(() => interrupt.abort(), 10),
-      signal: interrupt.signal,
-    });
+    const attempt = withRetries(
+      failing(new Error("x")).operation,
+      { ...POLICY, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      {
+        classify: classifyAs({ kind: "back-off" }),
+        onRetry: () => setTimeout(() => interrupt.abort(), 10),
+        signal: interrupt.signal,
+      },
+    );
     await expect(attempt).rejects.toThrow();
   });
 });

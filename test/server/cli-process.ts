@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 
@@ -13,7 +13,9 @@ export class CliProcess {
   private constructor(readonly child: ChildProcessWithoutNullStreams) {
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (this.stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (this.stderr += chunk));
-    this.exited = once(child, "exit").then(([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null });
+    this.exited = once(child, "exit").then(
+      ([code, signal]) => ({ code, signal }) as { code: number | null; signal: NodeJS.Signals | null },
+    );
   }
 
   static run(args: readonly string[]): CliProcess {

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CliProcess } from "./cli-process.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
+import { CliProcess } from "./cli-process.ts";
 import { send, testClient } from "./http-client.ts";
 import { DAY, indexFile, nowSeconds, versionsIn } from "./index-lines.ts";
 
@@ -40,7 +40,16 @@ function cli(...args: string[]): CliProcess {
 }
 
 function serve(...extra: string[]): CliProcess {
-  return cli("serve", "--listen", "127.0.0.1:0", "--db", join(directory, "timestamps.sqlite"), "--upstream", upstream.url, ...extra);
+  return cli(
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--db",
+    join(directory, "timestamps.sqlite"),
+    "--upstream",
+    upstream.url,
+    ...extra,
+  );
 }
 
 describe("crates-cooldown serve", () => {

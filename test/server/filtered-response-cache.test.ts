@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startCooldownServer, type RunningCooldownServer } from "../../src/server/start-server.ts";
+import { type RunningCooldownServer, startCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { FixedClock } from "../support/in-memory-ports.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
+import { FixedClock } from "../support/in-memory-ports.ts";
 import { header, send, testClient } from "./http-client.ts";
 import { DAY, indexFile, versionsIn } from "./index-lines.ts";
 
@@ -34,7 +34,13 @@ beforeEach(async () => {
     ]),
     headers: { "cache-control": "public, max-age=3600" },
   });
-  server = await startCooldownServer({ listen: "127.0.0.1:0", upstream: upstream.url, dbPath, clock, log: (line) => log.push(line) });
+  server = await startCooldownServer({
+    listen: "127.0.0.1:0",
+    upstream: upstream.url,
+    dbPath,
+    clock,
+    log: (line) => log.push(line),
+  });
 });
 
 afterEach(async () => {
@@ -89,7 +95,9 @@ describe("the filtered-response cache in front of the core", () => {
     expect(header(gzipped, "content-encoding")).toBe("gzip");
     expect(gunzipSync(gzipped.body).equals(plain.body)).toBe(true);
     expect(header(gzipped, "etag")).toBe(`${(header(plain, "etag") as string).slice(0, -1)}-gzip"`);
-    const notModified = await send(url("7d"), { headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") as string } });
+    const notModified = await send(url("7d"), {
+      headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") as string },
+    });
     expect(notModified.status).toBe(304);
     expect(header(notModified, "etag")).toBe(header(gzipped, "etag"));
     const identity304 = await send(url("7d"), { headers: { "if-none-match": header(plain, "etag") as string } });
@@ -123,16 +131,24 @@ describe("FilteredResponseCache with a counting core", () => {
   it("serves a warm file without calling the core, and calls it again after the entry ends", async () => {
     const { createServer } = await import("node:http");
     const { getRequestListener } = await import("@hono/node-server");
-    const { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } = await import("../../src/server/filtered-response-cache.ts");
+    const { FilteredResponseCache, recordingFilteredResponses, withFilteredResponseCache } = await import(
+      "../../src/server/filtered-response-cache.ts"
+    );
     const memoClock = new FixedClock(NOW);
     let generation = 1;
     let coreCalls = 0;
     const core = async () => {
       coreCalls++;
-      return new Response("line\n", { headers: { etag: '"abc"', "cache-control": "public, max-age=10", "x-cooldown": "window=7d" } });
+      return new Response("line\n", {
+        headers: { etag: '"abc"', "cache-control": "public, max-age=10", "x-cooldown": "window=7d" },
+      });
     };
     const cache = new FilteredResponseCache(memoClock, () => generation);
-    const listener = withFilteredResponseCache(getRequestListener(recordingFilteredResponses(core, cache)), cache, memoClock);
+    const listener = withFilteredResponseCache(
+      getRequestListener(recordingFilteredResponses(core, cache)),
+      cache,
+      memoClock,
+    );
     const http = createServer(listener).listen(0, "127.0.0.1");
     await new Promise((resolve) => http.once("listening", resolve));
     const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;

@@ -14,7 +14,11 @@ export async function send(
   url: string,
   options: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<RawAnswer> {
-  const answer = await request(url, { method: options.method ?? "GET", headers: options.headers ?? {}, dispatcher: testClient });
+  const answer = await request(url, {
+    method: options.method ?? "GET",
+    headers: options.headers ?? {},
+    dispatcher: testClient,
+  });
   const body = Buffer.from(await answer.body.arrayBuffer());
   return { status: answer.statusCode, headers: answer.headers, body };
 }

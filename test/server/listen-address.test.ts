@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { baseUrlOf, parseListenAddress } from "../../src/server/listen-address.ts";
 import { UserError } from "../../src/node/user-error.ts";
+import { baseUrlOf, parseListenAddress } from "../../src/server/listen-address.ts";
 
 describe("parseListenAddress", () => {
   it("reads HOST:PORT", () => {

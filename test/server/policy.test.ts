@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startCooldownServer } from "../../src/server/start-server.ts";
 import { loadPolicyFile } from "../../src/node/policy-file.ts";
+import { startCooldownServer } from "../../src/server/start-server.ts";
+import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { FixedClock } from "../support/in-memory-ports.ts";
 import { CliProcess } from "./cli-process.ts";
-import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { send, testClient } from "./http-client.ts";
 import { DAY, indexFile, versionsIn } from "./index-lines.ts";
 
@@ -35,11 +35,21 @@ const policyFile = (text: string) => {
 describe("serve --policy", () => {
   it("refuses to start, with one line naming the entry, when the policy is wrong", async () => {
     const path = policyFile('[[exception]]\ncrate = "serde"\nversion = "1.0.0"\nreason = "r"\n');
-    const run = CliProcess.run(["serve", "--listen", "127.0.0.1:0", "--db", join(directory, "db.sqlite"), "--policy", path]);
+    const run = CliProcess.run([
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--db",
+      join(directory, "db.sqlite"),
+      "--policy",
+      path,
+    ]);
     const { code } = await run.exited;
     expect(code).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toBe(`error: policy file ${path}: exception #1 (serde 1.0.0): missing "expires" (exceptions must end by themselves)\n`);
+    expect(run.stderr).toBe(
+      `error: policy file ${path}: exception #1 (serde 1.0.0): missing "expires" (exceptions must end by themselves)\n`,
+    );
   });
 
   it("refuses a file that is not TOML, naming the line", () => {
@@ -47,14 +57,32 @@ describe("serve --policy", () => {
   });
 
   it("applies an exception until it expires, and lists it in /-/status, expired or not", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.0", publishedAt: NOW - 30 * DAY }, { vers: "1.0.1", publishedAt: NOW - DAY }]) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [
+        { vers: "1.0.0", publishedAt: NOW - 30 * DAY },
+        { vers: "1.0.1", publishedAt: NOW - DAY },
+      ]),
+    });
     const clock = new FixedClock(NOW);
-    const policy = loadPolicyFile(policyFile('[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = 2026-11-23T00:00:00Z\n'));
-    const server = await startCooldownServer({ listen: "127.0.0.1:0", upstream: upstream.url, dbPath: join(directory, "db.sqlite"), quiet: true, clock, policy });
+    const policy = loadPolicyFile(
+      policyFile(
+        '[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = 2026-11-23T00:00:00Z\n',
+      ),
+    );
+    const server = await startCooldownServer({
+      listen: "127.0.0.1:0",
+      upstream: upstream.url,
+      dbPath: join(directory, "db.sqlite"),
+      quiet: true,
+      clock,
+      policy,
+    });
     try {
       expect(versionsIn((await send(`${server.url}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0", "1.0.1"]);
       let status = JSON.parse((await send(`${server.url}-/status`)).body.toString());
-      expect(status.rules.exceptions).toEqual([{ crate: "serde", version: "1.0.1", reason: "needed now", expires: "2026-11-23T00:00:00Z", expired: false }]);
+      expect(status.rules.exceptions).toEqual([
+        { crate: "serde", version: "1.0.1", reason: "needed now", expires: "2026-11-23T00:00:00Z", expired: false },
+      ]);
       clock.at = Date.UTC(2026, 10, 23) / 1000;
       expect(versionsIn((await send(`${server.url}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0"]);
       status = JSON.parse((await send(`${server.url}-/status`)).body.toString());
@@ -65,9 +93,18 @@ describe("serve --policy", () => {
   });
 
   it("keeps yanked lines under yanked = keep", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.0", publishedAt: NOW - 30 * DAY, yanked: true }]) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [{ vers: "1.0.0", publishedAt: NOW - 30 * DAY, yanked: true }]),
+    });
     const policy = loadPolicyFile(policyFile('yanked = "keep"\n'));
-    const server = await startCooldownServer({ listen: "127.0.0.1:0", upstream: upstream.url, dbPath: join(directory, "db.sqlite"), quiet: true, clock: new FixedClock(NOW), policy });
+    const server = await startCooldownServer({
+      listen: "127.0.0.1:0",
+      upstream: upstream.url,
+      dbPath: join(directory, "db.sqlite"),
+      quiet: true,
+      clock: new FixedClock(NOW),
+      policy,
+    });
     try {
       expect(versionsIn((await send(`${server.url}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0"]);
     } finally {
@@ -76,12 +113,29 @@ describe("serve --policy", () => {
   });
 
   it("decides under a new policy from the next request, never replaying answers recorded under the old one", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.0", publishedAt: NOW - 30 * DAY }, { vers: "1.0.1", publishedAt: NOW - DAY }]) });
-    const server = await startCooldownServer({ listen: "127.0.0.1:0", upstream: upstream.url, dbPath: join(directory, "db.sqlite"), quiet: true, clock: new FixedClock(NOW) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [
+        { vers: "1.0.0", publishedAt: NOW - 30 * DAY },
+        { vers: "1.0.1", publishedAt: NOW - DAY },
+      ]),
+    });
+    const server = await startCooldownServer({
+      listen: "127.0.0.1:0",
+      upstream: upstream.url,
+      dbPath: join(directory, "db.sqlite"),
+      quiet: true,
+      clock: new FixedClock(NOW),
+    });
     try {
       // The answer is recorded in the replay cache (for its max-age) and would be replayed as it was.
       expect(versionsIn((await send(`${server.url}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0"]);
-      server.usePolicy(loadPolicyFile(policyFile('[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = 2026-11-23T00:00:00Z\n')));
+      server.usePolicy(
+        loadPolicyFile(
+          policyFile(
+            '[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = 2026-11-23T00:00:00Z\n',
+          ),
+        ),
+      );
       expect(versionsIn((await send(`${server.url}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0", "1.0.1"]);
       const status = JSON.parse((await send(`${server.url}-/status`)).body.toString());
       expect(status.rules.exceptions.map((e: { version: string }) => e.version)).toEqual(["1.0.1"]);
@@ -93,14 +147,33 @@ describe("serve --policy", () => {
   });
 
   it("reads the policy file again on SIGHUP, and keeps the previous policy when the file no longer reads", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.0", publishedAt: NOW - 30 * DAY }, { vers: "1.0.1", publishedAt: Date.now() / 1000 - DAY }]) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [
+        { vers: "1.0.0", publishedAt: NOW - 30 * DAY },
+        { vers: "1.0.1", publishedAt: Date.now() / 1000 - DAY },
+      ]),
+    });
     const path = policyFile('yanked = "hide"\n');
-    const run = CliProcess.run(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream.url, "--db", join(directory, "db.sqlite"), "--quiet", "--policy", path]);
+    const run = CliProcess.run([
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--upstream",
+      upstream.url,
+      "--db",
+      join(directory, "db.sqlite"),
+      "--quiet",
+      "--policy",
+      path,
+    ]);
     try {
       const base = (await run.firstLine()).replace("listening on ", "");
       expect(versionsIn((await send(`${base}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0"]);
       const expires = new Date(Date.now() + 7 * DAY * 1000).toISOString().replace(/\.\d+Z$/, "Z");
-      writeFileSync(path, `[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = ${expires}\n`);
+      writeFileSync(
+        path,
+        `[[exception]]\ncrate = "serde"\nversion = "1.0.1"\nreason = "needed now"\nexpires = ${expires}\n`,
+      );
       run.child.kill("SIGHUP");
       await until(() => run.stderr.includes("SIGHUP: policy read again"));
       expect(versionsIn((await send(`${base}7d/se/rd/serde`)).body.toString())).toEqual(["1.0.0", "1.0.1"]);
@@ -116,7 +189,16 @@ describe("serve --policy", () => {
   });
 
   it("survives SIGHUP without --policy, saying there is nothing to read", async () => {
-    const run = CliProcess.run(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream.url, "--db", join(directory, "db.sqlite"), "--quiet"]);
+    const run = CliProcess.run([
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--upstream",
+      upstream.url,
+      "--db",
+      join(directory, "db.sqlite"),
+      "--quiet",
+    ]);
     try {
       const base = (await run.firstLine()).replace("listening on ", "");
       run.child.kill("SIGHUP");

@@ -3,10 +3,14 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { gunzipSync, brotliDecompressSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  type CooldownServerOptions,
+  type RunningCooldownServer,
+  startCooldownServer,
+} from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { startCooldownServer, type CooldownServerOptions, type RunningCooldownServer } from "../../src/server/start-server.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
 import { header, send, testClient } from "./http-client.ts";
 import { DAY, indexFile, nowSeconds, versionsIn } from "./index-lines.ts";
@@ -102,7 +106,9 @@ describe("routes", () => {
   });
 
   it("hides a version published 2 days ago under /3d/ but not under /1d/", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.1", publishedAt: nowSeconds() - 2 * DAY }]) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [{ vers: "1.0.1", publishedAt: nowSeconds() - 2 * DAY }]),
+    });
     const running = await start();
     expect(versionsIn((await send(`${running.url}3d/se/rd/serde`)).body.toString())).toEqual([]);
     expect(versionsIn((await send(`${running.url}1d/se/rd/serde`)).body.toString())).toEqual(["1.0.1"]);
@@ -120,7 +126,10 @@ describe("routes", () => {
   });
 
   it("sees a publish time written by another connection on the next request, without a restart", async () => {
-    upstream.set("/an/yh/anyhow", { body: indexFile("anyhow", [{ vers: "1.0.0" }]), headers: { "cache-control": "max-age=60" } });
+    upstream.set("/an/yh/anyhow", {
+      body: indexFile("anyhow", [{ vers: "1.0.0" }]),
+      headers: { "cache-control": "max-age=60" },
+    });
     const running = await start({ prePubtimeInference: "off" });
     expect(versionsIn((await send(`${running.url}7d/an/yh/anyhow`)).body.toString())).toEqual([]);
 
@@ -260,7 +269,9 @@ describe("upstream", () => {
     upstream.set("/config.json", { body: CONFIG_JSON, headers: { "cache-control": "max-age=60" } });
     const running = await start();
     const first = await send(`${running.url}7d/config.json`);
-    const again = await send(`${running.url}7d/config.json`, { headers: { "if-none-match": header(first, "etag") ?? "" } });
+    const again = await send(`${running.url}7d/config.json`, {
+      headers: { "if-none-match": header(first, "etag") ?? "" },
+    });
     expect(again.status).toBe(304);
     expect(header(again, "etag")).toBe(header(first, "etag"));
     expect(upstream.requestsFor("/config.json")).toHaveLength(1);
@@ -270,7 +281,10 @@ describe("upstream", () => {
 describe("status", () => {
   it("reports the Node home and this build's version on /-/status", async () => {
     const running = await start();
-    const status = JSON.parse((await send(`${running.url}-/status`)).body.toString()) as { home: string; version: string };
+    const status = JSON.parse((await send(`${running.url}-/status`)).body.toString()) as {
+      home: string;
+      version: string;
+    };
     expect(status.home).toBe("node");
     expect(status.version).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -300,7 +314,9 @@ describe("compression to clients", () => {
     const plain = await send(url);
     const gzipped = await send(url, { headers: { "accept-encoding": "gzip" } });
 
-    const gzipAgain = await send(url, { headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") ?? "" } });
+    const gzipAgain = await send(url, {
+      headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") ?? "" },
+    });
     expect(gzipAgain.status).toBe(304);
     expect(gzipAgain.body.byteLength).toBe(0);
     expect(header(gzipAgain, "etag")).toBe(header(gzipped, "etag"));
@@ -318,7 +334,9 @@ describe("compression to clients", () => {
     const gzipped = await send(url, { headers: { "accept-encoding": "gzip" } });
     expect(header(gzipped, "content-encoding")).toBe("gzip");
     expect(header(gzipped, "etag")).toMatch(/-gzip"$/);
-    const again = await send(url, { headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") ?? "" } });
+    const again = await send(url, {
+      headers: { "accept-encoding": "gzip", "if-none-match": header(gzipped, "etag") ?? "" },
+    });
     expect(again.status).toBe(304);
     expect(header(again, "etag")).toBe(header(gzipped, "etag"));
     expect(upstream.requestsFor("/se/rd/serde")).toHaveLength(1);
@@ -345,7 +363,9 @@ describe("compression to clients", () => {
   });
 
   it("does not compress bodies under 1 KB", async () => {
-    upstream.set("/se/rd/serde", { body: indexFile("serde", [{ vers: "1.0.0", publishedAt: nowSeconds() - 30 * DAY }]) });
+    upstream.set("/se/rd/serde", {
+      body: indexFile("serde", [{ vers: "1.0.0", publishedAt: nowSeconds() - 30 * DAY }]),
+    });
     const running = await start();
     const answer = await send(`${running.url}7d/se/rd/serde`, { headers: { "accept-encoding": "gzip" } });
     expect(answer.status).toBe(200);

@@ -18,16 +18,29 @@ describe("GET /-/status on the Node server", () => {
   it("reports the database's freshness, picked up without a restart, and flags stale data", async () => {
     const directory = mkdtempSync(join(tmpdir(), "cooldown-status-"));
     const dbPath = join(directory, "timestamps.sqlite");
-    const server = await startCooldownServer({ listen: "127.0.0.1:0", upstream: "http://127.0.0.1:9", dbPath, quiet: true, clock: new FixedClock(NOW) });
+    const server = await startCooldownServer({
+      listen: "127.0.0.1:0",
+      upstream: "http://127.0.0.1:9",
+      dbPath,
+      quiet: true,
+      clock: new FixedClock(NOW),
+    });
     try {
       const before = JSON.parse((await send(`${server.url}-/status`)).body.toString());
-      expect(before).toMatchObject({ service: "crates-cooldown", home: "node", data: { dump_watermark: null, stale: true } });
+      expect(before).toMatchObject({
+        service: "crates-cooldown",
+        home: "node",
+        data: { dump_watermark: null, stale: true },
+      });
       expect(before.rules.pre_pubtime_inference.enabled).toBe(false);
 
       const ingest = new TimestampDatabase(dbPath);
       ingest.setMeta(META_KEYS.dumpWatermark, String(NOW - 50 * 3600));
       ingest.setMeta(META_KEYS.feedLastPoll, String(NOW - 120));
-      ingest.setMeta(META_KEYS.feedGaps, JSON.stringify([{ from: NOW - 7200, to: NOW - 3600, detectedAt: NOW - 3600 }]));
+      ingest.setMeta(
+        META_KEYS.feedGaps,
+        JSON.stringify([{ from: NOW - 7200, to: NOW - 3600, detectedAt: NOW - 3600 }]),
+      );
       ingest.close();
 
       const after = JSON.parse((await send(`${server.url}-/status`)).body.toString());

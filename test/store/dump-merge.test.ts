@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { digestSeedOf, mergeDump, type DumpCrateView, type DumpView } from "../../src/store/dump-merge.ts";
+import { type DumpCrateView, type DumpView, digestSeedOf, mergeDump } from "../../src/store/dump-merge.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 
@@ -18,7 +18,12 @@ function database(): TimestampDatabase {
 }
 
 /** A dump as plain data; the digest is a plain (unkeyed) content hash, which is all mergeDump compares. */
-function dumpOf(seed: number, watermark: number, crates: Record<string, Record<string, number>>, deleted: Record<string, number> = {}): DumpView {
+function dumpOf(
+  seed: number,
+  watermark: number,
+  crates: Record<string, Record<string, number>>,
+  deleted: Record<string, number> = {},
+): DumpView {
   const names = Object.keys(crates).sort();
   const views: DumpCrateView[] = names.map((crate, index) => ({
     crate,
@@ -26,7 +31,8 @@ function dumpOf(seed: number, watermark: number, crates: Record<string, Record<s
     versionCount: Object.keys(crates[crate] ?? {}).length,
     digest: () => {
       let h = seed;
-      for (const [version, at] of Object.entries(crates[crate] ?? {}).sort()) for (const ch of `${version}=${at};`) h = (h * 31 + ch.charCodeAt(0)) % 2 ** 48;
+      for (const [version, at] of Object.entries(crates[crate] ?? {}).sort())
+        for (const ch of `${version}=${at};`) h = (h * 31 + ch.charCodeAt(0)) % 2 ** 48;
       return h;
     },
     forEachVersion: (visit) => {
@@ -45,15 +51,29 @@ function dumpOf(seed: number, watermark: number, crates: Record<string, Record<s
 }
 
 const revisionOf = (db: TimestampDatabase, crate: string) =>
-  (db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as { revision: number } | undefined)?.revision;
+  (db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as { revision: number } | undefined)
+    ?.revision;
 
 describe("mergeDump", () => {
   it("inserts every version of crates the database has never seen and bumps each crate once", () => {
     const db = database();
     const seed = digestSeedOf(db);
     const outcome = mergeDump(db, dumpOf(seed, 1000, { a: { "1.0.0": 10, "1.1.0": 20 }, b: { "0.1.0": 30 } }));
-    expect(outcome).toEqual({ added: 3, movedLater: 0, earlierIgnored: 0, forgotten: 0, changedCrates: 2, unchangedCrates: 0, watermark: 1000 });
-    expect(db.recordFor("a")?.versions).toEqual(new Map([["1.0.0", 10], ["1.1.0", 20]]));
+    expect(outcome).toEqual({
+      added: 3,
+      movedLater: 0,
+      earlierIgnored: 0,
+      forgotten: 0,
+      changedCrates: 2,
+      unchangedCrates: 0,
+      watermark: 1000,
+    });
+    expect(db.recordFor("a")?.versions).toEqual(
+      new Map([
+        ["1.0.0", 10],
+        ["1.1.0", 20],
+      ]),
+    );
     expect(db.getMeta(META_KEYS.revision)).toBe("2");
     db.close();
   });
@@ -67,7 +87,14 @@ describe("mergeDump", () => {
     const dump = dumpOf(seed, 2000, crates);
     const counting: DumpView = {
       ...dump,
-      crates: () => [...dump.crates()].map((view) => ({ ...view, forEachVersion: (visit) => { visited++; view.forEachVersion(visit); } })),
+      crates: () =>
+        [...dump.crates()].map((view) => ({
+          ...view,
+          forEachVersion: (visit) => {
+            visited++;
+            view.forEachVersion(visit);
+          },
+        })),
     };
     expect(mergeDump(db, counting)).toMatchObject({ added: 0, changedCrates: 0, unchangedCrates: 2, watermark: 2000 });
     expect(visited).toBe(0);
@@ -81,7 +108,14 @@ describe("mergeDump", () => {
     const before = revisionOf(db, "a") as number;
     const outcome = mergeDump(db, dumpOf(seed, 2000, { a: { "1.0.0": 10, "1.1.0": 25, "1.2.0": 5, "2.0.0": 40 } }));
     expect(outcome).toMatchObject({ added: 1, movedLater: 1, earlierIgnored: 1, changedCrates: 1 });
-    expect(db.recordFor("a")?.versions).toEqual(new Map([["1.0.0", 10], ["1.1.0", 25], ["1.2.0", 30], ["2.0.0", 40]]));
+    expect(db.recordFor("a")?.versions).toEqual(
+      new Map([
+        ["1.0.0", 10],
+        ["1.1.0", 25],
+        ["1.2.0", 30],
+        ["2.0.0", 40],
+      ]),
+    );
     expect(revisionOf(db, "a")).toBeGreaterThan(before);
     db.close();
   });
@@ -90,7 +124,12 @@ describe("mergeDump", () => {
     const db = database();
     db.record([{ crate: "a", version: "9.0.0", publishedAt: 5000 }]);
     mergeDump(db, dumpOf(digestSeedOf(db), 1000, { a: { "1.0.0": 10 } }));
-    expect(db.recordFor("a")?.versions).toEqual(new Map([["1.0.0", 10], ["9.0.0", 5000]]));
+    expect(db.recordFor("a")?.versions).toEqual(
+      new Map([
+        ["1.0.0", 10],
+        ["9.0.0", 5000],
+      ]),
+    );
     db.close();
   });
 

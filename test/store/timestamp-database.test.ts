@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION, TimestampDatabase } from "../../src/store/timestamp-database.ts";
 
 const dirs: string[] = [];
@@ -28,16 +28,37 @@ describe("TimestampDatabase", () => {
       { crate: "Serde", version: "1.0.0", publishedAt: 100 },
       { crate: "serde", version: "1.0.1+build", publishedAt: 200.9 },
     ]);
-    expect(await db.lookup("serde")).toEqual({ crate: "serde", versions: new Map([["1.0.0", 100], ["1.0.1+build", 200]]) });
+    expect(await db.lookup("serde")).toEqual({
+      crate: "serde",
+      versions: new Map([
+        ["1.0.0", 100],
+        ["1.0.1+build", 200],
+      ]),
+    });
     db.close();
   });
 
   it("never moves a recorded time earlier, keeps the later one and counts the disagreement", () => {
     const db = new TimestampDatabase(fresh());
-    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 500 }])).toEqual({ added: 1, movedLater: 0, earlierIgnored: 0, changedCrates: 1 });
-    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 400 }])).toEqual({ added: 0, movedLater: 0, earlierIgnored: 1, changedCrates: 0 });
+    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 500 }])).toEqual({
+      added: 1,
+      movedLater: 0,
+      earlierIgnored: 0,
+      changedCrates: 1,
+    });
+    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 400 }])).toEqual({
+      added: 0,
+      movedLater: 0,
+      earlierIgnored: 1,
+      changedCrates: 0,
+    });
     expect(db.recordFor("a")?.versions.get("1.0.0")).toBe(500);
-    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 600 }])).toEqual({ added: 0, movedLater: 1, earlierIgnored: 0, changedCrates: 1 });
+    expect(db.record([{ crate: "a", version: "1.0.0", publishedAt: 600 }])).toEqual({
+      added: 0,
+      movedLater: 1,
+      earlierIgnored: 0,
+      changedCrates: 1,
+    });
     expect(db.recordFor("a")?.versions.get("1.0.0")).toBe(600);
     db.close();
   });
@@ -45,11 +66,21 @@ describe("TimestampDatabase", () => {
   it("bumps a crate's revision only when its record changes", () => {
     const db = new TimestampDatabase(fresh());
     const revision = (crate: string) =>
-      (db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as { revision: number } | undefined)?.revision;
-    db.record([{ crate: "a", version: "1.0.0", publishedAt: 1 }, { crate: "b", version: "1.0.0", publishedAt: 1 }]);
+      (
+        db.db.prepare("SELECT revision FROM crate_revisions WHERE crate = ?").get(crate) as
+          | { revision: number }
+          | undefined
+      )?.revision;
+    db.record([
+      { crate: "a", version: "1.0.0", publishedAt: 1 },
+      { crate: "b", version: "1.0.0", publishedAt: 1 },
+    ]);
     const a = revision("a");
     const b = revision("b") as number;
-    db.record([{ crate: "a", version: "1.0.0", publishedAt: 1 }, { crate: "b", version: "1.0.1", publishedAt: 2 }]);
+    db.record([
+      { crate: "a", version: "1.0.0", publishedAt: 1 },
+      { crate: "b", version: "1.0.1", publishedAt: 2 },
+    ]);
     expect(revision("a")).toBe(a);
     expect(revision("b")).toBeGreaterThan(b);
     db.close();

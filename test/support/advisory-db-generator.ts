@@ -20,7 +20,8 @@ export interface GeneratedAdvisory {
 /** The text of one advisory file as rustsec/advisory-db writes it: a ```toml block, then Markdown. */
 export function advisoryText(advisory: GeneratedAdvisory): string {
   if (advisory.rawText !== undefined) return advisory.rawText;
-  const list = (items: readonly string[] | undefined) => `[${(items ?? []).map((item) => JSON.stringify(item)).join(", ")}]`;
+  const list = (items: readonly string[] | undefined) =>
+    `[${(items ?? []).map((item) => JSON.stringify(item)).join(", ")}]`;
   return [
     "```toml",
     "[advisory]",
@@ -56,13 +57,17 @@ export function writeAdvisoryDbFolder(root: string, advisories: readonly Generat
 }
 
 /** The same as a .tar.gz with a top folder, as GitHub's archive of the main branch has. */
-export async function advisoryDbTarball(advisories: readonly GeneratedAdvisory[], top = "advisory-db-main"): Promise<Buffer> {
+export async function advisoryDbTarball(
+  advisories: readonly GeneratedAdvisory[],
+  top = "advisory-db-main",
+): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
   const done = new Promise<void>((resolve) => pack.on("end", () => resolve()));
   pack.entry({ name: `${top}/README.md` }, "# RustSec Advisory Database (miniature)\n");
-  for (const advisory of advisories) pack.entry({ name: `${top}/crates/${advisory.package}/${advisory.id}.md` }, advisoryText(advisory));
+  for (const advisory of advisories)
+    pack.entry({ name: `${top}/crates/${advisory.package}/${advisory.id}.md` }, advisoryText(advisory));
   pack.finalize();
   await done;
   return gzipSync(Buffer.concat(chunks));

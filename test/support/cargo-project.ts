@@ -14,7 +14,9 @@ export interface CargoRun {
 }
 
 /** A dependency line of the scratch project's `[dependencies]`: a requirement, or a table in TOML inline syntax. */
-export type DependencySpec = string | { readonly version: string; readonly package?: string; readonly features?: readonly string[] };
+export type DependencySpec =
+  | string
+  | { readonly version: string; readonly package?: string; readonly features?: readonly string[] };
 
 export interface CargoProjectOptions {
   /** The sparse index cargo resolves against, ending in `/`, e.g. `http://127.0.0.1:PORT/7d/` (no `sparse+`). */
@@ -40,7 +42,11 @@ const SCRATCH_PREFIX = "crates-cooldown-e2e-";
 /** The `cargo --version` of the cargo on PATH, or null when there is none. */
 export function cargoVersion(): string | null {
   try {
-    return execFileSync("cargo", ["--version"], { encoding: "utf8", timeout: 20_000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync("cargo", ["--version"], {
+      encoding: "utf8",
+      timeout: 20_000,
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return null;
   }
@@ -101,10 +107,21 @@ export class CargoProject {
       if (typeof spec === "string") return `${name} = ${JSON.stringify(spec)}`;
       const fields = [`version = ${JSON.stringify(spec.version)}`];
       if (spec.package !== undefined) fields.push(`package = ${JSON.stringify(spec.package)}`);
-      if (spec.features !== undefined) fields.push(`features = [${spec.features.map((f) => JSON.stringify(f)).join(", ")}]`);
+      if (spec.features !== undefined)
+        fields.push(`features = [${spec.features.map((f) => JSON.stringify(f)).join(", ")}]`);
       return `${name} = { ${fields.join(", ")} }`;
     });
-    const manifest = ["[package]", 'name = "e2e-app"', 'version = "0.0.0"', 'edition = "2021"', "publish = false", "", "[dependencies]", ...lines, ""];
+    const manifest = [
+      "[package]",
+      'name = "e2e-app"',
+      'version = "0.0.0"',
+      'edition = "2021"',
+      "publish = false",
+      "",
+      "[dependencies]",
+      ...lines,
+      "",
+    ];
     writeFileSync(join(this.dir, "Cargo.toml"), manifest.join("\n"));
   }
 
@@ -115,7 +132,14 @@ export class CargoProject {
       execFile(
         "cargo",
         [...args],
-        { cwd: this.dir, env: this.env(), timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
+        {
+          cwd: this.dir,
+          env: this.env(),
+          timeout: timeoutMs,
+          killSignal: "SIGKILL",
+          maxBuffer: 16 * 1024 * 1024,
+          encoding: "utf8",
+        },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
           resolve({ code, stdout, stderr, timedOut: error !== null && error.killed === true && code === null });
@@ -139,10 +163,15 @@ export class CargoProject {
   /** Runs the binary the last `build()` produced and returns its stdout (rejects on failure or timeout). */
   runBinary(timeoutMs = 20_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(join(this.dir, "target", "debug", "e2e-app"), [], { timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" }, (error, stdout, stderr) => {
-        if (error !== null) reject(new Error(`e2e-app failed: ${error.message}\n${stderr}`));
-        else resolve(stdout);
-      });
+      execFile(
+        join(this.dir, "target", "debug", "e2e-app"),
+        [],
+        { timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
+        (error, stdout, stderr) => {
+          if (error !== null) reject(new Error(`e2e-app failed: ${error.message}\n${stderr}`));
+          else resolve(stdout);
+        },
+      );
     });
   }
 
@@ -171,7 +200,8 @@ export class CargoProject {
   /** The one locked version of a crate, or null when the lockfile does not have it. */
   lockedVersion(name: string): string | null {
     const found = this.lockedPackages().filter((p) => p.name === name);
-    if (found.length > 1) throw new Error(`Cargo.lock has ${found.length} versions of ${name}: ${found.map((p) => p.version).join(", ")}`);
+    if (found.length > 1)
+      throw new Error(`Cargo.lock has ${found.length} versions of ${name}: ${found.map((p) => p.version).join(", ")}`);
     return found[0]?.version ?? null;
   }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
 
@@ -31,7 +31,10 @@ afterEach(() => {
 /** `node bin/crates-cooldown.js …args` to its end, with its output collected; a child left running dies after the test. */
 export function runCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: options.env ?? process.env });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: options.env ?? process.env,
+    });
     children.push(child);
     let stdout = "";
     let stderr = "";
@@ -46,7 +49,9 @@ export function runCli(args: readonly string[], options: CliRunOptions = {}): Pr
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`crates-cooldown ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(`crates-cooldown ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {

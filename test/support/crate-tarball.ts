@@ -81,13 +81,16 @@ export function manifestFor(contents: CrateContents): string {
   out.push("", "[lib]", 'path = "src/lib.rs"');
   const sections = new Map<string, string[]>();
   for (const dep of contents.deps ?? []) {
-    const table = { normal: "dependencies", build: "build-dependencies", dev: "dev-dependencies" }[dep.kind ?? "normal"];
+    const table = { normal: "dependencies", build: "build-dependencies", dev: "dev-dependencies" }[
+      dep.kind ?? "normal"
+    ];
     const section = dep.target != null ? `target.${toml(dep.target)}.${table}` : table;
     const fields = [`version = ${toml(dep.req)}`];
     if (dep.package !== undefined) fields.push(`package = ${toml(dep.package)}`);
     if (dep.optional === true) fields.push("optional = true");
     if (dep.default_features === false) fields.push("default-features = false");
-    if (dep.features !== undefined && dep.features.length > 0) fields.push(`features = [${dep.features.map(toml).join(", ")}]`);
+    if (dep.features !== undefined && dep.features.length > 0)
+      fields.push(`features = [${dep.features.map(toml).join(", ")}]`);
     if (dep.registry !== undefined) fields.push(`registry-index = ${toml(dep.registry)}`);
     const lines = sections.get(section) ?? [];
     lines.push(`${toml(dep.name)} = { ${fields.join(", ")} }`);

@@ -1,4 +1,14 @@
-import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -84,15 +94,56 @@ export interface DumpArchive {
 
 /** The real column sets (2026), alphabetical as the dump writes them. */
 export const CRATES_COLUMNS = [
-  "created_at", "description", "documentation", "homepage", "id", "max_features", "max_upload_size", "name", "readme",
-  "repository", "trustpub_only", "updated_at",
+  "created_at",
+  "description",
+  "documentation",
+  "homepage",
+  "id",
+  "max_features",
+  "max_upload_size",
+  "name",
+  "readme",
+  "repository",
+  "trustpub_only",
+  "updated_at",
 ] as const;
 export const VERSIONS_COLUMNS = [
-  "bin_names", "categories", "crate_id", "crate_size", "created_at", "description", "documentation", "downloads", "edition",
-  "features", "has_lib", "homepage", "id", "keywords", "license", "links", "num", "num_no_build", "published_by",
-  "repository", "rust_version", "tar_sha256", "updated_at", "yanked", "zip_json_sha256", "zip_sha256",
+  "bin_names",
+  "categories",
+  "crate_id",
+  "crate_size",
+  "created_at",
+  "description",
+  "documentation",
+  "downloads",
+  "edition",
+  "features",
+  "has_lib",
+  "homepage",
+  "id",
+  "keywords",
+  "license",
+  "links",
+  "num",
+  "num_no_build",
+  "published_by",
+  "repository",
+  "rust_version",
+  "tar_sha256",
+  "updated_at",
+  "yanked",
+  "zip_json_sha256",
+  "zip_sha256",
 ] as const;
-export const DELETED_CRATES_COLUMNS = ["available_at", "created_at", "deleted_at", "deleted_by", "id", "message", "name"] as const;
+export const DELETED_CRATES_COLUMNS = [
+  "available_at",
+  "created_at",
+  "deleted_at",
+  "deleted_by",
+  "id",
+  "message",
+  "name",
+] as const;
 
 /**
  * A PostgreSQL timestamp as the dump writes it: `2025-09-17 14:51:15.07702+00`. `fractionDigits` 0–6 digits of the
@@ -101,7 +152,8 @@ export const DELETED_CRATES_COLUMNS = ["available_at", "created_at", "deleted_at
 export function postgresTime(at: number, fractionDigits = 6, fraction = 0.5, offset = "+00"): string {
   const iso = new Date(Math.floor(at) * 1000).toISOString();
   let text = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
-  if (fractionDigits > 0) text += `.${String(Math.floor(fraction * 10 ** fractionDigits)).padStart(fractionDigits, "0")}`;
+  if (fractionDigits > 0)
+    text += `.${String(Math.floor(fraction * 10 ** fractionDigits)).padStart(fractionDigits, "0")}`;
   return text + offset;
 }
 
@@ -119,7 +171,11 @@ export function csvField(value: CsvValue): string {
 }
 
 /** Writes a dump archive to `path` and returns its sizes. */
-export async function writeDumpArchive(path: string, content: DumpContent, layout: DumpLayout = {}): Promise<DumpArchive> {
+export async function writeDumpArchive(
+  path: string,
+  content: DumpContent,
+  layout: DumpLayout = {},
+): Promise<DumpArchive> {
   const folder = dumpFolderName(content.timestamp);
   const staging = mkdtempSync(join(tmpdir(), "cc-dump-gen-"));
   try {
@@ -139,14 +195,20 @@ export async function writeDumpArchive(path: string, content: DumpContent, layou
     };
 
     text("README.md", "# crates.io database dump\n\nThis is a (generated) dump of the public data in crates.io.\n");
-    text("export.sql", "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n\\copy \"crates\" TO 'data/crates.csv' WITH CSV HEADER\nCOMMIT;\n");
+    text(
+      "export.sql",
+      "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n\\copy \"crates\" TO 'data/crates.csv' WITH CSV HEADER\nCOMMIT;\n",
+    );
     text("import.sql", "BEGIN;\n\\copy \"crates\" FROM 'data/crates.csv' WITH CSV HEADER\nCOMMIT;\n");
     text(
       "metadata.json",
       layout.metadataJson ??
         `${JSON.stringify({ timestamp: content.timestamp.toISOString().replace("Z", "417Z"), crates_io_commit: "0123456789abcdef0123456789abcdef01234567" }, null, 2)}\n`,
     );
-    text("schema.sql", "CREATE TABLE public.crates (\n    id integer NOT NULL,\n    name character varying NOT NULL\n);\n");
+    text(
+      "schema.sql",
+      "CREATE TABLE public.crates (\n    id integer NOT NULL,\n    name character varying NOT NULL\n);\n",
+    );
 
     const extras = (row: Record<string, CsvValue>, seed: number) => {
       if (!layout.extraColumns) return row;
@@ -156,37 +218,105 @@ export async function writeDumpArchive(path: string, content: DumpContent, layou
       return row;
     };
     const cratesCsv = () =>
-      csv("data/crates.csv", columnsOf("crates", CRATES_COLUMNS), map(content.crates, (c) => extras(crateRow(c), c.id)));
+      csv(
+        "data/crates.csv",
+        columnsOf("crates", CRATES_COLUMNS),
+        map(content.crates, (c) => extras(crateRow(c), c.id)),
+      );
     const versionsCsv = () =>
-      csv("data/versions.csv", columnsOf("versions", VERSIONS_COLUMNS), map(content.versions, (v) => extras(versionRow(v), v.id)));
+      csv(
+        "data/versions.csv",
+        columnsOf("versions", VERSIONS_COLUMNS),
+        map(content.versions, (v) => extras(versionRow(v), v.id)),
+      );
     const filler = content.fillerRows ?? 3;
 
-    csv("data/categories.csv", ["category", "crates_cnt", "created_at", "description", "id", "path", "slug"], [
-      { category: "Command line utilities", crates_cnt: "1", created_at: postgresTime(1.5e9), description: "Applications to run at the command line.", id: "1", path: "command_line_utilities", slug: "command-line-utilities" },
-    ]);
+    csv(
+      "data/categories.csv",
+      ["category", "crates_cnt", "created_at", "description", "id", "path", "slug"],
+      [
+        {
+          category: "Command line utilities",
+          crates_cnt: "1",
+          created_at: postgresTime(1.5e9),
+          description: "Applications to run at the command line.",
+          id: "1",
+          path: "command_line_utilities",
+          slug: "command-line-utilities",
+        },
+      ],
+    );
     if (layout.versionsFirst) versionsCsv();
     cratesCsv();
-    csv("data/keywords.csv", ["crates_cnt", "created_at", "id", "keyword"], [{ crates_cnt: "1", created_at: postgresTime(1.5e9), id: "1", keyword: "cli" }]);
+    csv(
+      "data/keywords.csv",
+      ["crates_cnt", "created_at", "id", "keyword"],
+      [{ crates_cnt: "1", created_at: postgresTime(1.5e9), id: "1", keyword: "cli" }],
+    );
     csv("data/metadata.csv", ["total_downloads"], [{ total_downloads: "123456789" }]);
     csv("data/reserved_crate_names.csv", ["name"], [{ name: "std" }, { name: "core" }]);
-    csv("data/users.csv", ["gh_avatar", "gh_id", "gh_login", "id", "name"], [{ gh_avatar: "https://avatars.example/1", gh_id: "1", gh_login: "someone", id: "1", name: "Some, One" }]);
-    csv("data/crate_owners.csv", ["crate_id", "created_at", "created_by", "owner_id", "owner_kind"], [{ crate_id: "1", created_at: postgresTime(1.5e9), created_by: null, owner_id: "1", owner_kind: "0" }]);
-    csv("data/deleted_crates.csv", columnsOf("deleted_crates", DELETED_CRATES_COLUMNS), map(content.deletedCrates ?? [], (d) => extras(deletedRow(d), d.id)));
+    csv(
+      "data/users.csv",
+      ["gh_avatar", "gh_id", "gh_login", "id", "name"],
+      [{ gh_avatar: "https://avatars.example/1", gh_id: "1", gh_login: "someone", id: "1", name: "Some, One" }],
+    );
+    csv(
+      "data/crate_owners.csv",
+      ["crate_id", "created_at", "created_by", "owner_id", "owner_kind"],
+      [{ crate_id: "1", created_at: postgresTime(1.5e9), created_by: null, owner_id: "1", owner_kind: "0" }],
+    );
+    csv(
+      "data/deleted_crates.csv",
+      columnsOf("deleted_crates", DELETED_CRATES_COLUMNS),
+      map(content.deletedCrates ?? [], (d) => extras(deletedRow(d), d.id)),
+    );
     if (!layout.versionsFirst) versionsCsv();
-    csv("data/default_versions.csv", ["crate_id", "num_versions", "version_id"], [{ crate_id: "1", num_versions: "1", version_id: "1" }]);
+    csv(
+      "data/default_versions.csv",
+      ["crate_id", "num_versions", "version_id"],
+      [{ crate_id: "1", num_versions: "1", version_id: "1" }],
+    );
     csv(
       "data/dependencies.csv",
-      ["crate_id", "default_features", "explicit_name", "features", "id", "kind", "optional", "req", "target", "version_id"],
-      range(filler, (i) => ({ crate_id: String(1 + (i % 97)), default_features: "t", explicit_name: null, features: i % 3 === 0 ? '{"std"}' : "{}", id: String(i + 1), kind: "0", optional: "f", req: `^${i % 5}.${i % 7}`, target: i % 11 === 0 ? 'cfg(target_os = "linux")' : null, version_id: String(1 + (i >> 1)) })),
+      [
+        "crate_id",
+        "default_features",
+        "explicit_name",
+        "features",
+        "id",
+        "kind",
+        "optional",
+        "req",
+        "target",
+        "version_id",
+      ],
+      range(filler, (i) => ({
+        crate_id: String(1 + (i % 97)),
+        default_features: "t",
+        explicit_name: null,
+        features: i % 3 === 0 ? '{"std"}' : "{}",
+        id: String(i + 1),
+        kind: "0",
+        optional: "f",
+        req: `^${i % 5}.${i % 7}`,
+        target: i % 11 === 0 ? 'cfg(target_os = "linux")' : null,
+        version_id: String(1 + (i >> 1)),
+      })),
     );
-    csv("data/version_downloads.csv", ["date", "downloads", "version_id"], range(filler, (i) => ({ date: "2026-11-20", downloads: String((i * 7919) % 10_000), version_id: String(i + 1) })));
+    csv(
+      "data/version_downloads.csv",
+      ["date", "downloads", "version_id"],
+      range(filler, (i) => ({ date: "2026-11-20", downloads: String((i * 7919) % 10_000), version_id: String(i + 1) })),
+    );
 
     const kept = files.filter((f) => !(layout.omitFiles ?? []).includes(f.name));
     const pack = tar.pack();
     const written = pipeline(pack, createGzip({ level: layout.gzipLevel ?? 6 }), createWriteStream(path));
     const mtime = content.timestamp;
     const directory = (name: string) =>
-      new Promise<void>((resolve, reject) => pack.entry({ name, type: "directory", mode: 0o755, mtime }, (e) => (e ? reject(e) : resolve())));
+      new Promise<void>((resolve, reject) =>
+        pack.entry({ name, type: "directory", mode: 0o755, mtime }, (e) => (e ? reject(e) : resolve())),
+      );
     await directory(`${folder}/`);
     let dataDirectoryWritten = false;
     let csvBytes = 0;
@@ -197,7 +327,9 @@ export async function writeDumpArchive(path: string, content: DumpContent, layou
       }
       const name = `${folder}/${f.name}`;
       if (f.file === null) {
-        await new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime }, f.text ?? "", (e) => (e ? reject(e) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ name, mode: 0o644, mtime }, f.text ?? "", (e) => (e ? reject(e) : resolve())),
+        );
         continue;
       }
       const size = statSync(f.file).size;
@@ -229,7 +361,10 @@ function crateRow(c: DumpCrate): Record<string, CsvValue> {
     max_features: null,
     max_upload_size: null,
     name: c.name,
-    readme: c.readme === undefined ? `# ${c.name}\n\nA "crate", with commas.\r\n\n\`\`\`rust\nlet x = "y";\n\`\`\`\n` : c.readme,
+    readme:
+      c.readme === undefined
+        ? `# ${c.name}\n\nA "crate", with commas.\r\n\n\`\`\`rust\nlet x = "y";\n\`\`\`\n`
+        : c.readme,
     repository: `https://github.com/example/${c.name}`,
     trustpub_only: "f",
     updated_at: created,
@@ -366,7 +501,12 @@ export function syntheticDumpContent(options: SyntheticDumpOptions): DumpContent
       *[Symbol.iterator]() {
         const random = seededRandom(options.seed ?? 7);
         for (let id = 1; id <= crates; id++) {
-          yield { id, name: syntheticCrateName(id), createdAt: postgresTime(start + id * 17, id % 7, random()), readme: readme(random, words, id) };
+          yield {
+            id,
+            name: syntheticCrateName(id),
+            createdAt: postgresTime(start + id * 17, id % 7, random()),
+            readme: readme(random, words, id),
+          };
         }
       },
     },

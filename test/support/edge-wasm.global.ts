@@ -32,21 +32,23 @@ export async function buildEdgeWasm(wasmPath: string, entry?: string): Promise<v
   const args = edgeBuildArguments(wasmPath, entry);
   const command = join(REPO, "node_modules/.bin/js-compute-runtime");
   const output: Buffer[] = [];
-  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    const child = spawn(command, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (chunk: Buffer) => output.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => output.push(chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), BUILD_LIMIT_MS);
-    timer.unref();
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: null, signal: null, error });
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
-  });
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
+    (resolve) => {
+      const child = spawn(command, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.on("data", (chunk: Buffer) => output.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => output.push(chunk));
+      const timer = setTimeout(() => child.kill("SIGKILL"), BUILD_LIMIT_MS);
+      timer.unref();
+      child.on("error", (error) => {
+        clearTimeout(timer);
+        resolve({ code: null, signal: null, error });
+      });
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    },
+  );
   // Success means a module on disk, not only an exit status.
   const written = outcome.code === 0 && existsSync(wasmPath) && statSync(wasmPath).size > 0;
   if (!written) {

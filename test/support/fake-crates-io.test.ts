@@ -3,7 +3,7 @@ import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { daysAgo, startFakeCratesIo, type FakeCratesIo } from "./fake-crates-io.ts";
+import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "./fake-crates-io.ts";
 
 // The e2e proof is only as good as this stand-in for crates.io, so its claims are checked here, without cargo.
 
@@ -14,12 +14,21 @@ afterEach(async () => {
 });
 
 /** A GET without fetch's automatic Accept-Encoding and decompression, so the wire bytes are what is checked. */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers as Record<string, string>,
+          body: Buffer.concat(chunks),
+        }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -48,7 +57,8 @@ describe("fake crates.io", () => {
 
   it("serves each crate at cargo's lowercased index path and 404 everywhere else", async () => {
     fake = await startFakeCratesIo();
-    for (const name of ["a", "ab", "abc", "abcd", "Mixed_Case"]) await fake.publish({ name, vers: "1.0.0", pubtime: daysAgo(1) });
+    for (const name of ["a", "ab", "abc", "abcd", "Mixed_Case"])
+      await fake.publish({ name, vers: "1.0.0", pubtime: daysAgo(1) });
     for (const path of ["1/a", "2/ab", "3/a/abc", "ab/cd/abcd", "mi/xe/mixed_case"]) {
       expect((await get(`${fake.url}/${path}`)).status, path).toBe(200);
     }
@@ -70,26 +80,67 @@ describe("fake crates.io", () => {
       deps: [
         { name: "serde", req: "^1", optional: true },
         { name: "cc", req: "^1", kind: "build" },
-        { name: "other", package: "real-other", req: "^0.1", target: "cfg(unix)", registry: "https://example.invalid/index" },
+        {
+          name: "other",
+          package: "real-other",
+          req: "^0.1",
+          target: "cfg(unix)",
+          registry: "https://example.invalid/index",
+        },
       ],
     });
     const line = (await get(`${fake.url}/fu/ll/full`)).body.toString();
     expect(line).toBe(`${published.line}\n`);
     const entry = JSON.parse(line);
-    expect(Object.keys(entry)).toEqual(["name", "vers", "deps", "cksum", "features", "features2", "yanked", "links", "rust_version", "pubtime", "v"]);
+    expect(Object.keys(entry)).toEqual([
+      "name",
+      "vers",
+      "deps",
+      "cksum",
+      "features",
+      "features2",
+      "yanked",
+      "links",
+      "rust_version",
+      "pubtime",
+      "v",
+    ]);
     expect(entry.pubtime).toBe("2026-11-01T12:00:00Z");
     expect(entry.features).toEqual({ std: [] });
     expect(entry.features2).toEqual({ serde: ["dep:serde"] });
     expect(entry.deps.map((d: { name: string }) => d.name)).toEqual(["cc", "other", "serde"]);
-    expect(Object.keys(entry.deps[1])).toEqual(["name", "req", "features", "optional", "default_features", "target", "kind", "registry", "package"]);
-    expect(Object.keys(entry.deps[0])).toEqual(["name", "req", "features", "optional", "default_features", "target", "kind"]);
+    expect(Object.keys(entry.deps[1])).toEqual([
+      "name",
+      "req",
+      "features",
+      "optional",
+      "default_features",
+      "target",
+      "kind",
+      "registry",
+      "package",
+    ]);
+    expect(Object.keys(entry.deps[0])).toEqual([
+      "name",
+      "req",
+      "features",
+      "optional",
+      "default_features",
+      "target",
+      "kind",
+    ]);
   });
 
   it("leaves pubtime and v out when absent, and keeps lines in publish order", async () => {
     fake = await startFakeCratesIo();
     await fake.publish({ name: "plain", vers: "1.0.0" });
     await fake.publish({ name: "plain", vers: "0.9.0" });
-    const lines = fake.indexFile("plain")?.trimEnd().split("\n").map((l) => JSON.parse(l)) ?? [];
+    const lines =
+      fake
+        .indexFile("plain")
+        ?.trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l)) ?? [];
     expect(lines.map((l) => l.vers)).toEqual(["1.0.0", "0.9.0"]);
     expect(Object.keys(lines[0])).toEqual(["name", "vers", "deps", "cksum", "features", "yanked"]);
   });
@@ -112,7 +163,12 @@ describe("fake crates.io", () => {
 
   it("serves .crate files whose sha256 is the line's cksum, laid out as cargo package does", async () => {
     fake = await startFakeCratesIo();
-    const published = await fake.publish({ name: "boxed", vers: "0.1.0", deps: [{ name: "dep", req: "^1" }], pubtime: daysAgo(3) });
+    const published = await fake.publish({
+      name: "boxed",
+      vers: "0.1.0",
+      deps: [{ name: "dep", req: "^1" }],
+      pubtime: daysAgo(3),
+    });
     const download = await get(`${fake.url}/api/v1/crates/boxed/0.1.0/download`);
     expect(download.status).toBe(200);
     expect(createHash("sha256").update(download.body).digest("hex")).toBe(published.cksum);
@@ -126,7 +182,9 @@ describe("fake crates.io", () => {
   it("serves downloads under a dl template when asked", async () => {
     fake = await startFakeCratesIo({ downloads: "template" });
     const published = await fake.publish({ name: "tmpl", vers: "1.0.0" });
-    expect(JSON.parse((await get(`${fake.url}/config.json`)).body.toString()).dl).toBe(`${fake.url}/crates/{crate}/{crate}-{version}.crate`);
+    expect(JSON.parse((await get(`${fake.url}/config.json`)).body.toString()).dl).toBe(
+      `${fake.url}/crates/{crate}/{crate}-{version}.crate`,
+    );
     const download = await get(`${fake.url}/crates/tmpl/tmpl-1.0.0.crate`);
     expect(Buffer.compare(download.body, Buffer.from(published.crateBytes))).toBe(0);
   });

@@ -170,7 +170,8 @@ export async function startFakeCratesIo(options: FakeCratesIoOptions = {}): Prom
   }
 
   function configJson(): string {
-    const dl = options.downloads === "template" ? `${url}/crates/{crate}/{crate}-{version}.crate` : `${url}/api/v1/crates`;
+    const dl =
+      options.downloads === "template" ? `${url}/crates/{crate}/{crate}-{version}.crate` : `${url}/api/v1/crates`;
     // Pretty-printed with 2 spaces, like crates.io's.
     return `${JSON.stringify({ dl, api: url }, null, 2)}\n`;
   }
@@ -211,11 +212,16 @@ export async function startFakeCratesIo(options: FakeCratesIoOptions = {}): Prom
       } else {
         name = decodeURIComponent((templateDownload as RegExpExecArray)[1] as string);
         const file = decodeURIComponent((templateDownload as RegExpExecArray)[2] as string);
-        vers = file.startsWith(`${name}-`) && file.endsWith(".crate") ? file.slice(name.length + 1, -".crate".length) : "";
+        vers =
+          file.startsWith(`${name}-`) && file.endsWith(".crate") ? file.slice(name.length + 1, -".crate".length) : "";
       }
       const bytes = download(name, vers);
       if (bytes === null) answer(404, `no crate ${name} ${vers}\n`, { "content-type": "text/plain" });
-      else answer(200, bytes, { "content-type": "application/gzip", "cache-control": "public, max-age=31536000, immutable" });
+      else
+        answer(200, bytes, {
+          "content-type": "application/gzip",
+          "cache-control": "public, max-age=31536000, immutable",
+        });
       return;
     }
     const name = pathname.slice(pathname.lastIndexOf("/") + 1);
@@ -248,7 +254,11 @@ export async function startFakeCratesIo(options: FakeCratesIoOptions = {}): Prom
     contentType: string,
   ): void {
     const etag = `"${createHash("sha256").update(text).digest("hex").slice(0, 32)}"`;
-    const headers: Record<string, string> = { etag, "cache-control": `public, max-age=${maxAge}`, "content-type": contentType };
+    const headers: Record<string, string> = {
+      etag,
+      "cache-control": `public, max-age=${maxAge}`,
+      "content-type": contentType,
+    };
     const inm = req.headers["if-none-match"];
     if (inm?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag)) {
       answer(304, "", headers);
@@ -286,7 +296,8 @@ export async function startFakeCratesIo(options: FakeCratesIoOptions = {}): Prom
     async publish(version) {
       const key = version.name.toLowerCase();
       const existing = crates.get(key) ?? [];
-      if (existing.some((v) => v.contents.vers === version.vers)) throw new Error(`${version.name} ${version.vers} is already published`);
+      if (existing.some((v) => v.contents.vers === version.vers))
+        throw new Error(`${version.name} ${version.vers} is already published`);
       const { yanked, pubtime, ...contents } = version;
       const tarball = await buildCrateTarball(contents);
       const stored: StoredVersion = {

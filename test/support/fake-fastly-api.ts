@@ -96,7 +96,8 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     const match = BATCH_PATH.exec(pathname);
     if (match === null) return json(res, 404, { msg: "Record not found" });
     if (req.method !== "PUT") return json(res, 405, { msg: "Method not allowed" });
-    if (req.headers["fastly-key"] !== token) return json(res, 401, { msg: "Provided credentials are missing or invalid" });
+    if (req.headers["fastly-key"] !== token)
+      return json(res, 401, { msg: "Provided credentials are missing or invalid" });
     const storeId = decodeURIComponent(match[1] as string);
     const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
     if (contentType !== "application/x-ndjson") {
@@ -106,7 +107,9 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     const lines = body.toString("utf8").split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
     const keys: string[] = [];
-    const parsed: ({ key: string; value: string } | { key: string | null; error: string })[] = lines.map((text) => parseLine(text));
+    const parsed: ({ key: string; value: string } | { key: string | null; error: string })[] = lines.map((text) =>
+      parseLine(text),
+    );
     for (const line of parsed) keys.push(line.key ?? "");
 
     const answer = scripted.shift();
@@ -114,10 +117,15 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
       batches.push({ storeId, keys, bodyBytes: body.length, status, stored });
     if (answer?.kind === "rate-limit") {
       record(429, []);
-      return json(res, 429, { msg: "You have exceeded your hourly rate limit." }, {
-        "fastly-ratelimit-remaining": "0",
-        "fastly-ratelimit-reset": String(answer.resetAt),
-      });
+      return json(
+        res,
+        429,
+        { msg: "You have exceeded your hourly rate limit." },
+        {
+          "fastly-ratelimit-remaining": "0",
+          "fastly-ratelimit-reset": String(answer.resetAt),
+        },
+      );
     }
     if (answer?.kind === "status") {
       record(answer.status, []);
@@ -176,7 +184,12 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     store: (id) => storeFor(id),
     batches,
     script: (...answers) => void scripted.push(...answers),
-    failLine: (key, failure) => void lineFailures.set(key, { code: failure.code, reason: failure.reason ?? `scripted ${failure.code}`, left: failure.times }),
+    failLine: (key, failure) =>
+      void lineFailures.set(key, {
+        code: failure.code,
+        reason: failure.reason ?? `scripted ${failure.code}`,
+        left: failure.times,
+      }),
     get onBatchApplied() {
       return onBatchApplied;
     },
@@ -198,12 +211,14 @@ function parseLine(text: string): { key: string; value: string } | { key: string
   } catch {
     return { key: null, error: "line is not JSON" };
   }
-  if (typeof item !== "object" || item === null || Array.isArray(item)) return { key: null, error: "line is not a JSON object" };
+  if (typeof item !== "object" || item === null || Array.isArray(item))
+    return { key: null, error: "line is not a JSON object" };
   const { key, value } = item as { key?: unknown; value?: unknown };
   if (typeof key !== "string" || key === "") return { key: null, error: "missing key" };
   if (typeof value !== "string") return { key, error: "missing value" };
   const bytes = Buffer.from(value, "base64");
-  if (!BASE64.test(value) || value.length % 4 !== 0 || bytes.toString("base64") !== value) return { key, error: "value is not base64" };
+  if (!BASE64.test(value) || value.length % 4 !== 0 || bytes.toString("base64") !== value)
+    return { key, error: "value is not base64" };
   try {
     return { key, value: utf8.decode(bytes) };
   } catch {

@@ -60,7 +60,8 @@ export async function startFakeUpdatesFeed(options: FakeUpdatesFeedOptions = {})
       res.writeHead(status, { date: new Date(now() * 1000).toUTCString(), ...headers });
       res.end(text);
     };
-    if (requests.length >= maxRequests) return answer(503, { "content-type": "text/plain" }, "fake feed: request budget spent\n");
+    if (requests.length >= maxRequests)
+      return answer(503, { "content-type": "text/plain" }, "fake feed: request budget spent\n");
     if (req.url !== "/rss/updates.xml") return answer(404, { "content-type": "text/plain" }, "not found\n");
     if (fault !== null && fault.times > 0) {
       fault.times--;

@@ -118,13 +118,16 @@ export class FixtureUpstream {
     this.requests.push({ path, headers, status });
     if (file.truncate === true) {
       const sent = file.gzip && /\bgzip\b/.test(headers["accept-encoding"] ?? "") ? gzipSync(body) : body;
-      const coding: Record<string, string> = sent === body ? {} : { "content-encoding": "gzip", vary: "Accept-Encoding" };
+      const coding: Record<string, string> =
+        sent === body ? {} : { "content-encoding": "gzip", vary: "Accept-Encoding" };
       response.writeHead(status, { ...common, ...coding, "content-length": String(sent.byteLength) });
       response.write(sent.subarray(0, Math.floor(sent.byteLength / 2)), () => response.socket?.destroy());
     } else if (file.forcedEncoding !== undefined) {
       response.writeHead(status, { ...common, "content-encoding": file.forcedEncoding }).end(body);
     } else if (file.gzip && /\bgzip\b/.test(headers["accept-encoding"] ?? "")) {
-      response.writeHead(status, { ...common, "content-encoding": "gzip", vary: "Accept-Encoding" }).end(gzipSync(body));
+      response
+        .writeHead(status, { ...common, "content-encoding": "gzip", vary: "Accept-Encoding" })
+        .end(gzipSync(body));
     } else {
       response.writeHead(status, common).end(body);
     }

@@ -21,7 +21,10 @@ export interface LoopbackFileServer {
   close(): Promise<void>;
 }
 
-export async function serveFileOnLoopback(path: string, options: LoopbackFileServerOptions = {}): Promise<LoopbackFileServer> {
+export async function serveFileOnLoopback(
+  path: string,
+  options: LoopbackFileServerOptions = {},
+): Promise<LoopbackFileServer> {
   const requests: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     requests.push(req.headers);

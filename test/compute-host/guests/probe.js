@@ -2,16 +2,18 @@
 // A probe guest for the Compute host tests: each route exercises one part of the host through js-compute's own
 // builtins (so the hostcalls are called exactly as the runtime calls them). Built by the tests with
 // `js-compute-runtime --enable-http-cache probe.js out.wasm`.
+
+import { CoreCache, SimpleCache } from "fastly:cache";
 import { CacheOverride } from "fastly:cache-override";
 import { ConfigStore } from "fastly:config-store";
 import { KVStore } from "fastly:kv-store";
-import { CoreCache, SimpleCache } from "fastly:cache";
 import { SecretStore } from "fastly:secret-store";
 
 // Wizer runs top-level code at build time; a fresh instance per request starts every request from this state.
 let requestsSeenByThisInstance = 0;
 
-const text = (body, status = 200, headers = {}) => new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
+const text = (body, status = 200, headers = {}) =>
+  new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
 const describe = (error) => `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`;
 
 const json = (value) => new Response(JSON.stringify(value), { headers: { "content-type": "application/json" } });
@@ -38,13 +40,18 @@ async function compute(key) {
 
 async function describeEntry(entry, param) {
   const state = entry.state();
-  const range = param("start") !== null || param("end") !== null ? { start: number(param("start")), end: number(param("end")) } : undefined;
+  const range =
+    param("start") !== null || param("end") !== null
+      ? { start: number(param("start")), end: number(param("end")) }
+      : undefined;
   return {
     found: state.found(),
     usable: state.usable(),
     stale: state.stale(),
     mustInsertOrUpdate: state.mustInsertOrUpdate(),
-    body: state.found() ? await new Response(entry.body(range)).text().catch((error) => `body failed: ${describe(error)}`) : null,
+    body: state.found()
+      ? await new Response(entry.body(range)).text().catch((error) => `body failed: ${describe(error)}`)
+      : null,
     meta: state.found() ? new TextDecoder().decode(entry.userMetadata()) : null,
     length: state.found() ? entry.length() : null,
     maxAge: state.found() ? entry.maxAge() : null,
@@ -195,7 +202,10 @@ async function handle(request) {
     }
     case "/simple/get-or-set": {
       try {
-        const entry = await SimpleCache.getOrSet(param("key"), async () => ({ value: await compute(param("key")), ttl: Number(param("ttl") ?? 60) }));
+        const entry = await SimpleCache.getOrSet(param("key"), async () => ({
+          value: await compute(param("key")),
+          ttl: Number(param("ttl") ?? 60),
+        }));
         return text(await entry.text());
       } catch (error) {
         return text(`getOrSet failed: ${describe(error)}`, 500);
