@@ -29,19 +29,21 @@ describe("BoundedMemoryCacheStore", () => {
     const cache = new BoundedMemoryCacheStore({ maxEntries: 2, maxBytes: 1_000_000, maxEntryBytes: 1_000 });
     await store(cache, "/a", 10);
     await store(cache, "/b", 10);
-    expect(cache.get(keyFor("/a"))).toBeDefined(); // `/a` is now the most recently used
+    expect(cache.get(keyFor("/a"))).toMatchObject({ statusCode: 200 }); // `/a` is now the most recently used
     await store(cache, "/c", 10);
     expect(cache.get(keyFor("/b"))).toBeUndefined();
-    expect(cache.get(keyFor("/a"))).toBeDefined();
-    expect(cache.get(keyFor("/c"))).toBeDefined();
+    expect(cache.get(keyFor("/a"))).toMatchObject({ statusCode: 200 });
+    expect(cache.get(keyFor("/c"))).toMatchObject({ statusCode: 200 });
     expect(cache.entries).toBe(2);
   });
 
   it("keeps total stored bytes under maxBytes", async () => {
     const cache = new BoundedMemoryCacheStore({ maxEntries: 1_000, maxBytes: 250, maxEntryBytes: 1_000 });
     for (const path of ["/a", "/b", "/c", "/d", "/e"]) await store(cache, path, 100);
-    expect(cache.size).toBeLessThanOrEqual(250);
-    expect(cache.get(keyFor("/e"))).toBeDefined();
+    // 100 bytes each under a 250-byte bound: the two most recent stay.
+    expect([cache.size, cache.entries]).toEqual([200, 2]);
+    expect(cache.get(keyFor("/e"))).toMatchObject({ statusCode: 200 });
+    expect(cache.get(keyFor("/d"))).toMatchObject({ statusCode: 200 });
     expect(cache.get(keyFor("/a"))).toBeUndefined();
   });
 
