@@ -1,14 +1,15 @@
 import { RETRY_AFTER_SECONDS } from "../core/crate-decider.ts";
-import { applyPolicy, type Policy } from "../core/policy-document.ts";
-import type { Clock } from "../core/ports.ts";
+import { applyPolicy } from "../core/policy-document.ts";
+import { type Clock, systemClock, type Upstream } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
+import { cachedAnswers } from "./answer-cache.ts";
 import { type BackendFetch, backendUpstream } from "./backend-upstream.ts";
+import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
 import { withCompressHint } from "./compress-hint.ts";
 import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
 import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
 import { kvFreshness } from "./kv-freshness.ts";
-import { readKvPolicy } from "./kv-policy.ts";
 import { kvPublishTimes } from "./kv-publish-times.ts";
 import { EDGE_SERVICE } from "./service-info.ts";
 
@@ -22,29 +23,64 @@ export type EdgeHandler = (request: Request) => Promise<Response>;
 
 /**
  * The core proxy wired to Fastly: backend + edge cache upstream, KV publish times, policy and freshness, Config Store
- * settings. Settings and stores are read per request because Compute opens them only while a request is handled (the
- * handler itself is created at build time); assembling the core proxy is a few closures.
+ * settings, and filtered answers kept in the Core Cache (answer-cache.ts, Config Store `answer_cache`). Settings and
+ * stores are read per request because Compute opens them only while a request is handled (the handler itself is
+ * created at build time); the policy comes through the Core Cache (cached-policy.ts), so a request answered from the
+ * answer cache does no KV lookup at all. Assembling the core proxy is a few closures.
  */
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
+  const clock = options.clock ?? systemClock;
   return async (request) => {
     const settings = readEdgeSettings();
-    let policy: Policy;
+    let revised: RevisedPolicy;
     try {
-      policy = await readKvPolicy();
+      revised = await readCachedPolicy();
     } catch (error) {
-      // Fail closed and loudly: without the operator's policy, nothing can be decided as they meant it.
-      const message = error instanceof Error ? error.message : String(error);
-      return withCompressHint(plainText(503, `policy unavailable: ${message}`, { "retry-after": RETRY_AFTER_SECONDS }));
+      return policyUnavailable(error);
     }
-    const proxy = createCooldownProxy({
-      upstream: backendUpstream({ maxTtlSeconds: settings.upstreamMaxTtlSeconds, fetch: options.fetch }),
-      publishTimes: kvPublishTimes(),
-      rules: applyPolicy(cratesIoRulesWith(settings), policy),
-      freshness: kvFreshness(),
-      service: EDGE_SERVICE,
-      clock: options.clock,
-      scan: ENGINE_INDEX_SCAN,
-    });
-    return withCompressHint(await proxy(request));
+    // The headers of the upstream copy this request's answer is made from: the answer cache keeps the answer no longer
+    // than that copy may be used.
+    let upstreamCopy: Headers | null = null;
+    const backend = backendUpstream({ maxTtlSeconds: settings.upstreamMaxTtlSeconds, fetch: options.fetch });
+    const upstream: Upstream = {
+      async fetch(path, headers) {
+        const response = await backend.fetch(path, headers);
+        upstreamCopy = response.headers;
+        return response;
+      },
+    };
+    const proxy = async (forward: Request) => {
+      let policy: Awaited<ReturnType<RevisedPolicy["policy"]>>;
+      try {
+        policy = await revised.policy();
+      } catch (error) {
+        return policyUnavailable(error);
+      }
+      return createCooldownProxy({
+        upstream,
+        publishTimes: kvPublishTimes(),
+        rules: applyPolicy(cratesIoRulesWith(settings), policy),
+        freshness: kvFreshness(),
+        service: EDGE_SERVICE,
+        clock,
+        scan: ENGINE_INDEX_SCAN,
+      })(forward);
+    };
+    const answer = settings.answerCache
+      ? cachedAnswers(proxy, {
+          policyRevision: revised.revision,
+          settingsTag: `i${settings.prePubtimeInference ? 1 : 0}t${settings.upstreamMaxTtlSeconds}`,
+          upstreamMaxTtlSeconds: settings.upstreamMaxTtlSeconds,
+          upstreamCopy: () => upstreamCopy,
+          clock,
+        })
+      : proxy;
+    return withCompressHint(await answer(request));
   };
+}
+
+/** Fail closed and loudly: without the operator's policy, nothing can be decided as they meant it. */
+function policyUnavailable(error: unknown): Response {
+  const message = error instanceof Error ? error.message : String(error);
+  return withCompressHint(plainText(503, `policy unavailable: ${message}`, { "retry-after": RETRY_AFTER_SECONDS }));
 }

@@ -11,14 +11,21 @@ export interface EdgeSettings {
   readonly upstreamMaxTtlSeconds: UnixSeconds;
   /** The documented "no pubtime anywhere in a crates.io file means it predates the switch-on" rule. */
   readonly prePubtimeInference: boolean;
+  /** Whether filtered answers are kept in the Core Cache for their `max-age` (src/edge/answer-cache.ts). */
+  readonly answerCache: boolean;
 }
 
 /** A yank or a new version reaches the edge within a minute; revalidating upstream with its ETag is cheap. */
-export const DEFAULT_EDGE_SETTINGS: EdgeSettings = { upstreamMaxTtlSeconds: 60, prePubtimeInference: true };
+export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
+  upstreamMaxTtlSeconds: 60,
+  prePubtimeInference: true,
+  answerCache: true,
+};
 
 export const SETTING_KEYS = {
   upstreamMaxTtlSeconds: "upstream_max_ttl_seconds",
   prePubtimeInference: "pre_pubtime_inference",
+  answerCache: "answer_cache",
 } as const;
 
 /**
@@ -36,6 +43,11 @@ export function parseEdgeSettings(read: (key: string) => string | null): EdgeSet
       read(SETTING_KEYS.prePubtimeInference),
       SETTING_KEYS.prePubtimeInference,
       DEFAULT_EDGE_SETTINGS.prePubtimeInference,
+    ),
+    answerCache: parseSwitch(
+      read(SETTING_KEYS.answerCache),
+      SETTING_KEYS.answerCache,
+      DEFAULT_EDGE_SETTINGS.answerCache,
     ),
   };
 }

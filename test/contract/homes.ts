@@ -76,6 +76,13 @@ export interface HomeOptions {
   readonly upstreamTimeoutMs?: number;
   /** The home stops by itself after this long (default 10 minutes). */
   readonly lifetimeMs?: number;
+  /**
+   * Edge homes: every change of the KV data (times, advisories, meta, policy) also empties the host's Core Cache, as a
+   * purge after `kv push` would, so the next request decides from the new data (what the Node home does by itself).
+   * Default true; the answer-cache suite turns it off to hold the edge to its documented bounds (30 s for a policy,
+   * the answer's max-age for times).
+   */
+  readonly purgeEdgeCachesOnChange?: boolean;
 }
 
 export interface AnsweredRequest {
@@ -235,7 +242,11 @@ async function startEdge(
     log: (line: string) => home.log.push(line),
   });
   home.cleanups.unshift(() => host.close());
-  const sync = () => host.replaceKvStore(EDGE_KV_STORE, kvContent());
+  const purge = options.purgeEdgeCachesOnChange ?? true;
+  const sync = () => {
+    host.replaceKvStore(EDGE_KV_STORE, kvContent());
+    if (purge) host.clearCoreCache();
+  };
   return {
     url: host.url,
     sync,

@@ -4,6 +4,7 @@ import { DEFAULT_POLICY, encodePolicy } from "../../src/core/policy-document.ts"
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { BackendRequestInit } from "../../src/edge/backend-upstream.ts";
 import { createEdgeHandler } from "../../src/edge/edge-handler.ts";
+import { resetCoreCache } from "./fastly-doubles/cache.ts";
 import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
 import { kvLog, resetKvStores, seedKvStore } from "./fastly-doubles/kv-store.ts";
 
@@ -33,6 +34,7 @@ describe("the edge handler", () => {
   beforeEach(() => {
     resetKvStores();
     resetConfigStores();
+    resetCoreCache(() => NOW * 1000);
     seedKvStore("cooldown_times", {});
   });
 

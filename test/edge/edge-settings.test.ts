@@ -7,9 +7,10 @@ describe("edge settings from the cooldown_config Config Store", () => {
   beforeEach(() => resetConfigStores());
   afterEach(() => vi.restoreAllMocks());
 
-  it("runs on defaults (60 s cache cap, inference on) when the store is not linked to the service", () => {
-    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
-    expect(DEFAULT_EDGE_SETTINGS).toEqual({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
+  it("runs on defaults (60 s cache cap, inference on, answer cache on) when the store is not linked to the service", () => {
+    const defaults = { upstreamMaxTtlSeconds: 60, prePubtimeInference: true, answerCache: true };
+    expect(readEdgeSettings()).toEqual(defaults);
+    expect(DEFAULT_EDGE_SETTINGS).toEqual(defaults);
   });
 
   it("runs on defaults for keys the store does not have", () => {
@@ -17,23 +18,31 @@ describe("edge settings from the cooldown_config Config Store", () => {
     expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
   });
 
-  it("reads upstream_max_ttl_seconds and pre_pubtime_inference", () => {
-    seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "300", pre_pubtime_inference: "off" });
-    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 300, prePubtimeInference: false });
+  it("reads upstream_max_ttl_seconds, pre_pubtime_inference and answer_cache", () => {
+    seedConfigStore("cooldown_config", {
+      upstream_max_ttl_seconds: "300",
+      pre_pubtime_inference: "off",
+      answer_cache: "off",
+    });
+    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 300, prePubtimeInference: false, answerCache: false });
   });
 
   it("keeps the default and warns (without the request) when a value cannot be read", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    seedConfigStore("cooldown_config", { upstream_max_ttl_seconds: "5m", pre_pubtime_inference: "yes" });
+    seedConfigStore("cooldown_config", {
+      upstream_max_ttl_seconds: "5m",
+      pre_pubtime_inference: "yes",
+      answer_cache: "maybe",
+    });
     expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
-    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenCalledTimes(3);
     expect(String(warn.mock.calls[0]?.[0])).toContain("upstream_max_ttl_seconds");
     expect(String(warn.mock.calls[1]?.[0])).toContain('expected "on" or "off"');
   });
 
   it("turns the pre-pubtime inference of the crates.io rules on and off", () => {
-    const on = cratesIoRulesWith({ upstreamMaxTtlSeconds: 60, prePubtimeInference: true });
-    const off = cratesIoRulesWith({ upstreamMaxTtlSeconds: 60, prePubtimeInference: false });
+    const on = cratesIoRulesWith({ ...DEFAULT_EDGE_SETTINGS, prePubtimeInference: true });
+    const off = cratesIoRulesWith({ ...DEFAULT_EDGE_SETTINGS, prePubtimeInference: false });
     expect(on.prePubtimeInference).toEqual({ enabled: true, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
     expect(off.prePubtimeInference).toEqual({ enabled: false, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON });
   });

@@ -1,0 +1,178 @@
+import { CoreCache } from "fastly:cache";
+import { maxAgeOf } from "../core/cache-control.ts";
+import { ifNoneMatchHolds } from "../core/if-none-match.ts";
+import type { Clock } from "../core/ports.ts";
+import type { CooldownProxy } from "../core/proxy.ts";
+import { parseRoute } from "../core/route.ts";
+import type { UnixSeconds } from "../core/time.ts";
+import { isPassThrough } from "../core/window.ts";
+
+/**
+ * Bumped whenever what an entry holds or what the core would answer for the same key changes shape, so a deploy never
+ * serves entries an older build wrote in a form it no longer writes.
+ */
+export const ANSWER_CACHE_FORMAT = "v1";
+const ANSWER_CACHE_PREFIX = "crates-cooldown/answer/";
+
+/** Everything besides the window and the index path that the core's answer depends on and that can change. */
+export interface AnswerCacheContext {
+  /** The policy's revision (cached-policy.ts): a new policy is a new key. */
+  readonly policyRevision: string;
+  /** Settings that change the answer (the pre-pubtime inference) or its lifetime (the upstream cap). */
+  readonly settingsTag: string;
+  /** The longest the edge keeps an upstream copy (`upstream_max_ttl_seconds`). */
+  readonly upstreamMaxTtlSeconds: UnixSeconds;
+  /** The headers of the upstream copy the proxy read for this request (null when it read none). */
+  readonly upstreamCopy: () => Headers | null;
+  readonly clock: Clock;
+}
+
+/** What an entry carries besides the body, as its user metadata. */
+interface StoredHead {
+  readonly status: number;
+  readonly headers: [string, string][];
+  /** When the core made the answer (the edge's clock, whole seconds, as the core's own `now`). */
+  readonly madeAt: UnixSeconds;
+}
+
+/**
+ * Filtered index files answered from Fastly's Core Cache: the core is asked once per key and lifetime, every other
+ * request is a cache lookup and a copy. Only GET/HEAD of a filtered index file is cached; explain, status, `/0d/`,
+ * config.json and every answer but a 200 go to the core every time.
+ *
+ * - Key: prefix, {@link ANSWER_CACHE_FORMAT}, window label, index path, policy revision, settings. Publish times are
+ *   not in the key: a newly pushed time applies when the entry ends, within the answer's `max-age`.
+ * - Lifetime: the `max-age` the core gave the answer (≤ 60 s while some age is unknown, ≤ upstream's remaining
+ *   lifetime, ≤ the next maturing or exception expiry), and never past `upstream_max_ttl_seconds` after the upstream
+ *   copy was made (its age counted from its `Date` and `Age`, conservatively), so a yank upstream still reaches cargo
+ *   within `upstream_max_ttl_seconds`. 0 → not stored.
+ * - Concurrent misses collapse onto one computation (Core Cache transaction); the others wait for the entry.
+ * - A hit answers exactly the fresh answer's status, headers and bytes, except `Cache-Control: max-age`, which says
+ *   what remains of the entry (its max-age minus its age, rounded down), never more; a matching If-None-Match gets
+ *   the 304 the core would send, without reading the body.
+ */
+export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext): CooldownProxy {
+  return async (request) => {
+    const key = answerKey(request, context);
+    if (key === null) return proxy(request);
+    const entry = CoreCache.transactionLookup(key);
+    const state = entry.state();
+    if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
+      const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
+      const age = Math.max(0, context.clock.now() - head.madeAt);
+      // Read whole, not streamed: the answer then carries its Content-Length, as a fresh one does.
+      return answerFrom(request, head, age, async () => new Uint8Array(await new Response(entry.body()).arrayBuffer()));
+    }
+    let computed: { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | null;
+    try {
+      computed = await compute(proxy, request, context);
+    } catch (error) {
+      entry.cancel();
+      entry.close();
+      throw error;
+    }
+    if (computed === null) {
+      // Not a cacheable answer: nothing stored, and the client gets exactly what the core says to its own request.
+      entry.cancel();
+      entry.close();
+      return proxy(request);
+    }
+    const { head, body, maxAge } = computed;
+    if (maxAge <= 0) {
+      entry.cancel();
+    } else {
+      const writer = entry.insert({
+        maxAge: maxAge * 1000,
+        userMetadata: JSON.stringify(head),
+        length: body.byteLength,
+      });
+      writer.append(body);
+      writer.close();
+    }
+    entry.close();
+    return answerFrom(request, head, 0, async () => body);
+  };
+}
+
+/** The cache key, or null when this request's answer is never cached. */
+export function answerKey(request: Request, context: AnswerCacheContext): string | null {
+  if (request.method !== "GET" && request.method !== "HEAD") return null;
+  const parsed = parseRoute(new URL(request.url).pathname);
+  if (!parsed.ok) return null;
+  const route = parsed.route;
+  if (route.kind !== "index" || route.target.kind !== "crate" || isPassThrough(route.window)) return null;
+  return `${ANSWER_CACHE_PREFIX}${ANSWER_CACHE_FORMAT}/${route.window.label}/${route.target.path}/${context.policyRevision}/${context.settingsTag}`;
+}
+
+/**
+ * The core's answer to this request as a GET without If-None-Match (so the 200's body exists), if it is a 200 worth
+ * keeping: its head, its bytes and how long to keep it.
+ */
+async function compute(
+  proxy: CooldownProxy,
+  request: Request,
+  context: AnswerCacheContext,
+): Promise<{ head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | null> {
+  const headers = new Headers(request.headers);
+  headers.delete("if-none-match");
+  const response = await proxy(new Request(request.url, { method: "GET", headers }));
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return null;
+  }
+  const body = new Uint8Array(await response.arrayBuffer());
+  const now = context.clock.now();
+  const maxAge = answerLifetime(
+    maxAgeOf(response.headers.get("cache-control")),
+    context.upstreamCopy(),
+    context.upstreamMaxTtlSeconds,
+    now,
+  );
+  return { head: { status: 200, headers: [...response.headers], madeAt: now }, body, maxAge };
+}
+
+/**
+ * How long an answer may be kept: the core's max-age, and no longer than the upstream copy it was made from may still
+ * be used (`upstream_max_ttl_seconds` after that copy left upstream). The copy's age is at least `now - Date` (the
+ * origin wrote `Date` before any cache held the copy; +1 s for `Date`'s whole seconds) and at least its `Age`;
+ * without a `Date` it is unknown and nothing is kept.
+ */
+export function answerLifetime(
+  coreMaxAge: UnixSeconds | null,
+  upstreamCopy: Headers | null,
+  upstreamMaxTtlSeconds: UnixSeconds,
+  now: UnixSeconds,
+): UnixSeconds {
+  if (coreMaxAge === null || upstreamCopy === null) return 0;
+  const date = Date.parse(upstreamCopy.get("date") ?? "");
+  if (!Number.isFinite(date)) return 0;
+  const ageHeader = Number(upstreamCopy.get("age") ?? "0");
+  const copyAge = Math.max(now - Math.floor(date / 1000) + 1, Number.isFinite(ageHeader) ? ageHeader : 0, 0);
+  return Math.max(0, Math.min(coreMaxAge, upstreamMaxTtlSeconds - copyAge));
+}
+
+/**
+ * The answer the core would give this request, from a stored 200 made `age` whole seconds ago: its `max-age` is the
+ * core's minus that age, what a fresh answer made then would still allow (as the Node home's replay cache says it);
+ * the entry itself may end sooner (see {@link answerLifetime}), never later.
+ */
+async function answerFrom(
+  request: Request,
+  head: StoredHead,
+  age: UnixSeconds,
+  body: () => Promise<Uint8Array<ArrayBuffer>>,
+): Promise<Response> {
+  const headers = new Headers(head.headers);
+  const cacheControl = headers.get("cache-control");
+  const maxAge = maxAgeOf(cacheControl);
+  if (age > 0 && cacheControl !== null && maxAge !== null) {
+    headers.set("cache-control", cacheControl.replace(/max-age=\d+/, `max-age=${Math.max(0, maxAge - age)}`));
+  }
+  const etag = headers.get("etag");
+  if (etag !== null && !ifNoneMatchHolds(request.headers.get("if-none-match"), etag)) {
+    // The core's 304 carries the 200's headers but its length.
+    headers.delete("content-length");
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(request.method === "HEAD" ? null : await body(), { status: head.status, headers });
+}
