@@ -1,26 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatRfc3339, parsePubtime } from "../../src/core/time.ts";
-
-/** An independent reading of cargo's format, field by field, to hold the fast one to. */
-function referencePubtime(text: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(text);
-  if (m === null) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  if (date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return null;
-  date.setUTCHours(hour, minute, second, 0);
-  return date.getTime() / 1000;
-}
+import { referencePubtime } from "../support/reference-pubtime.ts";
 
 describe("parsePubtime", () => {
   it("reads cargo's format as UTC whole seconds", () => {
