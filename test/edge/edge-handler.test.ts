@@ -60,6 +60,51 @@ describe("the edge handler", () => {
     ]);
   });
 
+  it("answers a repeated request from the Core Cache: no KV lookup, no upstream fetch, the same answer", async () => {
+    const calls: string[] = [];
+    const fetch = async (url: string) => {
+      calls.push(url);
+      return new Response(OLD + YOUNG, {
+        headers: {
+          "cache-control": "public, max-age=300",
+          etag: '"upstream"',
+          date: new Date(NOW * 1000).toUTCString(),
+        },
+      });
+    };
+    const handle = createEdgeHandler({ fetch, clock });
+    const first = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    const firstText = await first.text();
+    kvLog.gets.length = 0;
+    const second = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(await second.text()).toBe(firstText);
+    expect([...second.headers]).toEqual([...first.headers]);
+    expect(kvLog.gets).toEqual([]);
+    expect(calls).toHaveLength(1);
+    const notModified = await handle(
+      new Request("https://cooldown.example/7d/de/mo/demo", {
+        headers: { "if-none-match": first.headers.get("etag") ?? "" },
+      }),
+    );
+    expect(notModified.status).toBe(304);
+  });
+
+  it("asks the core every time with answer_cache off in the Config Store (the policy stays cached)", async () => {
+    seedConfigStore("cooldown_config", { answer_cache: "off" });
+    const calls: string[] = [];
+    const fetch = async (url: string) => {
+      calls.push(url);
+      return new Response(OLD, {
+        headers: { "cache-control": "public, max-age=300", date: new Date(NOW * 1000).toUTCString() },
+      });
+    };
+    const handle = createEdgeHandler({ fetch, clock });
+    await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
+    expect(calls).toHaveLength(2);
+    expect(kvLog.gets.filter((get) => get.key === "_policy")).toHaveLength(1);
+  });
+
   it("decides lines without pubtime with times from the cooldown_times KV store", async () => {
     seedKvStore("cooldown_times", {
       olden: encodeCrateRecord({ crate: "olden", versions: new Map([["0.1.0", NOW - 86_400]]) }),
