@@ -63,7 +63,7 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
       // Read whole, not streamed: the answer then carries its Content-Length, as a fresh one does.
       return answerFrom(request, head, age, async () => new Uint8Array(await new Response(entry.body()).arrayBuffer()));
     }
-    let computed: { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | null;
+    let computed: Computed;
     try {
       computed = await compute(proxy, request, context);
     } catch (error) {
@@ -71,11 +71,12 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
       entry.close();
       throw error;
     }
-    if (computed === null) {
-      // Not a cacheable answer: nothing stored, and the client gets exactly what the core says to its own request.
+    if ("uncacheable" in computed) {
+      // Not a 200: nothing stored. The core answers a filtered file's errors alike for GET and HEAD, with or without
+      // If-None-Match, so its answer to the GET is the client's answer (asking again would reach upstream twice).
       entry.cancel();
       entry.close();
-      return proxy(request);
+      return computed.uncacheable;
     }
     const { head, body, maxAge } = computed;
     if (maxAge <= 0) {
@@ -105,21 +106,16 @@ export function answerKey(request: Request, context: AnswerCacheContext): string
 }
 
 /**
- * The core's answer to this request as a GET without If-None-Match (so the 200's body exists), if it is a 200 worth
- * keeping: its head, its bytes and how long to keep it.
+ * The core's answer to this request as a GET without If-None-Match (so the 200's body exists): for a 200, its head, its
+ * bytes and how long to keep it; any other answer as it is.
  */
-async function compute(
-  proxy: CooldownProxy,
-  request: Request,
-  context: AnswerCacheContext,
-): Promise<{ head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | null> {
+type Computed = { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | { uncacheable: Response };
+
+async function compute(proxy: CooldownProxy, request: Request, context: AnswerCacheContext): Promise<Computed> {
   const headers = new Headers(request.headers);
   headers.delete("if-none-match");
   const response = await proxy(new Request(request.url, { method: "GET", headers }));
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    return null;
-  }
+  if (response.status !== 200) return { uncacheable: response };
   const body = new Uint8Array(await response.arrayBuffer());
   const now = context.clock.now();
   const maxAge = answerLifetime(

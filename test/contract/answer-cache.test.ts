@@ -88,6 +88,18 @@ describe.each(HOMES)("cached answers on the %s home", (kind) => {
     expect(head.headers.etag).toBe(first.headers.etag);
   });
 
+  it("answers an upstream failure as the core does, asking upstream once per request and keeping nothing", async () => {
+    const path = sparseIndexPath("failing");
+    upstream.set(`/${path}`, { body: "down for maintenance", status: 503, headers: { "retry-after": "7" } });
+    const asked = upstream.requestsFor(`/${path}`).length;
+    for (const method of ["GET", "HEAD"]) {
+      const answer = await get(`7d/${path}`, { "if-none-match": '"x"' }, method);
+      expect(answer.status, failure(answer)).toBe(503);
+      expect(answer.headers["retry-after"]).toBe("7");
+    }
+    expect(upstream.requestsFor(`/${path}`).length - asked).toBe(2);
+  });
+
   it("answers 304 to a matching If-None-Match on a hit, and 200 with the body to another", async () => {
     const path = serve("revalidated", [{ vers: "1.0.0", publishedAt: T0 - 30 * DAY }]);
     const asked = upstream.requestsFor(`/${path}`).length;
