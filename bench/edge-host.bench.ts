@@ -29,7 +29,12 @@ import type { UnixSeconds } from "../src/core/time.ts";
 import { CRATES_IO_BACKEND } from "../src/edge/backend-upstream.ts";
 import { CONFIG_STORE, SETTING_KEYS } from "../src/edge/edge-settings.ts";
 import { PUBLISH_TIMES_STORE } from "../src/edge/kv-publish-times.ts";
-import { type RequestTiming, type RunningComputeHost, startComputeHost } from "../test/compute-host/compute-host.ts";
+import {
+  type ComputeHostOptions,
+  type RequestTiming,
+  type RunningComputeHost,
+  startComputeHost,
+} from "../test/compute-host/compute-host.ts";
 import { BENCH_ADVISORIES } from "../test/engine/build-selftest.ts";
 import {
   CORPUS_2020_MISSING,
@@ -86,22 +91,27 @@ async function main(): Promise<void> {
     await buildEdgeWasm(wasmPath);
     console.log(`built src/edge/main.ts as npm run build does: ${((performance.now() - built) / 1000).toFixed(1)} s`);
     const crate = mostVersions.path.slice(mostVersions.path.lastIndexOf("/") + 1);
-    const started = performance.now();
-    host = await startComputeHost({
-      wasmPath,
-      listen: "127.0.0.1:0",
-      backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
-      kvStores: {
-        [PUBLISH_TIMES_STORE]: {
-          [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }),
+    /** Every host here: the same wasm, upstream, KV record (advisories for the crate with the most versions) and clock. */
+    const startBenchHost = (options: Pick<ComputeHostOptions, "workers" | "configStores" | "onTiming">) =>
+      startComputeHost({
+        wasmPath,
+        listen: "127.0.0.1:0",
+        backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
+        kvStores: {
+          [PUBLISH_TIMES_STORE]: {
+            [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }),
+          },
         },
-      },
+        httpCache: "memory",
+        clock: () => NOW * 1000,
+        log: () => {},
+        ...options,
+      });
+    const started = performance.now();
+    host = await startBenchHost({
+      workers: 1,
       // The store exists so a round can switch the answer cache off and on (answer_cache, Config Store).
       configStores: { [CONFIG_STORE]: {} },
-      httpCache: "memory",
-      workers: 1,
-      clock: () => NOW * 1000,
-      log: () => {},
       onTiming: (timing) => timings.push(timing),
     });
     console.log(`host started (module compiled, worker ready): ${(performance.now() - started).toFixed(0)} ms`);
@@ -225,20 +235,7 @@ async function main(): Promise<void> {
     const mix = [...typical.map((file) => file.path), SERDE, named[0]!.path];
     await host.close();
     host = undefined;
-    host = await startComputeHost({
-      wasmPath,
-      listen: "127.0.0.1:0",
-      backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
-      kvStores: {
-        [PUBLISH_TIMES_STORE]: {
-          [crate]: encodeCrateRecord({ crate, versions: new Map(), advisories: BENCH_ADVISORIES }),
-        },
-      },
-      httpCache: "memory",
-      workers: 2,
-      clock: () => NOW * 1000,
-      log: () => {},
-    });
+    host = await startBenchHost({ workers: 2 });
     const mixBase = host.url;
     for (const path of mix) await (await fetch(`${mixBase}7d/${path}`)).arrayBuffer();
     const hotMix = await loadMix(
@@ -254,18 +251,7 @@ async function main(): Promise<void> {
       value: `${hotMix.toFixed(0)} req/s`,
     });
 
-    // The host itself: a route that needs no backend (a refused path), two workers, as `npm run serve:edge` runs.
-    await host.close();
-    host = undefined;
-    host = await startComputeHost({
-      wasmPath,
-      listen: "127.0.0.1:0",
-      backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
-      kvStores: { [PUBLISH_TIMES_STORE]: {} },
-      httpCache: "memory",
-      workers: 2,
-      log: () => {},
-    });
+    // The host itself, the same two workers: a route that needs no backend and no cache (a refused path).
     const refused = await fetch(`${host.url}7d/3/X/x`);
     if (refused.status !== 404) throw new Error(`a refused path answered ${refused.status}: ${await refused.text()}`);
     const load = await runLoad(`${host.url}7d/3/X/x`, { connections: 4, seconds: SECONDS });
