@@ -6,6 +6,7 @@ import { explainIndexFile, formatExplanationText } from "./explain.ts";
 import { filteredBodyBytes } from "./filtered-body.ts";
 import { type FreshnessSource, NO_FRESHNESS } from "./freshness.ts";
 import { ifNoneMatchHolds } from "./if-none-match.ts";
+import type { FilteredIndexFile } from "./index-filter.ts";
 import { systemClock } from "./ports.ts";
 import { plainText, withoutBody } from "./responses.ts";
 import { parseRoute } from "./route.ts";
@@ -21,6 +22,8 @@ export interface CooldownProxyOptions extends CrateDeciderOptions {
   /** What `/-/status` reports as data freshness; without it, status says no data is known. */
   readonly freshness?: FreshnessSource;
   readonly service?: ServiceInfo;
+  /** Hears of every index file the proxy filters, with every line's verdict (a home's metrics count them). */
+  readonly onFiltered?: (filtered: FilteredIndexFile) => void;
 }
 
 export type CooldownProxy = (request: Request) => Promise<Response>;
@@ -63,6 +66,7 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     const decided = await decide(name, path, window, request.headers.get("user-agent"));
     if (!decided.ok) return decided.response;
     const { file, filtered, upstreamHeaders, upstreamBytes, now } = decided;
+    options.onFiltered?.(filtered);
     const body = filteredBodyBytes(upstreamBytes, file, filtered);
     const etag = await filteredEtag(upstreamHeaders.get("etag"), filtered.verdicts, () => body);
     const maxAge = filteredMaxAge({
