@@ -119,15 +119,64 @@ async function forEachBounded<T>(items: readonly T[], limit: number, work: (item
 export function formatCheckText(report: CheckReport): string {
   const lines: string[] = [];
   for (const f of report.findings.filter(isProblem)) lines.push(`${f.name} ${f.version}: ${describe(f)}`);
-  // Path packages are the project's own code; only other sources are worth a line.
-  const skipped = report.findings.filter((f) => f.status === "not-checked" && f.origin !== "path");
-  for (const f of skipped) lines.push(`${f.name} ${f.version}: not checked (${f.detail})`);
-  lines.push(
-    report.problems === 0
-      ? `ok: all ${report.checked} crates.io pins are visible under /${report.window}/`
-      : `${report.problems} of ${report.checked} crates.io pins would not resolve under /${report.window}/`,
-  );
+  for (const f of skippedWorthALine(report)) lines.push(`${f.name} ${f.version}: not checked (${f.detail})`);
+  lines.push(summaryLine(report));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The same report as Markdown (GitHub's flavour, e.g. for `$GITHUB_STEP_SUMMARY`): the summary as a heading, then a
+ * table of the pins the text lists — pin, verdict, reason, when it clears.
+ */
+export function formatCheckMarkdown(report: CheckReport): string {
+  const rows = [...report.findings.filter(isProblem), ...skippedWorthALine(report)].map((f) => {
+    const row = tableRow(f);
+    return `| ${cell(`${f.name} ${f.version}`)} | ${row.verdict} | ${cell(row.reason)} | ${cell(row.clears)} |`;
+  });
+  const heading = `### crates-cooldown check: ${summaryLine(report)}\n`;
+  if (rows.length === 0) return `${heading}\n`;
+  return `${heading}\n| pin | verdict | reason | clears at |\n| --- | --- | --- | --- |\n${rows.join("\n")}\n\n`;
+}
+
+// Path packages are the project's own code; only other sources are worth a line.
+function skippedWorthALine(report: CheckReport): PinFinding[] {
+  return report.findings.filter((f) => f.status === "not-checked" && f.origin !== "path");
+}
+
+function summaryLine(report: CheckReport): string {
+  return report.problems === 0
+    ? `ok: all ${report.checked} crates.io pins are visible under /${report.window}/`
+    : `${report.problems} of ${report.checked} crates.io pins would not resolve under /${report.window}/`;
+}
+
+function tableRow(f: PinFinding): { verdict: string; reason: string; clears: string } {
+  switch (f.status) {
+    case "too-young":
+      return { verdict: "hidden", reason: `too young (published ${f.published_at})`, clears: f.visible_at ?? "-" };
+    case "yanked":
+      return { verdict: "hidden", reason: "yanked", clears: "never (update to another version)" };
+    case "unknown-publish-time":
+      return {
+        verdict: "hidden",
+        reason: "publish time unknown",
+        clears: "once the timestamp database learns it and the window has passed",
+      };
+    case "unreadable-line":
+      return { verdict: "hidden", reason: "its index line cannot be read", clears: "-" };
+    case "not-in-index":
+      return { verdict: "missing", reason: "not in the index (removed or never published)", clears: "never" };
+    case "crate-not-found":
+      return { verdict: "missing", reason: f.detail ?? "no such crate in the index", clears: "never" };
+    case "not-checked":
+      return { verdict: "not checked", reason: f.detail ?? f.status, clears: "-" };
+    default:
+      return { verdict: "error", reason: f.detail ?? f.status, clears: "-" };
+  }
+}
+
+/** A table cell: one line, with the characters that would end the cell or the line escaped. */
+function cell(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/[\\|<>]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : `\\${c}`));
 }
 
 function describe(f: PinFinding): string {

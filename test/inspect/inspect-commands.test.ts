@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -135,13 +135,47 @@ describe("crates-cooldown check", () => {
     });
   });
 
-  it("exits 2 with one line for a malformed or missing lockfile, or a bad window", async () => {
+  it("appends the report as a Markdown table to the --markdown file, whatever --format prints", async () => {
+    const summary = join(scratch, "summary.md");
+    writeFileSync(summary, "earlier step\n");
+    const run = await cli([
+      "check",
+      lockfile([
+        ["alpha", "1.1.0"],
+        ["alpha", "1.0.0"],
+      ]),
+      "--format",
+      "json",
+      "--markdown",
+      summary,
+      ...common(),
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ problems: 1 });
+    expect(readFileSync(summary, "utf8")).toBe(
+      [
+        "earlier step",
+        "### crates-cooldown check: 1 of 2 crates.io pins would not resolve under /7d/",
+        "",
+        "| pin | verdict | reason | clears at |",
+        "| --- | --- | --- | --- |",
+        "| alpha 1.1.0 | hidden | publish time unknown | once the timestamp database learns it and the window has passed |",
+        "",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("exits 2 with one line for a malformed or missing lockfile, a bad window or a bad flag", async () => {
     const bad = join(scratch, "bad.lock");
     writeFileSync(bad, "[[package]\nname = ");
     for (const args of [
       ["check", bad],
       ["check", join(scratch, "missing.lock")],
       ["check", lockfile([["alpha", "1.0.0"]]), "--window", "3D"],
+      ["check", lockfile([["alpha", "1.0.0"]]), "--format", "xml"],
+      ["check", lockfile([["alpha", "1.0.0"]]), "--no-such-flag"],
+      ["check", lockfile([["alpha", "1.0.0"]]), "--markdown", join(scratch, "no-such-dir", "summary.md")],
     ]) {
       const run = await cli([...args, ...common()]);
       expect(run.code, args.join(" ")).toBe(2);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import { parseLockfile } from "../../src/inspect/lockfile.ts";
-import { checkLockfile, formatCheckText } from "../../src/inspect/lockfile-check.ts";
+import { checkLockfile, formatCheckMarkdown, formatCheckText } from "../../src/inspect/lockfile-check.ts";
 import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
 import { windowOf } from "../support/window-of.ts";
 
@@ -70,6 +70,64 @@ describe("checkLockfile", () => {
     expect(text).toContain("fresh 1.1.0: too young (published 2026-11-20T12:00:00Z); clears at 2026-11-27T12:00:00Z");
     expect(text).toContain("gitdep 1.0.0: not checked (git source is not filtered by the cooldown)");
     expect(text).toContain("6 of 7 crates.io pins would not resolve under /7d/");
+  });
+
+  it("renders the same report as a Markdown table: pin, verdict, reason, when it clears", async () => {
+    const { decide } = setup();
+    const lockfile = parseLockfile(
+      lockfileOf([
+        ["oldcrate", "1.0.0"],
+        ["fresh", "1.1.0"],
+        ["yanky", "0.3.0"],
+        ["mystery", "2.0.0"],
+        ["oldcrate", "9.9.9"],
+        ["nosuch", "1.0.0"],
+        ["gitdep", "1.0.0", "git+https://example.com/x#abc"],
+      ]),
+    );
+    const markdown = formatCheckMarkdown(await checkLockfile(lockfile, decide, SEVEN));
+    expect(markdown.split("\n")).toEqual([
+      "### crates-cooldown check: 5 of 6 crates.io pins would not resolve under /7d/",
+      "",
+      "| pin | verdict | reason | clears at |",
+      "| --- | --- | --- | --- |",
+      "| fresh 1.1.0 | hidden | too young (published 2026-11-20T12:00:00Z) | 2026-11-27T12:00:00Z |",
+      "| yanky 0.3.0 | hidden | yanked | never (update to another version) |",
+      "| mystery 2.0.0 | hidden | publish time unknown | once the timestamp database learns it and the window has passed |",
+      "| oldcrate 9.9.9 | missing | not in the index (removed or never published) | never |",
+      expect.stringMatching(/^\| nosuch 1\.0\.0 \| missing \| .+ \| never \|$/),
+      "| gitdep 1.0.0 | not checked | git source is not filtered by the cooldown | - |",
+      "",
+      "",
+    ]);
+  });
+
+  it("keeps each Markdown cell on one line, escaping what would end the cell or open HTML", () => {
+    const markdown = formatCheckMarkdown({
+      window: "7d",
+      checked: 1,
+      problems: 1,
+      findings: [
+        {
+          name: "flaky",
+          version: "1.0.0",
+          origin: "crates-io",
+          status: "fetch-failed",
+          published_at: null,
+          visible_at: null,
+          detail: "upstream said | <b>no</b>\nat all \\",
+        },
+      ],
+    });
+    expect(markdown).toContain("| flaky 1.0.0 | error | upstream said \\| &lt;b&gt;no&lt;/b&gt; at all \\\\ | - |\n");
+  });
+
+  it("says only the summary in Markdown when every pin is visible", async () => {
+    const { decide } = setup();
+    const report = await checkLockfile(parseLockfile(lockfileOf([["oldcrate", "1.0.0"]])), decide, SEVEN);
+    expect(formatCheckMarkdown(report)).toBe(
+      "### crates-cooldown check: ok: all 1 crates.io pins are visible under /7d/\n\n",
+    );
   });
 
   it("passes when every pin is visible", async () => {
