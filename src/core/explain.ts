@@ -2,6 +2,7 @@ import type { ScannedIndexFile } from "./index-file.ts";
 import type { FilteredIndexFile } from "./index-filter.ts";
 import type { TimeSource, Verdict } from "./policy.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import { describeTrustSignal } from "./trust-signals.ts";
 import type { CooldownWindow } from "./window.ts";
 
 /** One version's decision, as `/-/explain` and `crates-cooldown explain` show it. */
@@ -21,6 +22,11 @@ export interface VersionExplanation {
   readonly advisory: { readonly id: string; readonly floor_seconds: number } | null;
   /** Shown although its publish time is unknown (`unknown-publish-time = "show"`). */
   readonly shown_without_publish_time: boolean;
+  /** Trust signals that lengthen (or lengthened) its wait beyond the window, with their evidence. */
+  readonly trust: {
+    readonly extra_seconds: number;
+    readonly signals: readonly { readonly signal: string; readonly evidence: string }[];
+  } | null;
 }
 
 export interface Explanation {
@@ -53,7 +59,10 @@ function explainVerdict(
   const publishedAt = "publishedAt" in verdict ? verdict.publishedAt : null;
   let visibleAt: UnixSeconds | null = null;
   if (verdict.visible) visibleAt = publishedAt === null ? null : publishedAt.at + window.seconds;
-  else if (verdict.reason === "too-young") visibleAt = verdict.visibleAt;
+  else if (verdict.reason === "too-young" || verdict.reason === "trust-signal") visibleAt = verdict.visibleAt;
+  const trust = "trust" in verdict ? verdict.trust : undefined;
+  if (verdict.visible && trust !== undefined && publishedAt !== null)
+    visibleAt = publishedAt.at + window.seconds + trust.extra;
   const grant = "grant" in verdict ? verdict.grant : null;
   if (grant?.kind === "security-fix" && verdict.visible && publishedAt !== null)
     visibleAt = publishedAt.at + grant.floor;
@@ -68,6 +77,13 @@ function explainVerdict(
     exception: grant?.kind === "exception" ? { reason: grant.reason, expires: formatRfc3339(grant.expires) } : null,
     advisory: grant?.kind === "security-fix" ? { id: grant.advisory, floor_seconds: grant.floor } : null,
     shown_without_publish_time: grant?.kind === "unknown-publish-time-shown",
+    trust:
+      trust === undefined
+        ? null
+        : {
+            extra_seconds: trust.extra,
+            signals: trust.signals.map((s) => ({ signal: s.signal, evidence: describeTrustSignal(s, formatRfc3339) })),
+          },
   };
 }
 
@@ -105,10 +121,16 @@ function describeReason(v: VersionExplanation): string {
       if (v.exception !== null) return `exception until ${v.exception.expires}: ${v.exception.reason}`;
       if (v.shown_without_publish_time) return "publish time unknown, shown by policy";
       if (v.advisory !== null) return `security fix (${v.advisory.id}), visible since ${v.visible_at}`;
+      if (v.trust !== null) return `${describeTrust(v.trust)}, visible since ${v.visible_at}`;
       return `visible since ${v.visible_at}`;
     case "too-young":
       if (v.advisory !== null) return `security fix (${v.advisory.id}), too young until ${v.visible_at}`;
+      if (v.trust !== null) return `too young; ${describeTrust(v.trust)}, visible at ${v.visible_at}`;
       return `too young until ${v.visible_at}`;
+    case "trust-signal":
+      return `${describeTrust(v.trust as NonNullable<VersionExplanation["trust"]>)}, visible at ${v.visible_at}`;
+    case "trust-data-unknown":
+      return "trust data unknown (hidden until the timestamp database learns who published it)";
     case "yanked":
       return "yanked";
     case "unknown-publish-time":
@@ -116,4 +138,15 @@ function describeReason(v: VersionExplanation): string {
     default:
       return "line cannot be read as an index entry";
   }
+}
+
+/** `first release by @eve (earlier releases by @alice): +7d`; several signals joined, the longest wait applying. */
+function describeTrust(trust: NonNullable<VersionExplanation["trust"]>): string {
+  return `${trust.signals.map((s) => s.evidence).join("; ")}: +${formatDuration(trust.extra_seconds)}`;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600}h`;
+  return `${Math.round(seconds / 60)}m`;
 }

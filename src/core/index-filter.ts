@@ -11,6 +11,7 @@ import {
 import type { CrateRecord } from "./publish-times.ts";
 import { admittedFixes } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
+import { trustHoldFor } from "./trust-signals.ts";
 import type { CooldownWindow } from "./window.ts";
 
 /** Every line's verdict, and the body cargo gets: the visible lines, byte for byte, in upstream order. */
@@ -32,8 +33,8 @@ export interface FilteredIndexFile {
 
 /** Whether the timestamp store must be asked before `filterIndexFile` can decide this file. */
 export function needsPublishTimes(file: ScannedIndexFile, rules: VisibilityRules): boolean {
-  // Admissions live in the store's record, so with security-fix admission on every file needs it.
-  return file.linesWithoutPubtime > 0 || rules.securityFixes.enabled;
+  // Admissions and trust signals live in the store's record, so with either on every file needs it.
+  return file.linesWithoutPubtime > 0 || rules.securityFixes.enabled || rules.trust.enabled;
 }
 
 /**
@@ -60,7 +61,10 @@ export function filterIndexFile(
     yanked: 0,
     "unknown-publish-time": 0,
     "unreadable-line": 0,
+    "trust-signal": 0,
+    "trust-data-unknown": 0,
   };
+  const trust = rules.trust.enabled ? (record?.trust ?? null) : null;
   const verdicts: Verdict[] = [];
   let kept = 0;
   let nextVisibleAt: UnixSeconds | null = null;
@@ -83,7 +87,12 @@ export function filterIndexFile(
           };
     const publishedAt = resolvePublishTime(line, stored, inferredBound);
     if (publishedAt === null && line.version !== null) unknownAges++;
-    const verdict = decideVisibility(line, publishedAt, window, now, rules, grants);
+    const hold =
+      trust === null || line.version === null
+        ? null
+        : trustHoldFor(line.version, trust, stored !== undefined, rules.trust);
+    if (hold?.kind === "unknown" && publishedAt !== null) unknownAges++;
+    const verdict = decideVisibility(line, publishedAt, window, now, rules, grants, hold);
     verdicts.push(verdict);
     if (verdict.visible) {
       kept++;
@@ -91,7 +100,7 @@ export function filterIndexFile(
       continue;
     }
     hidden[verdict.reason]++;
-    if (verdict.reason === "too-young") {
+    if (verdict.reason === "too-young" || verdict.reason === "trust-signal") {
       nextVisibleAt = earliest(nextVisibleAt, verdict.visibleAt);
       nextChangeAt = earliest(nextChangeAt, verdict.visibleAt);
     }

@@ -2,6 +2,7 @@ import { valid } from "semver";
 import { crateNameProblem } from "./index-path.ts";
 import { DEFAULT_SECURITY_FIX_FLOOR, type VersionException, type VisibilityRules } from "./policy.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import { DEFAULT_TRUST_EXTRA_WAIT, TRUST_SIGNAL_NAMES, type TrustSignalName } from "./trust-signals.ts";
 
 /** What a policy file sets; everything it leaves out keeps its default. */
 export interface Policy {
@@ -10,7 +11,16 @@ export interface Policy {
   readonly securityFixAdmission: boolean;
   readonly securityFixFloor: UnixSeconds;
   readonly exceptions: readonly VersionException[];
+  /** `[trust]`: the extra wait per trust signal (0 = off) and what unknown trust data does. */
+  readonly trust: TrustPolicy;
 }
+
+export interface TrustPolicy {
+  readonly extraWait: Readonly<Record<TrustSignalName, UnixSeconds>>;
+  readonly unknownData: "hide" | "ignore";
+}
+
+export const DEFAULT_TRUST_POLICY: TrustPolicy = { extraWait: DEFAULT_TRUST_EXTRA_WAIT, unknownData: "hide" };
 
 export const DEFAULT_POLICY: Policy = {
   yanked: "hide",
@@ -18,6 +28,7 @@ export const DEFAULT_POLICY: Policy = {
   securityFixAdmission: true,
   securityFixFloor: DEFAULT_SECURITY_FIX_FLOOR,
   exceptions: [],
+  trust: DEFAULT_TRUST_POLICY,
 };
 
 /** A policy that cannot be used, with a message naming the key or entry at fault. */
@@ -25,7 +36,17 @@ export class PolicyError extends Error {
   override readonly name = "PolicyError";
 }
 
-const TOP_LEVEL_KEYS = ["yanked", "unknown-publish-time", "security-fix-admission", "security-fix-floor", "exception"];
+const TOP_LEVEL_KEYS = [
+  "yanked",
+  "unknown-publish-time",
+  "security-fix-admission",
+  "security-fix-floor",
+  "exception",
+  "trust",
+];
+const TRUST_KEYS = [...TRUST_SIGNAL_NAMES, "unknown-trust-data"];
+/** The longest extra wait a trust signal may add. */
+const MAX_TRUST_WAIT: UnixSeconds = 90 * 86_400;
 const EXCEPTION_KEYS = ["crate", "version", "reason", "expires"];
 /** The longest floor accepted: beyond a month it would be a window, not a floor. */
 const MAX_FLOOR: UnixSeconds = 30 * 86_400;
@@ -56,7 +77,37 @@ export function readPolicy(document: Record<string, unknown>): Policy {
     ),
     securityFixFloor: floorOf(document["security-fix-floor"]),
     exceptions: entries.map((entry: unknown, index: number) => readException(entry, index + 1)),
+    trust: readTrust(document.trust),
   };
+}
+
+function readTrust(table: unknown): TrustPolicy {
+  if (table === undefined) return DEFAULT_TRUST_POLICY;
+  if (typeof table !== "object" || table === null || Array.isArray(table) || table instanceof Date)
+    throw new PolicyError('"trust" must be a table ([trust])');
+  const fields = table as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!TRUST_KEYS.includes(key))
+      throw new PolicyError(`[trust]: unknown key "${key}" (known: ${TRUST_KEYS.join(", ")})`);
+  }
+  const extraWait = {} as Record<TrustSignalName, UnixSeconds>;
+  for (const name of TRUST_SIGNAL_NAMES) {
+    const value = fields[name];
+    const seconds = value === undefined ? DEFAULT_TRUST_EXTRA_WAIT[name] : durationOf(value);
+    if (seconds === null || seconds > MAX_TRUST_WAIT)
+      throw new PolicyError(`[trust] "${name}" must be a duration like "7d", "12h" or "0d" (off), at most 90d`);
+    extraWait[name] = seconds;
+  }
+  return {
+    extraWait,
+    unknownData: oneOf(fields["unknown-trust-data"], "unknown-trust-data", ["hide", "ignore"] as const, "hide"),
+  };
+}
+
+/** `"30m"`, `"12h"`, `"7d"` in seconds; null when not such a duration. */
+function durationOf(value: unknown): UnixSeconds | null {
+  const match = typeof value === "string" ? /^([0-9]+)(m|h|d)$/.exec(value) : null;
+  return match === null ? null : Number(match[1]) * { m: 60, h: 3_600, d: 86_400 }[match[2] as "m" | "h" | "d"];
 }
 
 function readException(entry: unknown, number: number): VersionException {
@@ -103,9 +154,7 @@ function booleanOf(value: unknown, key: string, fallback: boolean): boolean {
 
 function floorOf(value: unknown): UnixSeconds {
   if (value === undefined) return DEFAULT_POLICY.securityFixFloor;
-  const match = typeof value === "string" ? /^([0-9]+)(m|h|d)$/.exec(value) : null;
-  const seconds =
-    match === null ? null : Number(match[1]) * { m: 60, h: 3_600, d: 86_400 }[match[2] as "m" | "h" | "d"];
+  const seconds = durationOf(value);
   if (seconds === null || seconds > MAX_FLOOR) {
     throw new PolicyError(`"security-fix-floor" must be a duration like "30m", "1h" or "2d", at most 30d`);
   }
@@ -131,16 +180,24 @@ export function applyPolicy(rules: VisibilityRules, policy: Policy): VisibilityR
     unknownPublishTime: policy.unknownPublishTime,
     exceptions: policy.exceptions,
     securityFixes: { enabled: policy.securityFixAdmission, floor: policy.securityFixFloor },
+    trust: { ...rules.trust, extraWait: policy.trust.extraWait, unknownData: policy.trust.unknownData },
   };
 }
 
 /** The KV key the job writes the policy to, for the edge. Starts with `_`: never a crate's key. */
 export const POLICY_KV_KEY = "_policy";
 
-/** Policy as stored in KV, version 1: the same fields, times in Unix seconds. */
+/**
+ * Policy as stored in KV: the same fields, times in Unix seconds. Version 2 adds `trust` (`extra_wait` in seconds per
+ * signal, `unknown_data`); it is written only when `[trust]` differs from the defaults, so an edge built before it
+ * keeps reading a policy that does not need it.
+ */
 export function encodePolicy(policy: Policy): string {
+  const trustIsDefault =
+    policy.trust.unknownData === DEFAULT_TRUST_POLICY.unknownData &&
+    TRUST_SIGNAL_NAMES.every((name) => policy.trust.extraWait[name] === DEFAULT_TRUST_EXTRA_WAIT[name]);
   return JSON.stringify({
-    v: 1,
+    v: trustIsDefault ? 1 : 2,
     yanked: policy.yanked,
     unknown_publish_time: policy.unknownPublishTime,
     security_fix_admission: policy.securityFixAdmission,
@@ -151,12 +208,17 @@ export function encodePolicy(policy: Policy): string {
       reason: e.reason,
       expires: e.expires,
     })),
+    ...(trustIsDefault
+      ? {}
+      : { trust: { extra_wait: policy.trust.extraWait, unknown_data: policy.trust.unknownData } }),
   });
 }
 
 export function decodePolicy(text: string): Policy {
   const parsed = JSON.parse(text) as Record<string, unknown>;
-  if (parsed.v !== 1) throw new PolicyError(`policy record format ${JSON.stringify(parsed.v)} is not understood`);
+  if (parsed.v !== 1 && parsed.v !== 2)
+    throw new PolicyError(`policy record format ${JSON.stringify(parsed.v)} is not understood (this build reads 1, 2)`);
+  const trust = parsed.v === 2 ? (parsed.trust as { extra_wait: Record<string, number>; unknown_data: string }) : null;
   return readPolicy({
     yanked: parsed.yanked,
     "unknown-publish-time": parsed.unknown_publish_time,
@@ -168,6 +230,16 @@ export function decodePolicy(text: string): Policy {
         expires: formatRfc3339(e.expires),
       }),
     ),
+    ...(trust === null
+      ? {}
+      : {
+          trust: {
+            ...Object.fromEntries(
+              TRUST_SIGNAL_NAMES.map((name) => [name, `${Math.floor(Number(trust.extra_wait[name]) / 60)}m`]),
+            ),
+            "unknown-trust-data": trust.unknown_data,
+          },
+        }),
   });
 }
 

@@ -1,5 +1,6 @@
 import type { IndexLine } from "./index-file.ts";
 import type { UnixSeconds } from "./time.ts";
+import { defaultTrustRules, type TrustHold, type TrustRules, type TrustSignal } from "./trust-signals.ts";
 import type { CooldownWindow } from "./window.ts";
 
 /** Where a publish time came from, for explanations. */
@@ -33,6 +34,8 @@ export type Verdict =
       readonly publishedAt: PublishTime | null;
       /** What made it visible besides age; `null` when its age alone did. */
       readonly grant: Grant | null;
+      /** Trust signals it waited out (its age passed the window and their extra wait), if any. */
+      readonly trust?: TrustExtension;
     }
   | {
       readonly visible: false;
@@ -41,12 +44,34 @@ export type Verdict =
       readonly visibleAt: UnixSeconds;
       /** A security-fix admission that shortened the wait, if any. */
       readonly grant: Grant | null;
+      /** Trust signals that lengthen the wait (`visibleAt` includes their extra wait), if any. */
+      readonly trust?: TrustExtension;
+    }
+  | {
+      readonly visible: false;
+      /** Old enough for the window, held back by trust signals until `visibleAt`. */
+      readonly reason: "trust-signal";
+      readonly publishedAt: PublishTime;
+      readonly visibleAt: UnixSeconds;
+      readonly trust: TrustExtension;
+    }
+  | {
+      readonly visible: false;
+      /** Old enough for the window, but whether a trust signal applies is not known yet (fail closed). */
+      readonly reason: "trust-data-unknown";
+      readonly publishedAt: PublishTime;
     }
   | { readonly visible: false; readonly reason: "yanked"; readonly publishedAt: PublishTime | null }
   | { readonly visible: false; readonly reason: "unknown-publish-time" }
   | { readonly visible: false; readonly reason: "unreadable-line" };
 
 export type HiddenReason = Extract<Verdict, { visible: false }>["reason"];
+
+/** The trust signals holding a version back, and how much longer than the window they make it wait. */
+export interface TrustExtension {
+  readonly extra: UnixSeconds;
+  readonly signals: readonly TrustSignal[];
+}
 
 /**
  * Every rule beyond "latest known publish time + window". Each is explicit and switchable.
@@ -59,6 +84,7 @@ export type HiddenReason = Extract<Verdict, { visible: false }>["reason"];
  * `unknownPublishTime`: `hide` (the default, fail closed) or `show`.
  * `exceptions`: exact versions let through every window until they expire.
  * `securityFixes`: the lowest non-yanked version in each `patched` range of a RustSec advisory waits only `floor`.
+ * `trust`: extra waits for releases with trust signals (trust-signals.ts); only for crates.io.
  */
 export interface VisibilityRules {
   readonly prePubtimeInference: { readonly enabled: boolean; readonly switchedOnBy: UnixSeconds };
@@ -66,6 +92,7 @@ export interface VisibilityRules {
   readonly unknownPublishTime: "hide" | "show";
   readonly exceptions: readonly VersionException[];
   readonly securityFixes: { readonly enabled: boolean; readonly floor: UnixSeconds };
+  readonly trust: TrustRules;
 }
 
 /**
@@ -77,13 +104,15 @@ export const CRATES_IO_PUBTIME_SWITCH_ON: UnixSeconds = Date.UTC(2026, 1, 1) / 1
 /** How long an admitted security fix waits by default: long enough for an obviously bad "fix" to be pulled. */
 export const DEFAULT_SECURITY_FIX_FLOOR: UnixSeconds = 3_600;
 
-export function defaultRules(upstreamIsCratesIo: boolean): VisibilityRules {
+/** `inferPrePubtime` defaults to whether the upstream is crates.io, the only index known to need it. */
+export function defaultRules(upstreamIsCratesIo: boolean, inferPrePubtime = upstreamIsCratesIo): VisibilityRules {
   return {
-    prePubtimeInference: { enabled: upstreamIsCratesIo, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON },
+    prePubtimeInference: { enabled: inferPrePubtime, switchedOnBy: CRATES_IO_PUBTIME_SWITCH_ON },
     yanked: "hide",
     unknownPublishTime: "hide",
     exceptions: [],
     securityFixes: { enabled: true, floor: DEFAULT_SECURITY_FIX_FLOOR },
+    trust: defaultTrustRules(upstreamIsCratesIo),
   };
 }
 
@@ -115,7 +144,9 @@ export interface LineGrants {
 /**
  * The decision, in order: unreadable lines are hidden; yanked lines are hidden under `yanked = "hide"`; an exception
  * in force shows the version; unknown age hides it (or shows it under `unknown-publish-time = "show"`); otherwise age
- * decides, against the window or, for an admitted security fix, the shorter floor.
+ * decides, against the window or, for an admitted security fix, the shorter floor. Trust signals (`trust`, from
+ * `trustHoldFor`) add their extra wait on top of the window; unknown trust data hides a version the window would show.
+ * An admitted security fix waits only its floor: the advisory vouches for that exact version.
  */
 export function decideVisibility(
   line: IndexLine,
@@ -124,6 +155,7 @@ export function decideVisibility(
   now: UnixSeconds,
   rules: Pick<VisibilityRules, "yanked" | "unknownPublishTime">,
   grants: LineGrants = {},
+  trust: TrustHold = null,
 ): Verdict {
   if (line.version === null) return { visible: false, reason: "unreadable-line" };
   if (line.yanked && rules.yanked === "hide") return { visible: false, reason: "yanked", publishedAt };
@@ -146,6 +178,19 @@ export function decideVisibility(
     wait < window.seconds && fix !== undefined
       ? { kind: "security-fix", advisory: fix.advisory, floor: fix.floor }
       : null;
+  if (trust !== null && fix === undefined) {
+    const windowEnds = publishedAt.at + wait;
+    if (trust.kind === "unknown") {
+      if (now < windowEnds) return { visible: false, reason: "too-young", publishedAt, visibleAt: windowEnds, grant };
+      return { visible: false, reason: "trust-data-unknown", publishedAt };
+    }
+    const extension: TrustExtension = { extra: trust.extra, signals: trust.signals };
+    const visibleAt = windowEnds + trust.extra;
+    if (now < windowEnds)
+      return { visible: false, reason: "too-young", publishedAt, visibleAt, grant, trust: extension };
+    if (now < visibleAt) return { visible: false, reason: "trust-signal", publishedAt, visibleAt, trust: extension };
+    return { visible: true, publishedAt, grant: null, trust: extension };
+  }
   const visibleAt = publishedAt.at + wait;
   if (now < visibleAt) return { visible: false, reason: "too-young", publishedAt, visibleAt, grant };
   return { visible: true, publishedAt, grant: now < publishedAt.at + window.seconds ? grant : null };

@@ -1,5 +1,6 @@
 import type { SecurityAdvisory } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
+import { type CrateTrust, decodeCrateTrust, encodeCrateTrust } from "./trust-signals.ts";
 
 /**
  * What the timestamp database knows about one crate: publish times, and the RustSec advisories whose fixes may be
@@ -13,16 +14,24 @@ export interface CrateRecord {
   readonly versions: ReadonlyMap<string, UnixSeconds>;
   /** Advisories for this crate that are not withdrawn; absent or empty when there are none. */
   readonly advisories?: readonly SecurityAdvisory[];
+  /**
+   * Trust signals and versions whose trust data is not known yet (trust-signals.ts); absent when the database holds
+   * no trust data, and then no signal is checked for this crate.
+   */
+  readonly trust?: CrateTrust;
 }
 
 /**
  * Record format (UTF-8 JSON, times in whole Unix seconds):
  * - version 1: `{"v":1,"crate":"serde","times":{"1.0.0":1494547386,…}}`
  * - version 2: version 1 plus `"advisories":[{"id":"RUSTSEC-2026-0001","patched":[">= 0.23.18"]}]`
- * Writers write version 1 when a crate has no advisories, so edges built before version 2 keep reading most records.
- * Readers refuse any other `v`: a newer writer is never half-understood.
+ * - version 3: version 2 (advisories optional) plus
+ *   `"trust":{"unknown":["1.4.0"],"signals":{"1.3.0":[{"s":"new-publisher","by":"eve","earlier":["alice"],"n":1}]}}`
+ * Writers write the lowest version that holds the record (1 without advisories and trust, 2 with advisories only), so
+ * edges built before a version keep reading the records that do not need it. Readers refuse any other `v`: a newer
+ * writer is never half-understood.
  */
-export const RECORD_FORMAT_VERSIONS = [1, 2] as const;
+export const RECORD_FORMAT_VERSIONS = [1, 2, 3] as const;
 
 export class RecordFormatError extends Error {
   override readonly name = "RecordFormatError";
@@ -32,6 +41,15 @@ export function encodeCrateRecord(record: CrateRecord): string {
   const times: Record<string, UnixSeconds> = {};
   for (const [version, at] of record.versions) times[version] = at;
   const advisories = record.advisories ?? [];
+  if (record.trust !== undefined) {
+    return JSON.stringify({
+      v: 3,
+      crate: record.crate,
+      times,
+      ...(advisories.length === 0 ? {} : { advisories: advisories.map(({ id, patched }) => ({ id, patched })) }),
+      trust: encodeCrateTrust(record.trust),
+    });
+  }
   if (advisories.length === 0) return JSON.stringify({ v: 1, crate: record.crate, times });
   return JSON.stringify({
     v: 2,
@@ -50,15 +68,16 @@ export function decodeCrateRecord(text: string): CrateRecord {
   }
   if (typeof parsed !== "object" || parsed === null)
     throw new RecordFormatError("publish-time record is not an object");
-  const { v, crate, times, advisories } = parsed as {
+  const { v, crate, times, advisories, trust } = parsed as {
     v?: unknown;
     crate?: unknown;
     times?: unknown;
     advisories?: unknown;
+    trust?: unknown;
   };
-  if (v !== 1 && v !== 2) {
+  if (v !== 1 && v !== 2 && v !== 3) {
     throw new RecordFormatError(
-      `publish-time record format ${JSON.stringify(v)} is not understood (this build reads ${RECORD_FORMAT_VERSIONS.join(" and ")})`,
+      `publish-time record format ${JSON.stringify(v)} is not understood (this build reads ${RECORD_FORMAT_VERSIONS.join(", ")})`,
     );
   }
   if (typeof crate !== "string") throw new RecordFormatError("publish-time record has no crate name");
@@ -73,7 +92,16 @@ export function decodeCrateRecord(text: string): CrateRecord {
     versions.set(version, at);
   }
   if (v === 1) return { crate, versions };
-  return { crate, versions, advisories: decodeAdvisories(crate, advisories) };
+  if (v === 2) return { crate, versions, advisories: decodeAdvisories(crate, advisories) };
+  let decodedTrust: CrateTrust;
+  try {
+    decodedTrust = decodeCrateTrust(trust);
+  } catch (error) {
+    throw new RecordFormatError(`publish-time record for ${crate}: ${(error as Error).message}`);
+  }
+  return advisories === undefined
+    ? { crate, versions, trust: decodedTrust }
+    : { crate, versions, advisories: decodeAdvisories(crate, advisories), trust: decodedTrust };
 }
 
 function decodeAdvisories(crate: string, value: unknown): SecurityAdvisory[] {

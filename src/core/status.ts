@@ -26,6 +26,16 @@ export function buildStatus(service: ServiceInfo, rules: VisibilityRules, freshn
       unknown_publish_time: rules.unknownPublishTime,
       security_fix_admission: { enabled: rules.securityFixes.enabled, floor_seconds: rules.securityFixes.floor },
       exceptions: describeExceptions(rules.exceptions, now),
+      trust: rules.trust.enabled
+        ? {
+            enabled: true,
+            extra_wait_seconds: { ...rules.trust.extraWait },
+            unknown_trust_data: rules.trust.unknownData,
+          }
+        : {
+            enabled: false,
+            note: "the upstream is not crates.io: other registries publish no publisher or owner data, so no trust signal applies",
+          },
       pre_pubtime_inference: {
         enabled: rules.prePubtimeInference.enabled,
         switched_on_by: formatRfc3339(rules.prePubtimeInference.switchedOnBy),

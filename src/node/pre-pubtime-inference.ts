@@ -8,6 +8,7 @@ export type PrePubtimeInferenceMode = (typeof PRE_PUBTIME_INFERENCE_MODES)[numbe
 
 /** The rules a Node home (server, explain, check) decides by: the inference mode for this upstream, then the policy. */
 export function rulesForUpstream(mode: PrePubtimeInferenceMode, upstream: URL, policy?: Policy): VisibilityRules {
-  const rules = defaultRules(mode === "on" || (mode === "auto" && isCratesIoIndex(upstream)));
+  const cratesIo = isCratesIoIndex(upstream);
+  const rules = defaultRules(cratesIo, mode === "on" || (mode === "auto" && cratesIo));
   return policy === undefined ? rules : applyPolicy(rules, policy);
 }

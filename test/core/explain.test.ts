@@ -11,7 +11,7 @@ import {
 } from "../support/in-memory-ports.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
-const NO_GRANT = { exception: null, advisory: null, shown_without_publish_time: false };
+const NO_GRANT = { exception: null, advisory: null, shown_without_publish_time: false, trust: null };
 const iso = (at: number) => new Date(at * 1000).toISOString().replace(".000Z", "Z");
 
 let upstream: InMemoryUpstream;

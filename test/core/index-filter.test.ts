@@ -25,7 +25,14 @@ describe("filterIndexFile", () => {
     const result = filterIndexFile("foo", scanIndexFile(old + yanked + young + younger), null, w("7d"), NOW, OFF);
     expect(result.body).toBe(old);
     expect(result.kept).toBe(1);
-    expect(result.hidden).toEqual({ "too-young": 2, yanked: 1, "unknown-publish-time": 0, "unreadable-line": 0 });
+    expect(result.hidden).toEqual({
+      "too-young": 2,
+      yanked: 1,
+      "unknown-publish-time": 0,
+      "unreadable-line": 0,
+      "trust-signal": 0,
+      "trust-data-unknown": 0,
+    });
     expect(result.nextVisibleAt).toBe(NOW - 2 * DAY + 7 * DAY);
     expect(result.unchanged).toBe(false);
   });

@@ -21,6 +21,14 @@ describe("readPolicy", () => {
       unknownPublishTime: "hide",
       securityFixAdmission: true,
       securityFixFloor: 3600,
+      trust: {
+        extraWait: {
+          "new-publisher": 7 * 86_400,
+          "trusted-publishing-downgrade": 14 * 86_400,
+          "recent-owner": 7 * 86_400,
+        },
+        unknownData: "hide",
+      },
     });
   });
 
@@ -42,6 +50,12 @@ crate = "serde"
 version = "1.0.300-rc.1"
 reason = "testing"
 expires = 2026-12-15
+
+[trust]
+new-publisher = "12h"
+trusted-publishing-downgrade = "30d"
+recent-owner = "0d"
+unknown-trust-data = "ignore"
 `);
     expect(policy).toEqual({
       yanked: "keep",
@@ -57,6 +71,10 @@ expires = 2026-12-15
         },
         { crate: "serde", version: "1.0.300-rc.1", reason: "testing", expires: Date.UTC(2026, 11, 15) / 1000 },
       ],
+      trust: {
+        extraWait: { "new-publisher": 12 * 3600, "trusted-publishing-downgrade": 30 * 86_400, "recent-owner": 0 },
+        unknownData: "ignore",
+      },
     });
   });
 
@@ -100,6 +118,11 @@ expires = 2026-12-15
       '[[exception]]\ncrate = "a"\nversion = "1.0.0"\nreason = "r"\nexpires = 2026-12-01\n[[exception]]\ncrate = "b"\nversion = "2"\nreason = "r"\nexpires = 2026-12-01',
       "exception #2 (b 2)",
     ],
+    ['trust = "on"', '"trust" must be a table ([trust])'],
+    ['[trust]\nnew-publisher = "1 week"', '[trust] "new-publisher" must be a duration like "7d", "12h" or "0d" (off)'],
+    ['[trust]\nrecent-owner = "91d"', "at most 90d"],
+    ['[trust]\nunknown-trust-data = "show"', '"unknown-trust-data" must be one of "hide", "ignore"'],
+    ['[trust]\nnew-owner = "7d"', '[trust]: unknown key "new-owner"'],
   ])("refuses %j naming what is wrong", (toml, message) => {
     expect(() => read(toml)).toThrow(PolicyError);
     expect(() => read(toml)).toThrow(message);
@@ -113,6 +136,27 @@ describe("the policy's KV record and its use", () => {
 
   it("round-trips through the record the edge reads", () => {
     expect(decodePolicy(encodePolicy(policy))).toEqual(policy);
+  });
+
+  it("writes format 1 while [trust] is the default, so an edge built before format 2 keeps reading it", () => {
+    expect(JSON.parse(encodePolicy(policy)).v).toBe(1);
+    const trusting = read(`[trust]\nnew-publisher = "3d"\nunknown-trust-data = "ignore"\n`);
+    const record = JSON.parse(encodePolicy(trusting));
+    expect(record).toMatchObject({
+      v: 2,
+      trust: { extra_wait: { "new-publisher": 3 * 86_400 }, unknown_data: "ignore" },
+    });
+    expect(decodePolicy(encodePolicy(trusting))).toEqual(trusting);
+    expect(() => decodePolicy(JSON.stringify({ ...record, v: 3 }))).toThrow("policy record format 3 is not understood");
+  });
+
+  it("carries [trust] into the rules, leaving whether signals apply (crates.io or not) to the home", () => {
+    const trusting = read(`[trust]\nrecent-owner = "1d"\n`);
+    expect(applyPolicy(defaultRules(true), trusting).trust).toMatchObject({
+      enabled: true,
+      extraWait: { "recent-owner": 86_400 },
+    });
+    expect(applyPolicy(defaultRules(false), trusting).trust.enabled).toBe(false);
   });
 
   it("sets the visibility rules, keeping the home's inference setting", () => {

@@ -34,7 +34,12 @@ describe("crate record codec", () => {
   it.each([
     ["not JSON", "{"],
     ["not an object", "42"],
-    ["an unknown format version", '{"v":3,"crate":"x","times":{}}'],
+    ["an unknown format version", '{"v":4,"crate":"x","times":{}}'],
+    ["a version 3 record without trust", '{"v":3,"crate":"x","times":{}}'],
+    [
+      "a malformed trust signal",
+      '{"v":3,"crate":"x","times":{},"trust":{"unknown":[],"signals":{"1.0.0":[{"s":"new-publisher"}]}}}',
+    ],
     ["a version 2 record without advisories", '{"v":2,"crate":"x","times":{}}'],
     ["a malformed advisory", '{"v":2,"crate":"x","times":{},"advisories":[{"id":1,"patched":[]}]}'],
     ["a missing format version", '{"crate":"x","times":{}}'],

@@ -1,6 +1,7 @@
 import type { Clock, PublishTimes, Upstream } from "../../src/core/ports.ts";
 import type { CrateRecord } from "../../src/core/publish-times.ts";
 import type { UnixSeconds } from "../../src/core/time.ts";
+import type { CrateTrust } from "../../src/core/trust-signals.ts";
 
 /** What an in-memory upstream answers for one path. */
 export interface UpstreamFile {
@@ -30,6 +31,8 @@ export class InMemoryUpstream implements Upstream {
 
 export class InMemoryPublishTimes implements PublishTimes {
   readonly records = new Map<string, Map<string, UnixSeconds>>();
+  /** Trust sections of records (record format 3), by crate. */
+  readonly trust = new Map<string, CrateTrust>();
   lookups = 0;
   failWith: Error | null = null;
 
@@ -44,7 +47,9 @@ export class InMemoryPublishTimes implements PublishTimes {
     this.lookups++;
     if (this.failWith !== null) throw this.failWith;
     const versions = this.records.get(crate);
-    return versions === undefined ? null : { crate, versions };
+    if (versions === undefined) return null;
+    const trust = this.trust.get(crate);
+    return trust === undefined ? { crate, versions } : { crate, versions, trust };
   }
 }
 
