@@ -18,13 +18,27 @@ export function withAccessLog(listener: RequestListener, log: LogLine): RequestL
     response.once("close", () => {
       const ms = (performance.now() - started).toFixed(1);
       const status = response.writableFinished ? String(response.statusCode) : `${response.statusCode}-aborted`;
-      log(`${printable(request.method ?? "-")} ${printable(pathOf(request.url ?? ""))} ${status} ${ms}ms`);
+      log(`${printable(request.method ?? "-")} ${printable(requestPath(request.url ?? ""))} ${status} ${ms}ms`);
     });
     listener(request, response);
   };
 }
 
-function pathOf(target: string): string {
-  const query = target.indexOf("?");
-  return query === -1 ? target : target.slice(0, query);
+/**
+ * The path of a request target, without query or fragment. An absolute-form target (`GET http://user:secret@h/7d/…`,
+ * as proxies send) gives its path only: scheme, userinfo and host never reach a log or a label.
+ */
+export function requestPath(target: string): string {
+  let path = target;
+  if (!path.startsWith("/")) {
+    try {
+      path = new URL(target).pathname;
+    } catch {
+      path = "";
+    }
+    // Neither origin-form nor absolute-form (`*`, garbage): nothing of it is worth writing down.
+    if (!path.startsWith("/")) return "-";
+  }
+  const end = path.search(/[?#]/);
+  return end === -1 ? path : path.slice(0, end);
 }

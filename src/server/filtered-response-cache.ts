@@ -5,6 +5,7 @@ import { ifNoneMatchHolds } from "../core/if-none-match.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import type { UnixSeconds } from "../core/time.ts";
+import { type CacheMemory, type CacheMemoryMember, ENTRY_OVERHEAD_BYTES, stringBytes } from "../node/cache-memory.ts";
 import { type ContentCoding, negotiateContentCoding } from "./accept-encoding.ts";
 import { compressSync, MIN_COMPRESSED_BYTES } from "./client-compression.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
@@ -20,7 +21,8 @@ export type CacheGeneration = number | string;
  * Hits are answered straight on node:http, without building web Request/Response objects: that is what makes a warm
  * file cheap to serve.
  */
-export class FilteredResponseCache {
+export class FilteredResponseCache implements CacheMemoryMember {
+  /** Path → entry; Map order is recency order (least recently used first). */
   private readonly entries = new Map<string, CachedFile>();
   private bytes = 0;
 
@@ -28,49 +30,87 @@ export class FilteredResponseCache {
     private readonly clock: Clock,
     /** Changes whenever the timestamp database (SQLite `PRAGMA data_version`) or the policy changes. */
     private readonly generation: () => CacheGeneration,
-    private readonly bounds: { maxEntries: number; maxBytes: number } = {
-      maxEntries: 20_000,
-      maxBytes: 256 * 1024 * 1024,
-    },
-  ) {}
+    /** The memory bound every byte kept here is charged to, shared with the home's other caches. */
+    private readonly memory: CacheMemory,
+  ) {
+    memory.join(this);
+  }
 
   /** A fresh entry for this path, or undefined. */
   fresh(path: string): CachedFile | undefined {
     const entry = this.entries.get(path);
     if (entry === undefined) return undefined;
     if (this.clock.now() >= entry.expiresAt || entry.generation !== this.generation()) {
-      this.drop(path, entry);
+      this.drop(path);
       return undefined;
     }
+    this.entries.delete(path);
+    this.entries.set(path, entry);
+    entry.lastUse = this.memory.use();
     return entry;
   }
 
   store(path: string, headers: Headers, body: Uint8Array, generation: CacheGeneration): void {
     const maxAge = maxAgeOf(headers.get("cache-control"));
-    if (maxAge === null || maxAge <= 0 || body.byteLength > this.bounds.maxBytes / 16) return;
-    const previous = this.entries.get(path);
-    if (previous !== undefined) this.drop(path, previous);
-    const entry = new CachedFile(
-      headers,
+    if (maxAge === null || maxAge <= 0) return;
+    const record: Record<string, string> = {};
+    let bytes = ENTRY_OVERHEAD_BYTES + stringBytes(path) + body.byteLength;
+    for (const [name, value] of headers) {
+      record[name] = value;
+      bytes += stringBytes(name) + stringBytes(value);
+    }
+    if (bytes > this.memory.maxEntryBytes) return;
+    this.drop(path);
+    const entry: CachedFile = new CachedFile(
+      record,
       Buffer.from(body.buffer, body.byteOffset, body.byteLength),
       this.clock.now() + maxAge,
       generation,
+      bytes,
+      this.memory.use(),
+      (coded): boolean => this.grow(path, entry, coded),
     );
     this.entries.set(path, entry);
-    this.bytes += entry.body.byteLength;
-    for (const [oldest, old] of this.entries) {
-      if (this.entries.size <= this.bounds.maxEntries && this.bytes <= this.bounds.maxBytes) break;
-      this.drop(oldest, old);
-    }
+    this.bytes += bytes;
+    this.memory.charge(bytes);
   }
 
   currentGeneration(): CacheGeneration {
     return this.generation();
   }
 
-  private drop(path: string, entry: CachedFile): void {
+  /** Bytes this cache charges to the memory bound now. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  oldestUse(): number | undefined {
+    for (const entry of this.entries.values()) return entry.lastUse;
+    return undefined;
+  }
+
+  evictOldest(): void {
+    for (const path of this.entries.keys()) {
+      this.drop(path);
+      return;
+    }
+  }
+
+  /** An entry made a compressed copy: kept (and charged) only while the entry itself is. */
+  private grow(path: string, entry: CachedFile, bytes: number): boolean {
+    if (this.entries.get(path) !== entry) return false;
+    entry.bytes += bytes;
+    this.bytes += bytes;
+    this.memory.charge(bytes);
+    return true;
+  }
+
+  private drop(path: string): void {
+    const entry = this.entries.get(path);
+    if (entry === undefined) return;
     this.entries.delete(path);
-    this.bytes -= entry.body.byteLength;
+    this.bytes -= entry.bytes;
+    this.memory.release(entry.bytes);
   }
 }
 
@@ -80,19 +120,24 @@ export class CachedFile {
   private readonly coded = new Map<ContentCoding, Buffer>();
 
   constructor(
-    readonly headers: Headers,
+    readonly headers: Readonly<Record<string, string>>,
     readonly body: Buffer,
     readonly expiresAt: UnixSeconds,
     readonly generation: CacheGeneration,
+    /** What the entry charges to the memory bound: body, coded copies, headers, key and a per-entry allowance. */
+    public bytes: number,
+    public lastUse: number,
+    /** Asks to keep a coded copy of this many bytes; false when the entry is no longer cached. */
+    private readonly keepCoded: (bytes: number) => boolean,
   ) {
-    this.etag = headers.get("etag") as string;
+    this.etag = headers.etag as string;
   }
 
   bodyFor(coding: ContentCoding): Buffer {
     let coded = this.coded.get(coding);
     if (coded === undefined) {
       coded = compressSync(coding, this.body);
-      this.coded.set(coding, coded);
+      if (this.keepCoded(coded.byteLength)) this.coded.set(coding, coded);
     }
     return coded;
   }
@@ -111,24 +156,28 @@ export function recordingFilteredResponses(proxy: CooldownProxy, cache: Filtered
   };
 }
 
-/** Answers GET/HEAD for cached filtered files directly; everything else goes to `listener`. */
+/**
+ * Answers GET/HEAD for cached filtered files directly; everything else goes to `listener`. `onReplay` hears of each
+ * response answered from the cache.
+ */
 export function withFilteredResponseCache(
   listener: RequestListener,
   cache: FilteredResponseCache,
   clock: Clock,
+  onReplay?: (response: ServerResponse) => void,
 ): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     const method = request.method;
     const target = request.url ?? "";
     const entry = (method === "GET" || method === "HEAD") && !target.includes("?") ? cache.fresh(target) : undefined;
     if (entry === undefined) return listener(request, response);
+    onReplay?.(response);
 
     const coding =
       entry.body.byteLength >= MIN_COMPRESSED_BYTES
         ? negotiateContentCoding(headerOf(request, "accept-encoding"))
         : null;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of entry.headers) headers[name] = value;
+    const headers: Record<string, string> = { ...entry.headers };
     headers["cache-control"] = `public, max-age=${Math.max(0, Math.floor(entry.expiresAt - clock.now()))}`;
     headers.vary = "Accept-Encoding";
     const ifNoneMatch = headerOf(request, "if-none-match");

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
 import type { Policy } from "../core/policy-document.ts";
+import { DEFAULT_CACHE_MEMORY_BYTES, parseByteSize } from "../node/cache-memory.ts";
 import { loadPolicyFile } from "../node/policy-file.ts";
 import { PRE_PUBTIME_INFERENCE_MODES, type PrePubtimeInferenceMode } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
@@ -17,6 +18,8 @@ interface ServeFlags {
   upstreamTimeout: string;
   quiet: boolean;
   policy?: string;
+  cacheMemory: string;
+  metrics: "on" | "off";
 }
 
 /** `crates-cooldown serve`: the proxy on node:http until SIGTERM or SIGINT; SIGHUP reads the policy file again. */
@@ -40,6 +43,14 @@ export function serveCommand(): Command {
       String(DEFAULT_UPSTREAM_TIMEOUT_MS / 1000),
     )
     .option("--policy <path>", "policy file (TOML): yanked/unknown-age handling, exceptions, security-fix admission")
+    .option(
+      "--cache-memory <size>",
+      "one memory bound for every in-memory cache together (upstream files and filtered answers), e.g. 192MiB or 1GiB",
+      `${DEFAULT_CACHE_MEMORY_BYTES / 1024 ** 2}MiB`,
+    )
+    .addOption(
+      new Option("--metrics <on|off>", "Prometheus metrics on /-/metrics").choices(["on", "off"]).default("on"),
+    )
     .option("--quiet", "no access log on stderr", false)
     .action(async (flags: ServeFlags) => {
       // A policy that cannot be read stops the server before it listens: never serve under a policy nobody meant.
@@ -53,6 +64,8 @@ export function serveCommand(): Command {
         prePubtimeInference: flags.prePubtimeInference,
         upstreamTimeoutMs: parseSeconds(flags.upstreamTimeout) * 1000,
         quiet: flags.quiet,
+        cacheMemoryBytes: parseCacheMemory(flags.cacheMemory),
+        metrics: flags.metrics === "on",
         ...(policy === undefined ? {} : { policy }),
       });
       const reload = () => reloadPolicy(flags.policy, running.usePolicy);
@@ -81,6 +94,13 @@ function reloadPolicy(path: string | undefined, usePolicy: (policy: Policy) => v
       `SIGHUP: policy NOT changed, still serving under the previous one: ${error instanceof Error ? error.message : String(error)}\n`,
     );
   }
+}
+
+function parseCacheMemory(text: string): number {
+  const bytes = parseByteSize(text);
+  if (bytes === null || bytes < 1024 * 1024)
+    throw new UserError(`--cache-memory "${text}" is not a size of at least 1MiB, e.g. 192MiB or 1GiB`);
+  return bytes;
 }
 
 function parseSeconds(text: string): number {

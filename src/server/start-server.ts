@@ -1,21 +1,25 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from "../core/crate-decider.ts";
+import type { FilteredIndexFile } from "../core/index-filter.ts";
 import type { VisibilityRules } from "../core/policy.ts";
 import { applyPolicy, type Policy } from "../core/policy-document.ts";
 import { type Clock, systemClock } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
+import { CacheMemory, DEFAULT_CACHE_MEMORY_BYTES } from "../node/cache-memory.ts";
 import { createHttpUpstream } from "../node/http-upstream.ts";
+import { openTimestampDatabase } from "../node/open-database.ts";
 import { type PrePubtimeInferenceMode, rulesForUpstream } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 import { UserError } from "../node/user-error.ts";
 import { PACKAGE_VERSION } from "../package-version.ts";
 import { readFreshness } from "../store/database-freshness.ts";
-import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
+import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
 import { type LogLine, stderrLog, withAccessLog } from "./access-log.ts";
 import { withClientCompression } from "./client-compression.ts";
+import { ConnectionDrain, DEFAULT_DRAIN_MS } from "./drain.ts";
 import {
   FilteredResponseCache,
   recordingFilteredResponses,
@@ -28,6 +32,7 @@ import {
   type ListenAddress,
   parseListenAddress,
 } from "./listen-address.ts";
+import { ServerMetrics, withMetrics } from "./metrics.ts";
 import { markingUntypedResponses, withoutAddedContentType } from "./untyped-responses.ts";
 
 export interface CooldownServerOptions {
@@ -51,6 +56,12 @@ export interface CooldownServerOptions {
   readonly log?: LogLine;
   /** The core's clock; tests pin it. Default the system clock. */
   readonly clock?: Clock;
+  /** One bound, in bytes, for every in-memory cache together (the upstream cache and the filtered answers). */
+  readonly cacheMemoryBytes?: number;
+  /** Serve Prometheus metrics on `/-/metrics`. Default true. */
+  readonly metrics?: boolean;
+  /** How long `close()` lets in-flight requests run before answering them 503. Default 5 s. */
+  readonly drainMs?: number;
 }
 
 export interface RunningCooldownServer {
@@ -62,7 +73,10 @@ export interface RunningCooldownServer {
    * one are never replayed. `serve` calls it on SIGHUP.
    */
   usePolicy(policy: Policy): void;
-  /** Stops accepting, lets in-flight requests finish (briefly), then closes upstream sockets and the database. */
+  /**
+   * Stops accepting and drains (see `ConnectionDrain`): in-flight requests get the drain time, then a 503 with
+   * `Retry-After`; then closes upstream sockets and the database. Resolves within the drain time plus a second.
+   */
   close(): Promise<void>;
 }
 
@@ -80,9 +94,6 @@ const SERVER_TIMEOUTS = {
   socketIdleTimeout: 60_000,
 } as const;
 
-/** How long `close()` waits for in-flight requests before cutting their connections. */
-const SHUTDOWN_GRACE_MS = 5_000;
-
 /** Serves the cooldown proxy on node:http, backed by the SQLite timestamp database and a cached HTTP upstream. */
 export async function startCooldownServer(options: CooldownServerOptions = {}): Promise<RunningCooldownServer> {
   const listen =
@@ -90,13 +101,31 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
   const upstreamUrl = parseUpstreamUrl(String(options.upstream ?? DEFAULT_UPSTREAM));
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const log = options.log ?? stderrLog;
-  const database = openTimestampDatabase(options.dbPath ?? DEFAULT_DB_PATH);
-  const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: upstreamTimeoutMs });
+  const database = openTimestampDatabase(options.dbPath ?? DEFAULT_DB_PATH, log);
   const clock = options.clock ?? systemClock;
+  const memory = new CacheMemory(options.cacheMemoryBytes ?? DEFAULT_CACHE_MEMORY_BYTES);
+  const metrics =
+    options.metrics === false
+      ? undefined
+      : new ServerMetrics({
+          freshness: () => readFreshness(database),
+          clock,
+          cacheBytes: () => ({
+            upstream: upstream.cachedBytes(),
+            replay: responseCache.size,
+            limit: memory.limitBytes,
+          }),
+        });
+  const upstream = createHttpUpstream({
+    base: upstreamUrl,
+    timeoutMs: upstreamTimeoutMs,
+    memory,
+    ...(metrics === undefined ? {} : { observer: metrics }),
+  });
   // The database's data version changes whenever the ingest job commits. With the policy's epoch, a recorded answer is
   // replayed only under the database and the policy it was made under.
   let policyEpoch = 0;
-  const responseCache = new FilteredResponseCache(clock, () => `${policyEpoch}:${database.dataVersion()}`);
+  const responseCache = new FilteredResponseCache(clock, () => `${policyEpoch}:${database.dataVersion()}`, memory);
 
   const proxyUnder = (rules: VisibilityRules) =>
     createCooldownProxy({
@@ -107,6 +136,7 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
       service: { version: PACKAGE_VERSION, home: "node" },
       freshness: { freshness: async () => readFreshness(database) },
       clock,
+      ...(metrics === undefined ? {} : { onFiltered: (filtered: FilteredIndexFile) => metrics.filtered(filtered) }),
     });
   const inferenceMode = options.prePubtimeInference ?? "auto";
   let proxy = proxyUnder(options.rules ?? rulesForUpstream(inferenceMode, upstreamUrl, options.policy));
@@ -118,9 +148,22 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     );
     policyEpoch++;
   };
+  const server = createServer({
+    headersTimeout: SERVER_TIMEOUTS.headersTimeout,
+    requestTimeout: SERVER_TIMEOUTS.requestTimeout,
+    keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
+    connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
+  });
+  server.setTimeout(SERVER_TIMEOUTS.socketIdleTimeout);
+  const drain = new ConnectionDrain(server, options.drainMs ?? DEFAULT_DRAIN_MS);
   const webListener = getRequestListener(
     markingUntypedResponses(
-      withClientCompression(recordingFilteredResponses((request) => proxy(request), responseCache)),
+      withClientCompression(
+        recordingFilteredResponses(
+          drain.orRetryLater((request) => proxy(request)),
+          responseCache,
+        ),
+      ),
     ),
     {
       errorHandler: (error) => answerUnexpected(error, log),
@@ -131,17 +174,17 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
       overrideGlobalObjects: true,
     },
   );
-  const listener = withFilteredResponseCache(withoutAddedContentType(webListener), responseCache, clock);
-  const server = createServer(
-    {
-      headersTimeout: SERVER_TIMEOUTS.headersTimeout,
-      requestTimeout: SERVER_TIMEOUTS.requestTimeout,
-      keepAliveTimeout: SERVER_TIMEOUTS.keepAliveTimeout,
-      connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval,
-    },
-    options.quiet ? listener : withAccessLog(listener, log),
+  const replayed = new WeakSet<ServerResponse>();
+  const cached = withFilteredResponseCache(
+    withoutAddedContentType(webListener),
+    responseCache,
+    clock,
+    metrics === undefined ? undefined : (response) => replayed.add(response),
   );
-  server.setTimeout(SERVER_TIMEOUTS.socketIdleTimeout);
+  const measured =
+    metrics === undefined ? cached : withMetrics(cached, metrics, (response) => replayed.has(response), log);
+  const tracked = drain.tracking(measured);
+  server.on("request", options.quiet ? tracked : withAccessLog(tracked, log));
 
   let port: number;
   try {
@@ -161,19 +204,12 @@ export async function startCooldownServer(options: CooldownServerOptions = {}): 
     usePolicy,
     close: () =>
       (closing ??= (async () => {
-        await closeServer(server);
-        await upstream.close();
+        await drain.drain();
+        // Whatever still waits on upstream was answered 503 by the drain; nothing is left to wait for.
+        await upstream.destroy();
         database.close();
       })()),
   };
-}
-
-function openTimestampDatabase(path: string): TimestampDatabase {
-  try {
-    return new TimestampDatabase(path);
-  } catch (error) {
-    throw new UserError(`cannot open the timestamp database ${path}: ${(error as Error).message}`);
-  }
 }
 
 function listenOn(server: Server, address: ListenAddress): Promise<number> {
@@ -183,17 +219,6 @@ function listenOn(server: Server, address: ListenAddress): Promise<number> {
       server.off("error", reject);
       resolve((server.address() as AddressInfo).port);
     });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

@@ -1,8 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BoundedMemoryCacheStore } from "../../src/node/bounded-cache-store.ts";
+import { CacheMemory, ENTRY_OVERHEAD_BYTES } from "../../src/node/cache-memory.ts";
+import { compressSync } from "../../src/server/client-compression.ts";
+import { FilteredResponseCache } from "../../src/server/filtered-response-cache.ts";
 import { type RunningCooldownServer, startCooldownServer } from "../../src/server/start-server.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
@@ -143,7 +148,7 @@ describe("FilteredResponseCache with a counting core", () => {
         headers: { etag: '"abc"', "cache-control": "public, max-age=10", "x-cooldown": "window=7d" },
       });
     };
-    const cache = new FilteredResponseCache(memoClock, () => generation);
+    const cache = new FilteredResponseCache(memoClock, () => generation, new CacheMemory(1_000_000));
     const listener = withFilteredResponseCache(
       getRequestListener(recordingFilteredResponses(core, cache)),
       cache,
@@ -167,5 +172,68 @@ describe("FilteredResponseCache with a counting core", () => {
     } finally {
       http.close();
     }
+  });
+});
+
+describe("one memory bound for every cache", () => {
+  const HEADERS = { etag: '"e"', "cache-control": "public, max-age=60", "x-cooldown": "window=7d" };
+  /** A filtered answer's cost as documented: body, path, header names and values (2 bytes a character), allowance. */
+  const costOf = (path: string, body: Uint8Array) =>
+    ENTRY_OVERHEAD_BYTES + 2 * `${path}${Object.entries(HEADERS).flat().join("")}`.length + body.byteLength;
+  /** Hex of random bytes: text that compresses to about half, so a coded copy weighs something. */
+  const bodyOf = (size: number) => new TextEncoder().encode(`${randomBytes(size / 2).toString("hex")}\n`);
+
+  it("counts a filtered answer's compressed copies as they are made, and releases everything it drops", () => {
+    const memory = new CacheMemory(10_000_000);
+    const cache = new FilteredResponseCache(new FixedClock(NOW), () => 1, memory);
+    const body = bodyOf(20_000);
+    cache.store("/7d/a/b", new Headers(HEADERS), body, 1);
+    expect(memory.usedBytes).toBe(costOf("/7d/a/b", body));
+    const entry = cache.fresh("/7d/a/b");
+    const gzip = entry?.bodyFor("gzip") as Buffer;
+    const br = entry?.bodyFor("br") as Buffer;
+    expect(gzip.equals(compressSync("gzip", body))).toBe(true);
+    entry?.bodyFor("gzip"); // made once, counted once
+    const expected = costOf("/7d/a/b", body) + gzip.byteLength + br.byteLength;
+    expect([cache.size, memory.usedBytes]).toEqual([expected, expected]);
+    cache.store("/7d/a/b", new Headers(HEADERS), body, 1); // replaced: the old entry and its copies are released
+    expect(memory.usedBytes).toBe(costOf("/7d/a/b", body));
+  });
+
+  it("evicts the least recently used entry of whichever cache, and never goes over the bound", async () => {
+    const body = bodyOf(2_000);
+    const cost = costOf("/7d/a/00", body);
+    const memory = new CacheMemory(20 * cost + 100);
+    const replay = new FilteredResponseCache(new FixedClock(NOW), () => 1, memory);
+    const upstreamCache = new BoundedMemoryCacheStore(memory);
+    const now = Date.now();
+    const stream = upstreamCache.createWriteStream(
+      { origin: "http://u", method: "GET", path: "/x" },
+      {
+        statusCode: 200,
+        statusMessage: "OK",
+        headers: {},
+        cachedAt: now,
+        staleAt: now + 60_000,
+        deleteAt: now + 60_000,
+      },
+    );
+    await new Promise((resolve) => stream?.once("close", resolve).end(Buffer.from(body)));
+    expect(upstreamCache.entries).toBe(1);
+    const path = (i: number) => `/7d/a/${String(i).padStart(2, "0")}`;
+    for (let i = 0; i < 19; i++) replay.store(path(i), new Headers(HEADERS), body, 1);
+    expect(upstreamCache.entries).toBe(1); // 20 entries fit
+    replay.store(path(19), new Headers(HEADERS), body, 1);
+    expect(upstreamCache.entries).toBe(0); // the upstream file was the least recently used
+    expect(replay.fresh(path(0))).toBeDefined();
+    replay.store(path(20), new Headers(HEADERS), body, 1);
+    expect(replay.fresh(path(1))).toBeUndefined(); // path(0) was used since, so path(1) went
+    expect(replay.fresh(path(0))).toBeDefined();
+    expect(memory.usedBytes).toBe(replay.size);
+    expect(memory.usedBytes).toBeLessThanOrEqual(memory.limitBytes);
+    // A copy made once the bound is full pushes out the least recently used entry too.
+    replay.fresh(path(0))?.bodyFor("gzip");
+    expect(memory.usedBytes).toBeLessThanOrEqual(memory.limitBytes);
+    expect(replay.fresh(path(2))).toBeUndefined();
   });
 });
