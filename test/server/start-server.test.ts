@@ -70,12 +70,15 @@ describe("listening", () => {
     expect((await send(`${running.url}7d/config.json`)).status).toBe(200);
   });
 
-  it("creates the timestamp database when it does not exist yet", async () => {
-    dbPath = join(directory, "nested", "new.sqlite");
-    await start();
+  it("creates the timestamp database when it does not exist yet, saying once which directory it created", async () => {
+    dbPath = join(directory, "nested", "deeper", "new.sqlite");
+    await (await start()).close();
+    expect(logLines).toEqual([`created the database directory ${join(directory, "nested", "deeper")}`]);
     const database = new TimestampDatabase(dbPath, { readonly: true });
     expect(database.recordFor("serde")).toBeNull();
     database.close();
+    await start();
+    expect(logLines).toHaveLength(1);
   });
 });
 
@@ -391,6 +394,18 @@ describe("access log", () => {
     await vi.waitFor(() => expect(logLines).toHaveLength(1));
     expect(logLines[0]).toMatch(/^GET \/7d\/se\/rd\/serde 200 \d+\.\dms$/);
     expect(logLines.join("\n")).not.toMatch(/127\.0\.0\.1|private-agent|secret/);
+  });
+
+  it("logs the path alone of an absolute-form target: never its scheme, userinfo, host, query or fragment", async () => {
+    const running = await start();
+    const socket = connect(running.address.port, "127.0.0.1");
+    socket.write(
+      "GET http://user:secret@h.example:99/7d/3/l/log?token=t0k3n HTTP/1.1\r\nHost: h.example:99\r\nConnection: close\r\n\r\n",
+    );
+    for await (const _ of socket); // read to the end: the server closes after answering
+    await vi.waitFor(() => expect(logLines).toHaveLength(1));
+    expect(logLines[0]).toMatch(/^GET \/7d\/3\/l\/log \d{3} \d+\.\dms$/);
+    expect(logLines[0]).not.toMatch(/user|secret|h\.example|:99|token|t0k3n|http:/);
   });
 
   it("logs nothing when quiet", async () => {
