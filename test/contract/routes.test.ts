@@ -556,6 +556,22 @@ describe.each(HOMES)("the %s home", (kind) => {
   describe("what differs between homes, as the README says", () => {
     it(
       kind === "node"
+        ? "serves Prometheus metrics on /-/metrics, and never under a window"
+        : "has no /-/metrics (404), under a window or not",
+      async () => {
+        const metrics = await get("-/metrics");
+        expect((await get("7d/-/metrics")).status).toBe(404);
+        if (kind === "node") {
+          expect(metrics.status, explainFailure(metrics)).toBe(200);
+          expect(metrics.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
+          expect(metrics.text).toMatch(/^# TYPE crates_cooldown_requests_total counter$/m);
+        } else {
+          expect(metrics.status).toBe(404);
+        }
+      },
+    );
+    it(
+      kind === "node"
         ? "compresses for clients that accept gzip, with an ETag suffixed -gzip"
         : "sets x-compress-hint: on so Fastly compresses for clients",
       async () => {

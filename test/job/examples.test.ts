@@ -14,10 +14,10 @@ function files(dir: string): string[] {
   );
 }
 
-/** Every `crates-cooldown.js <command> <subcommand> --flags…` written in the examples. */
+/** Every `crates-cooldown.js <command> [<subcommand>] --flags…` written in the examples. */
 function invocations(): { file: string; command: string; flags: string[] }[] {
   return files(EXAMPLES).flatMap((file) =>
-    [...readFileSync(file, "utf8").matchAll(/crates-cooldown\.js ((?:ingest|kv) [a-z]+)([^\n>]*)/g)].map((m) => ({
+    [...readFileSync(file, "utf8").matchAll(/crates-cooldown\.js ((?:ingest|kv) [a-z]+|serve)([^\n>]*)/g)].map((m) => ({
       file: file.slice(ROOT.length),
       command: m[1] as string,
       flags: [...(m[2] as string).matchAll(/(--[a-z][a-z-]*)/g)].map((f) => f[1] as string),
@@ -37,8 +37,31 @@ describe("examples/", () => {
       "crates-cooldown-dump.timer",
       "crates-cooldown-feed.service",
       "crates-cooldown-feed.timer",
+      "crates-cooldown-serve.service",
       "crates-cooldown-watch.service",
     ]);
+  });
+
+  it("runs serve under systemd with hardening, reload on SIGHUP, and the database the job's units write", () => {
+    const unit = (name: string) => readFileSync(join(EXAMPLES, "systemd", name), "utf8");
+    const serve = unit("crates-cooldown-serve.service");
+    const dbOf = (text: string) => /--db (\S+)/.exec(text)?.[1];
+    expect(serve).toMatch(/^ExecStart=\S*node bin\/crates-cooldown\.js serve /m);
+    expect(serve).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    for (const setting of ["NoNewPrivileges=yes", "ProtectSystem=strict", "StateDirectory=crates-cooldown"])
+      expect(serve).toContain(`\n${setting}\n`);
+    const user = /^User=(\S+)$/m.exec(serve)?.[1];
+    for (const job of [
+      "crates-cooldown-dump.service",
+      "crates-cooldown-feed.service",
+      "crates-cooldown-watch.service",
+    ]) {
+      expect(dbOf(unit(job))).toBe(dbOf(serve));
+      expect(/^User=(\S+)$/m.exec(unit(job))?.[1]).toBe(user);
+    }
+    expect(dbOf(serve)?.startsWith(`/var/lib/${/^StateDirectory=(\S+)$/m.exec(serve)?.[1]}/`)).toBe(true);
+    // systemd waits longer than the drain (5 s, gone within 6 s) before it kills.
+    expect(Number(/^TimeoutStopSec=(\d+)s$/m.exec(serve)?.[1])).toBeGreaterThan(6);
   });
 
   it("uses only subcommands and flags the CLI has", () => {
