@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localBetterSqlite3Prebuild } from "../support/better-sqlite3-prebuild.ts";
 import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
 import { type FakeUpdatesFeed, startFakeUpdatesFeed } from "../support/fake-updates-feed.ts";
-import { type ProcessRun, runProcess } from "../support/process-run.ts";
+import { environmentForNpm, type ProcessRun, runProcess } from "../support/process-run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index";
@@ -86,6 +86,7 @@ beforeAll(async () => {
 
   const pack = await runProcess("npm", ["pack", "--json", "--pack-destination", work], {
     cwd: ROOT,
+    env: environmentForNpm(),
     timeoutMs: INSTALL_LIMIT_MS,
   });
   expect(pack.code, pack.stderr).toBe(0);
@@ -106,7 +107,7 @@ beforeAll(async () => {
     ],
     {
       cwd: work,
-      env: { ...process.env, ...(await localBetterSqlite3Prebuild(prebuilds)) },
+      env: environmentForNpm(await localBetterSqlite3Prebuild(prebuilds)),
       timeoutMs: INSTALL_LIMIT_MS,
     },
   );

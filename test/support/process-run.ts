@@ -60,3 +60,14 @@ export function runProcess(command: string, args: readonly string[], options: Pr
     });
   });
 }
+
+/**
+ * This process's environment for a nested `npm` working on another project: without what an enclosing `npm test`
+ * exported about its own (`npm_config_local_prefix`, `npm_config_prefix`, `npm_package_json`, `INIT_CWD`), so the
+ * nested npm can only ever see the directory it is run in.
+ */
+export function environmentForNpm(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ["npm_config_local_prefix", "npm_config_prefix", "npm_package_json", "INIT_CWD"]) delete env[name];
+  return env;
+}
