@@ -15,7 +15,14 @@ export interface DumpArchiveInfo {
 const GUNZIP_CHUNK = 256 * 1024;
 
 const METADATA_PATH = "metadata.json";
-const REQUIRED = [METADATA_PATH, DUMP_TABLES.crates.path, DUMP_TABLES.versions.path];
+/** users.csv and crate_owners.csv carry the trust signals' data: without them a dump is refused (see ingest-dump.ts). */
+const REQUIRED = [
+  METADATA_PATH,
+  DUMP_TABLES.crates.path,
+  DUMP_TABLES.versions.path,
+  DUMP_TABLES.users.path,
+  DUMP_TABLES.crateOwners.path,
+];
 const TABLE_OF_PATH = new Map<string, DumpTableName>(
   (Object.keys(DUMP_TABLES) as DumpTableName[]).map((table) => [DUMP_TABLES[table].path, table]),
 );

@@ -1,5 +1,6 @@
 import type { UnixSeconds } from "../core/time.ts";
-import type { DumpCrateView, DumpView } from "../store/dump-merge.ts";
+import type { CrateOwnerAddition } from "../core/trust-signals.ts";
+import type { DumpCrateView, DumpProvenance, DumpView } from "../store/dump-merge.ts";
 import { StringColumn } from "./string-column.ts";
 
 /**
@@ -28,7 +29,20 @@ export class DumpSnapshot implements DumpView {
   // versions.csv, in file order, in blocks of BLOCK rows (no doubling copies, no slack beyond one block).
   private readonly crateIdBlocks: Int32Array[] = [];
   private readonly publishedAtBlocks: Uint32Array[] = [];
+  /** versions.csv `published_by`: a users.csv id, or -1 when empty. */
+  private readonly publisherBlocks: Int32Array[] = [];
   private readonly versions = new StringColumn();
+
+  // users.csv and teams.csv: id → login, looked up when the crates are merged (the tables may come in any order).
+  private readonly userLogins = new Map<number, string>();
+  private readonly teamLogins = new Map<number, string>();
+  // crate_owners.csv, in file order (a few hundred thousand rows).
+  private readonly ownerCrateIds: number[] = [];
+  private readonly ownerIds: number[] = [];
+  private readonly ownerAddedAt: number[] = [];
+  private readonly ownerIsTeam: boolean[] = [];
+  ownerRows = 0;
+  accountRows = 0;
 
   /** Digest lanes summed per crate_id while reading: the row's bytes are in cache then, and nothing per row is kept. */
   private digestHigh: Uint32Array = new Uint32Array(1024);
@@ -72,15 +86,18 @@ export class DumpSnapshot implements DumpView {
     end: number,
     publishedAt: UnixSeconds,
     yanked: boolean,
+    publishedBy = -1,
   ): void {
     const row = this.versionRows++;
     const slot = row & BLOCK_MASK;
     if (slot === 0) {
       this.crateIdBlocks.push(new Int32Array(BLOCK));
       this.publishedAtBlocks.push(new Uint32Array(BLOCK));
+      this.publisherBlocks.push(new Int32Array(BLOCK));
     }
     (this.crateIdBlocks[row >>> BLOCK_BITS] as Int32Array)[slot] = crateId;
     (this.publishedAtBlocks[row >>> BLOCK_BITS] as Uint32Array)[slot] = publishedAt;
+    (this.publisherBlocks[row >>> BLOCK_BITS] as Int32Array)[slot] = publishedBy;
     this.versions.push(version, start, end);
     if (yanked) this.yankedRows++;
 
@@ -94,9 +111,48 @@ export class DumpSnapshot implements DumpView {
     }
     this.addToDigest(
       crateId,
-      fmix32(a ^ publishedAt ^ (end - start)) >>> 0,
-      fmix32(b ^ Math.imul(publishedAt, 0xcc9e2d51)) >>> 12,
+      fmix32(a ^ publishedAt ^ (end - start) ^ Math.imul(publishedBy, 0x27d4eb2f)) >>> 0,
+      fmix32(b ^ Math.imul(publishedAt, 0xcc9e2d51) ^ publishedBy) >>> 12,
     );
+  }
+
+  /** One users.csv or teams.csv row. */
+  addAccount(kind: "user" | "team", id: number, login: string): void {
+    this.accountRows++;
+    (kind === "user" ? this.userLogins : this.teamLogins).set(id, login);
+  }
+
+  /** One crate_owners.csv row; it counts in its crate's digest, so a change of owners re-merges the crate. */
+  addOwner(crateId: number, ownerId: number, isTeam: boolean, addedAt: UnixSeconds): void {
+    this.ownerRows++;
+    this.ownerCrateIds.push(crateId);
+    this.ownerIds.push(ownerId);
+    this.ownerAddedAt.push(addedAt);
+    this.ownerIsTeam.push(isTeam);
+    const h = fmix32((this.digestSeed ^ 0x6f776e72) + Math.imul(ownerId, 0x9e3779b1) + (isTeam ? 0x5bd1e995 : 0));
+    this.addToDigest(crateId, fmix32(h ^ addedAt) >>> 0, fmix32(Math.imul(h, 0x85ebca6b) ^ addedAt) >>> 12);
+  }
+
+  /** The login of a users.csv id (`#id` when users.csv does not list it). */
+  loginOf(userId: number): string {
+    return this.userLogins.get(userId) ?? `#${userId}`;
+  }
+
+  /** The owners of crate `index` with the time each was added; a team by its login (`github:org:team`). */
+  ownersOf(index: number): CrateOwnerAddition[] {
+    const rows = this.group().ownerRows.get(index);
+    if (rows === undefined) return [];
+    return rows.map((k) => {
+      const id = this.ownerIds[k] as number;
+      const owner = this.ownerIsTeam[k]
+        ? (this.teamLogins.get(id) ?? `team #${id}`)
+        : (this.userLogins.get(id) ?? `#${id}`);
+      return { owner, addedAt: this.ownerAddedAt[k] as number };
+    });
+  }
+
+  publisherOf(row: number): number {
+    return (this.publisherBlocks[row >>> BLOCK_BITS] as Int32Array)[row & BLOCK_MASK] as number;
   }
 
   addDeletedCrate(name: string, deletedAt: UnixSeconds): void {
@@ -236,7 +292,16 @@ export class DumpSnapshot implements DumpView {
     }
     // crate_id has done its work.
     this.crateIdBlocks.length = 0;
-    this.grouping = { nameRows: Uint32Array.from(nameRows), order, groupStart, firstId, moreIds };
+    const ownerRows = new Map<number, number[]>();
+    for (let k = 0; k < this.ownerCrateIds.length; k++) {
+      const id = this.ownerCrateIds[k] as number;
+      const index = id >= 0 && id < indexOfId.length ? (indexOfId[id] as number) : (indexOfLargeId.get(id) ?? -1);
+      if (index < 0) continue;
+      const list = ownerRows.get(index);
+      if (list === undefined) ownerRows.set(index, [k]);
+      else list.push(k);
+    }
+    this.grouping = { nameRows: Uint32Array.from(nameRows), order, groupStart, firstId, moreIds, ownerRows };
     return this.grouping;
   }
 
@@ -270,6 +335,8 @@ interface Grouping {
   /** Each crate's crate_id; a name spelled twice in crates.csv (in different cases) has its other ids aside. */
   readonly firstId: readonly number[];
   readonly moreIds: ReadonlyMap<number, readonly number[]>;
+  /** crate_owners.csv rows by crate index. */
+  readonly ownerRows: ReadonlyMap<number, readonly number[]>;
 }
 
 const BLOCK_BITS = 16;
@@ -278,6 +345,13 @@ const BLOCK_MASK = BLOCK - 1;
 /** crate_ids are dense serials; a dense index up to this size, a Map beyond (a dump never has such ids). */
 const DENSE_IDS_MAX = 1 << 26;
 const LOW_MASK = 0xfffff;
+/**
+ * The dump has no `trustpub_data` (private), but crates.io records the publishing account for every version published
+ * with a token, and none for one published through trusted publishing. So a version without `published_by` is taken
+ * as published through trusted publishing when it is later than this bound (2025-05-01, before crates.io accepted
+ * its first trusted-publishing token), and as from before publishers were recorded otherwise.
+ */
+export const TRUSTED_PUBLISHING_SINCE: UnixSeconds = Date.UTC(2025, 4, 1) / 1000;
 
 function denseLimit(ids: readonly number[]): number {
   let max = -1;
@@ -317,12 +391,33 @@ class CrateCursor implements DumpCrateView {
     return this.snapshot.digestOf(this.index);
   }
 
-  forEachVersion(visit: (version: string, publishedAt: UnixSeconds) => void): void {
+  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, provenance: DumpProvenance) => void): void {
+    const snapshot = this.snapshot;
+    const provenance = this.provenance;
     for (let k = this.from; k < this.to; k++) {
       const row = this.order[k] as number;
-      visit(this.snapshot.versionOf(row), this.snapshot.publishedAtOf(row));
+      const publishedAt = snapshot.publishedAtOf(row);
+      const publisher = snapshot.publisherOf(row);
+      if (publisher >= 0) {
+        provenance.via = "token";
+        provenance.publisherId = publisher;
+        provenance.publisher = snapshot.loginOf(publisher);
+      } else {
+        // No account: trusted publishing, or a version from before crates.io recorded publishers.
+        provenance.via = publishedAt >= TRUSTED_PUBLISHING_SINCE ? "trusted-publishing" : "no-account";
+        provenance.publisherId = null;
+        provenance.publisher = null;
+      }
+      visit(snapshot.versionOf(row), publishedAt, provenance);
     }
   }
+
+  owners(): CrateOwnerAddition[] {
+    return this.snapshot.ownersOf(this.index);
+  }
+
+  /** Reused for every row (valid during the visit). */
+  private readonly provenance: DumpProvenance = { via: null, publisherId: null, publisher: null };
 }
 
 function fmix32(h: number): number {

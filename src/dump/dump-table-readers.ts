@@ -10,8 +10,11 @@ export class DumpFormatError extends Error {
 /** The CSVs the ingest reads, by their path below the dump's top folder. */
 export const DUMP_TABLES = {
   crates: { path: "data/crates.csv", columns: ["id", "name"] },
-  versions: { path: "data/versions.csv", columns: ["crate_id", "num", "created_at", "yanked"] },
+  versions: { path: "data/versions.csv", columns: ["crate_id", "num", "created_at", "yanked", "published_by"] },
   deletedCrates: { path: "data/deleted_crates.csv", columns: ["name", "deleted_at"] },
+  users: { path: "data/users.csv", columns: ["id", "gh_login"] },
+  teams: { path: "data/teams.csv", columns: ["id", "login"] },
+  crateOwners: { path: "data/crate_owners.csv", columns: ["crate_id", "owner_id", "owner_kind", "created_at"] },
 } as const;
 
 export type DumpTableName = keyof typeof DUMP_TABLES;
@@ -39,7 +42,7 @@ export function dumpTableReader(table: DumpTableName, snapshot: DumpSnapshot): C
         snapshot.addCrate(id, row.valueBytes(1), nameStart, nameEnd);
       });
     case "versions":
-      // Slots: 0 crate_id, 1 num, 2 created_at, 3 yanked.
+      // Slots: 0 crate_id, 1 num, 2 created_at, 3 yanked, 4 published_by (empty: no account).
       return new CsvColumnScanner(pickColumns, (row) => {
         const crateId = readId(row, 0, path, "crate_id");
         const numStart = row.valueStartOf(1);
@@ -53,12 +56,36 @@ export function dumpTableReader(table: DumpTableName, snapshot: DumpSnapshot): C
         if (yankedByte !== 0x74 && yankedByte !== 0x66) {
           throw new DumpFormatError(`${path} record ${row.records}: yanked "${clip(row.text(3))}" is not t or f`);
         }
-        snapshot.addVersion(crateId, row.valueBytes(1), numStart, numEnd, at, yankedByte === 0x74);
+        const publishedBy = row.valueEndOf(4) === row.valueStartOf(4) ? -1 : readId(row, 4, path, "published_by");
+        snapshot.addVersion(crateId, row.valueBytes(1), numStart, numEnd, at, yankedByte === 0x74, publishedBy);
       });
     case "deletedCrates":
       // Slots: 0 name, 1 deleted_at.
       return new CsvColumnScanner(pickColumns, (row) => {
         snapshot.addDeletedCrate(row.text(0), readTime(row, 1, path, "deleted_at"));
+      });
+    case "users":
+      // Slots: 0 id, 1 gh_login.
+      return new CsvColumnScanner(pickColumns, (row) => {
+        snapshot.addAccount("user", readId(row, 0, path, "id"), row.text(1));
+      });
+    case "teams":
+      // Slots: 0 id, 1 login (`github:org:team`).
+      return new CsvColumnScanner(pickColumns, (row) => {
+        snapshot.addAccount("team", readId(row, 0, path, "id"), row.text(1));
+      });
+    case "crateOwners":
+      // Slots: 0 crate_id, 1 owner_id, 2 owner_kind (0 user, 1 team), 3 created_at.
+      return new CsvColumnScanner(pickColumns, (row) => {
+        const kind = readId(row, 2, path, "owner_kind");
+        if (kind !== 0 && kind !== 1)
+          throw new DumpFormatError(`${path} record ${row.records}: owner_kind "${clip(row.text(2))}" is not 0 or 1`);
+        snapshot.addOwner(
+          readId(row, 0, path, "crate_id"),
+          readId(row, 1, path, "owner_id"),
+          kind === 1,
+          readTime(row, 3, path, "created_at"),
+        );
       });
   }
 }

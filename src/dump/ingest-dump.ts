@@ -126,6 +126,9 @@ export function formatDumpSummary(s: DumpIngestSummary): string {
     `${n(s.changedCrates)} crates changed, ${n(s.unchangedCrates)} unchanged`,
     `${formatBytes(s.compressedBytes)} in ${s.durationSeconds.toFixed(1)} s (read ${s.readSeconds.toFixed(1)} s, apply ${s.applySeconds.toFixed(1)} s)`,
   ];
+  parts.push(
+    `${n(s.publishersLearned)} publishers learned, owners of ${n(s.ownersChanged)} crates changed (trust signals)`,
+  );
   if (s.orphanVersions > 0) parts.push(`${n(s.orphanVersions)} versions of unknown crates skipped`);
   if (s.gapsClosed > 0) parts.push(`${s.gapsClosed} feed gaps closed`);
   return parts.join("; ");

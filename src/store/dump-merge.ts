@@ -1,8 +1,17 @@
 import { randomInt } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { UnixSeconds } from "../core/time.ts";
+import type { CrateOwnerAddition, PublishVia } from "../core/trust-signals.ts";
 import { META_KEYS } from "./meta-keys.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
+import { viaCode } from "./trust-data.ts";
+
+/** Who published one version, as the dump says (`published_by` and its login). */
+export interface DumpProvenance {
+  via: PublishVia;
+  publisherId: number | null;
+  publisher: string | null;
+}
 
 /** One crate of a dump, as `mergeDump` reads it. */
 export interface DumpCrateView {
@@ -11,9 +20,12 @@ export interface DumpCrateView {
   /** This crate's `DumpView.indexOf`. */
   readonly index: number;
   readonly versionCount: number;
-  /** An order-independent hash of the crate's (version, time) rows, keyed with `DumpView.digestSeed`. */
+  /** An order-independent hash of the crate's (version, time, publisher) rows and owners, keyed with `DumpView.digestSeed`. */
   digest(): number;
-  forEachVersion(visit: (version: string, publishedAt: UnixSeconds) => void): void;
+  /** `provenance` is valid during the visit only. */
+  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, provenance: DumpProvenance) => void): void;
+  /** The crate's owners, with the time each was added. */
+  owners(): readonly CrateOwnerAddition[];
 }
 
 /** A whole dump, as `mergeDump` reads it. */
@@ -46,12 +58,18 @@ export interface DumpMergeOutcome {
   readonly changedCrates: number;
   /** Crates skipped because their rows equal those of the last dump applied. */
   readonly unchangedCrates: number;
+  /** Versions whose publisher (account, trusted publishing or none) was learned or changed. */
+  readonly publishersLearned: number;
+  /** Crates whose owners were learned or changed. */
+  readonly ownersChanged: number;
   /** The newest watermark now recorded (a dump older than one applied before does not move it back). */
   readonly watermark: UnixSeconds;
 }
 
 /** Rows per multi-row INSERT: one call into SQLite per 64 rows instead of per row. */
 const BATCH_ROWS = 64;
+/** crate, version, published_at, publish_via, publisher_id, publisher. */
+const ROW_PARAMS = 6;
 /** Digests per JSON array handed to one statement: few statements, bounded memory. */
 const DIGEST_BATCH = 4096;
 
@@ -70,6 +88,7 @@ export interface DumpMergeHooks {
  * - Cheap when nothing changed: each crate's rows are digested; a crate whose digest equals the one stored by the
  *   last dump is skipped unread, so re-applying an identical dump writes nothing and bumps no revision.
  * - A crate the database has never seen takes batched inserts without a lookup (the first ingest is all of these).
+ * - Publishers and owners (the trust signals' data) are the dump's: they replace what was recorded.
  * - A crate in deleted_crates.csv loses the versions recorded before its deletion that the dump no longer lists:
  *   a name can be re-registered and its old version numbers published again, and an old time must not make the
  *   new release look mature. Forgetting is safe: an unknown time hides the version (fail closed).
@@ -89,6 +108,9 @@ export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: Du
       merge.forgetDeletedCrates();
       merge.flushDigests();
       database.markChanged(merge.changed);
+      // From now on records carry trust data (see trust-data.ts).
+      if (database.getMeta(META_KEYS.trustDataSince) === null)
+        database.setMeta(META_KEYS.trustDataSince, String(Math.floor(dump.watermark)));
       const outcome = merge.outcome(merge.advanceWatermark());
       hooks.beforeCommit?.(outcome);
       return outcome;
@@ -100,8 +122,12 @@ export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: Du
 class DumpMerge {
   private readonly db: TimestampDatabase["db"];
   private readonly insertBatch: Statement<unknown[]>;
-  private readonly insertOne: Statement<[string, string, number]>;
-  private readonly selectCrate: Statement<[string], [string, number]>;
+  private readonly insertOne: Statement<unknown[]>;
+  private readonly selectCrate: Statement<[string], [string, number, number | null, number | null, string | null]>;
+  private readonly updateProvenance: Statement<[number | null, number | null, string | null, string, string]>;
+  private readonly selectOwners: Statement<[string], [string, number]>;
+  private readonly deleteOwners: Statement<[string]>;
+  private readonly insertOwner: Statement<[string, string, number]>;
   private readonly updateTime: Statement<[number, string, string]>;
   private readonly deleteVersion: Statement<[string, string]>;
   private readonly deleteBefore: Statement<[string, number]>;
@@ -112,7 +138,7 @@ class DumpMerge {
   /** By the dump's crate index: the digest the last dump stored, or -1. */
   private digests = new Float64Array(0);
   /** Rows waiting for the next multi-row INSERT. */
-  private readonly params: (string | number)[] = new Array(BATCH_ROWS * 3);
+  private readonly params: (string | number | null)[] = new Array(BATCH_ROWS * ROW_PARAMS);
   private pending = 0;
   private readonly newDigests: [string, number][] = [];
   readonly changed: string[] = [];
@@ -121,23 +147,36 @@ class DumpMerge {
   private earlierIgnored = 0;
   private forgotten = 0;
   private unchangedCrates = 0;
+  private publishersLearned = 0;
+  private ownersChanged = 0;
 
   constructor(
     private readonly database: TimestampDatabase,
     private readonly dump: DumpView,
   ) {
     const db = (this.db = database.db);
-    this.insertBatch = db.prepare(
-      `INSERT INTO versions (crate, version, published_at) VALUES ${Array(BATCH_ROWS).fill("(?, ?, ?)").join(", ")}
-       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
-    );
-    this.insertOne = db.prepare(
-      `INSERT INTO versions (crate, version, published_at) VALUES (?, ?, ?)
-       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at)`,
-    );
+    const upsert = (rows: number) =>
+      `INSERT INTO versions (crate, version, published_at, publish_via, publisher_id, publisher)
+       VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?)").join(", ")}
+       ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at),
+         publish_via = excluded.publish_via, publisher_id = excluded.publisher_id, publisher = excluded.publisher`;
+    this.insertBatch = db.prepare(upsert(BATCH_ROWS));
+    this.insertOne = db.prepare(upsert(1));
     this.selectCrate = db
-      .prepare<[string], [string, number]>("SELECT version, published_at FROM versions WHERE crate = ?")
+      .prepare<[string], [string, number, number | null, number | null, string | null]>(
+        "SELECT version, published_at, publish_via, publisher_id, publisher FROM versions WHERE crate = ?",
+      )
       .raw();
+    this.updateProvenance = db.prepare(
+      "UPDATE versions SET publish_via = ?, publisher_id = ?, publisher = ? WHERE crate = ? AND version = ?",
+    );
+    this.selectOwners = db
+      .prepare<[string], [string, number]>("SELECT owner, added_at FROM crate_owners WHERE crate = ?")
+      .raw();
+    this.deleteOwners = db.prepare<[string]>("DELETE FROM crate_owners WHERE crate = ?");
+    this.insertOwner = db.prepare<[string, string, number]>(
+      "INSERT OR REPLACE INTO crate_owners (crate, owner, added_at) VALUES (?, ?, ?)",
+    );
     this.updateTime = db.prepare<[number, string, string]>(
       "UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?",
     );
@@ -194,27 +233,58 @@ class DumpMerge {
   /** A crate the database has never seen: batched inserts, no lookup. */
   private insertNewCrate(entry: DumpCrateView): void {
     const crate = entry.crate;
-    entry.forEachVersion((version, at) => this.insert(crate, version, Math.floor(at)));
+    entry.forEachVersion((version, at, provenance) => this.insert(crate, version, Math.floor(at), provenance));
     this.added += entry.versionCount;
+    this.publishersLearned += entry.versionCount;
+    this.mergeOwners(entry);
     this.changed.push(crate);
+  }
+
+  /** Makes the crate's recorded owners the dump's; says whether they changed. */
+  private mergeOwners(entry: DumpCrateView): boolean {
+    const owners = entry.owners();
+    const recorded = this.known[entry.index] === 1 ? this.selectOwners.all(entry.crate) : [];
+    const same =
+      recorded.length === owners.length &&
+      recorded.every(([owner, at]) => owners.some((o) => o.owner === owner && Math.floor(o.addedAt) === at));
+    if (same) return false;
+    if (recorded.length > 0) this.deleteOwners.run(entry.crate);
+    for (const owner of owners) this.insertOwner.run(entry.crate, owner.owner, Math.floor(owner.addedAt));
+    this.ownersChanged++;
+    return true;
   }
 
   /** A crate the database knows: never earlier, and for a deleted crate, forget what the dump no longer lists. */
   private mergeKnownCrate(entry: DumpCrateView, deletedAt: UnixSeconds | undefined): boolean {
     const crate = entry.crate;
-    const recorded = new Map(this.selectCrate.all(crate));
+    const rows = this.selectCrate.all(crate);
+    const recorded = new Map(rows.map((row) => [row[0], row[1]]));
+    const provenanceOf = new Map(rows.map((row) => [row[0], row]));
     const listed = deletedAt === undefined ? null : new Set<string>();
-    let crateChanged = false;
-    entry.forEachVersion((version, rawAt) => {
+    let crateChanged = this.mergeOwners(entry);
+    entry.forEachVersion((version, rawAt, provenance) => {
       const at = Math.floor(rawAt);
       listed?.add(version);
       const before = recorded.get(version);
       if (before === undefined) {
-        this.insert(crate, version, at);
+        this.insert(crate, version, at, provenance);
         recorded.set(version, at);
         this.added++;
+        this.publishersLearned++;
         crateChanged = true;
-      } else if (at > before) {
+        return;
+      }
+      const row = provenanceOf.get(version);
+      const code = viaCode(provenance.via);
+      if (
+        row !== undefined &&
+        (row[2] !== code || row[3] !== provenance.publisherId || row[4] !== provenance.publisher)
+      ) {
+        this.updateProvenance.run(code, provenance.publisherId, provenance.publisher, crate, version);
+        this.publishersLearned++;
+        crateChanged = true;
+      }
+      if (at > before) {
         this.updateTime.run(at, crate, version);
         recorded.set(version, at);
         this.movedLater++;
@@ -246,11 +316,14 @@ class DumpMerge {
     return forgotten;
   }
 
-  private insert(crate: string, version: string, at: UnixSeconds): void {
-    const k = this.pending * 3;
+  private insert(crate: string, version: string, at: UnixSeconds, provenance: DumpProvenance): void {
+    const k = this.pending * ROW_PARAMS;
     this.params[k] = crate;
     this.params[k + 1] = version;
     this.params[k + 2] = at;
+    this.params[k + 3] = viaCode(provenance.via);
+    this.params[k + 4] = provenance.publisherId;
+    this.params[k + 5] = provenance.publisher;
     if (++this.pending === BATCH_ROWS) {
       this.insertBatch.run(this.params);
       this.pending = 0;
@@ -260,8 +333,7 @@ class DumpMerge {
   /** The rows short of a whole batch, one by one. */
   flushInserts(): void {
     const params = this.params;
-    for (let k = 0; k < this.pending * 3; k += 3)
-      this.insertOne.run(params[k] as string, params[k + 1] as string, params[k + 2] as number);
+    for (let k = 0; k < this.pending * ROW_PARAMS; k += ROW_PARAMS) this.insertOne.run(params.slice(k, k + ROW_PARAMS));
     this.pending = 0;
   }
 
@@ -299,7 +371,7 @@ class DumpMerge {
   }
 
   outcome(watermark: UnixSeconds): DumpMergeOutcome {
-    const { added, movedLater, earlierIgnored, forgotten, unchangedCrates } = this;
+    const { added, movedLater, earlierIgnored, forgotten, unchangedCrates, publishersLearned, ownersChanged } = this;
     return {
       added,
       movedLater,
@@ -307,6 +379,8 @@ class DumpMerge {
       forgotten,
       changedCrates: this.changed.length,
       unchangedCrates,
+      publishersLearned,
+      ownersChanged,
       watermark,
     };
   }

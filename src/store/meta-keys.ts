@@ -21,6 +21,8 @@ export const META_KEYS = {
   feedLastRun: "feed.last_run",
   /** When the last complete `kv push` finished, Unix seconds (written by kv push through src/store/database-freshness.ts). */
   kvLastPush: "kv.last_push",
+  /** Watermark of the first dump applied with publishers and owners: from then on records carry trust signals. */
+  trustDataSince: "trust.data_since",
   /** When `ingest advisories` last synced the RustSec advisory database, Unix seconds. */
   advisoriesSynced: "advisories.synced",
 } as const;

@@ -11,6 +11,7 @@ import {
   replaceAdvisories,
   type StoredAdvisory,
 } from "./advisories.ts";
+import { crateTrustOf, hasTrustData, ownersReader, type ProvenanceRow, TRUST_DDL } from "./trust-data.ts";
 
 /** Where `serve`, `ingest` and `kv` keep the timestamp database unless `--db` says otherwise. */
 export const DEFAULT_DB_PATH = "data/timestamps.sqlite";
@@ -19,7 +20,7 @@ export const DEFAULT_DB_PATH = "data/timestamps.sqlite";
 const JSON_BATCH = 4096;
 
 /** Bumped whenever the schema below changes; older files are migrated in `migrate`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** One publish time to record. `crate` may be in any case; it is stored lowercased like the index path. */
 export interface PublishTimeRow {
@@ -55,11 +56,14 @@ export interface RecordOutcome {
  * - `advisories(id, crate, patched, withdrawn)`: RustSec advisories, for security-fix admission (advisories.ts).
  * - `dump_digests(crate, digest)`: a keyed hash of the crate's rows in the last applied dump, so re-applying a dump
  *   skips every crate whose rows did not change (see dump-merge.ts).
+ * - `crate_owners(crate, owner, added_at)` and the publisher columns of `versions`: the trust signals' data
+ *   (trust-data.ts).
  */
 export class TimestampDatabase implements PublishTimes {
   /** The SQLite connection, for the modules of src/store only: SQL stays in this folder (test/architecture checks it). */
   readonly db: Database.Database;
-  private readonly selectCrate: Database.Statement<[string], { version: string; published_at: number }>;
+  private readonly selectCrate: Database.Statement<[string], ProvenanceRow>;
+  private readonly ownersOf: ReturnType<typeof ownersReader>;
   private readonly selectTime: Database.Statement<[string, string], { published_at: number }>;
   private readonly insertTime: Database.Statement<[string, string, number]>;
   private readonly moveTimeLater: Database.Statement<[number, string, string]>;
@@ -76,7 +80,12 @@ export class TimestampDatabase implements PublishTimes {
       this.db.pragma("journal_mode = WAL");
       migrate(this.db);
     }
-    this.selectCrate = this.db.prepare("SELECT version, published_at FROM versions WHERE crate = ?");
+    this.selectCrate = this.db
+      .prepare<[string], ProvenanceRow>(
+        "SELECT version, published_at, publish_via, publisher_id, publisher, trusted_source FROM versions WHERE crate = ?",
+      )
+      .raw();
+    this.ownersOf = ownersReader(this.db);
     this.selectTime = this.db.prepare("SELECT published_at FROM versions WHERE crate = ? AND version = ?");
     this.insertTime = this.db.prepare("INSERT OR IGNORE INTO versions (crate, version, published_at) VALUES (?, ?, ?)");
     this.moveTimeLater = this.db.prepare("UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?");
@@ -94,14 +103,24 @@ export class TimestampDatabase implements PublishTimes {
     return this.recordFor(crate);
   }
 
-  /** The crate's publish times and the advisories that may admit one of its versions early; null when neither. */
+  /**
+   * The crate's publish times, the advisories that may admit one of its versions early, and (once the database holds
+   * trust data) its trust signals; null when it knows nothing of the crate.
+   */
   recordFor(crate: string): CrateRecord | null {
     const name = crate.toLowerCase();
     const rows = this.selectCrate.all(name);
     const advisories = advisoriesFor(this.db, name);
     if (rows.length === 0 && advisories.length === 0) return null;
-    const versions = new Map(rows.map((row) => [row.version, row.published_at]));
-    return advisories.length === 0 ? { crate: name, versions } : { crate: name, versions, advisories };
+    const versions = new Map(rows.map((row) => [row[0], row[1]]));
+    const trust =
+      rows.length > 0 && hasTrustData((key) => this.getMeta(key)) ? crateTrustOf(rows, this.ownersOf(name)) : undefined;
+    return {
+      crate: name,
+      versions,
+      ...(advisories.length === 0 ? {} : { advisories }),
+      ...(trust === undefined ? {} : { trust }),
+    };
   }
 
   /**
@@ -229,5 +248,6 @@ function migrate(db: Database.Database): void {
     `);
   }
   if (version < 3) db.exec(ADVISORIES_DDL);
+  if (version < 4) db.exec(TRUST_DDL);
   if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }

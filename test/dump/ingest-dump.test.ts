@@ -195,19 +195,25 @@ describe("ingest dump", () => {
       ["versions", "crate_id", /has no "crate_id" column/],
       ["crates", "name", /data\/crates\.csv has no "name" column/],
       ["deleted_crates", "deleted_at", /data\/deleted_crates\.csv has no "deleted_at" column/],
+      ["versions", "published_by", /data\/versions\.csv has no "published_by" column/],
+      ["users", "gh_login", /data\/users\.csv has no "gh_login" column/],
+      ["crate_owners", "owner_kind", /data\/crate_owners\.csv has no "owner_kind" column/],
     ] as const)("when %s.csv has no %s column", async (table, column, message) => {
       const { db, before } = await ingestedDatabase();
       expect(await failure(await dumpFile(changedDump(), { dropColumns: { [table]: [column] } }), db)).toMatch(message);
       expect(databaseContents(db)).toEqual(before);
     });
 
-    it.each(["data/versions.csv", "data/crates.csv", "metadata.json"])("when %s is missing", async (file) => {
-      const { db, before } = await ingestedDatabase();
-      expect(await failure(await dumpFile(changedDump(), { omitFiles: [file] }), db)).toContain(
-        `the archive has no ${file}`,
-      );
-      expect(databaseContents(db)).toEqual(before);
-    });
+    it.each(["data/versions.csv", "data/crates.csv", "metadata.json", "data/users.csv", "data/crate_owners.csv"])(
+      "when %s is missing",
+      async (file) => {
+        const { db, before } = await ingestedDatabase();
+        expect(await failure(await dumpFile(changedDump(), { omitFiles: [file] }), db)).toContain(
+          `the archive has no ${file}`,
+        );
+        expect(databaseContents(db)).toEqual(before);
+      },
+    );
 
     it.each([
       ["an impossible date", "2026-02-30 10:00:00+00"],

@@ -36,8 +36,10 @@ function dumpOf(
       return h;
     },
     forEachVersion: (visit) => {
-      for (const [version, at] of Object.entries(crates[crate] ?? {})) visit(version, at);
+      for (const [version, at] of Object.entries(crates[crate] ?? {}))
+        visit(version, at, { via: "token", publisherId: 1, publisher: "someone" });
     },
+    owners: () => [],
   }));
   return {
     digestSeed: seed,
@@ -66,6 +68,8 @@ describe("mergeDump", () => {
       forgotten: 0,
       changedCrates: 2,
       unchangedCrates: 0,
+      publishersLearned: 3,
+      ownersChanged: 0,
       watermark: 1000,
     });
     expect(db.recordFor("a")?.versions).toEqual(
@@ -143,7 +147,8 @@ describe("mergeDump", () => {
     ]);
     const before = revisionOf(db, "x") as number;
     const outcome = mergeDump(db, dumpOf(digestSeedOf(db), 1000, { y: { "1.0.0": 100 } }, { x: 500, y: 150 }));
-    expect(outcome).toMatchObject({ forgotten: 2, changedCrates: 1 });
+    // x lost two versions; y's one version gained its publisher (the feed had recorded only its time).
+    expect(outcome).toMatchObject({ forgotten: 2, changedCrates: 2, publishersLearned: 1 });
     expect(db.recordFor("x")?.versions).toEqual(new Map([["0.3.0", 900]]));
     expect(db.recordFor("y")?.versions).toEqual(new Map([["1.0.0", 100]]));
     expect(revisionOf(db, "x")).toBeGreaterThan(before);

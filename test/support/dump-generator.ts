@@ -44,6 +44,23 @@ export interface DumpVersion {
   readonly yanked?: boolean;
   readonly features?: CsvValue;
   readonly description?: CsvValue;
+  /** users.csv id of the publishing account; `null` for none (trusted publishing, or a version from before 2019). */
+  readonly publishedBy?: number | null;
+}
+
+/** A users.csv row (`gh_login`) or a teams.csv row (`login`, `github:org:team`). */
+export interface DumpAccount {
+  readonly id: number;
+  readonly login: string;
+}
+
+export interface DumpCrateOwner {
+  readonly crateId: number;
+  readonly ownerId: number;
+  /** 0 a user, 1 a team. */
+  readonly ownerKind?: 0 | 1;
+  /** PostgreSQL text (see `postgresTime`). */
+  readonly createdAt: string;
 }
 
 export interface DumpDeletedCrate {
@@ -61,11 +78,16 @@ export interface DumpContent {
   readonly crates: Iterable<DumpCrate>;
   readonly versions: Iterable<DumpVersion>;
   readonly deletedCrates?: Iterable<DumpDeletedCrate>;
+  /** users.csv; default: users 1…1000 as `user-<id>` (the accounts the default `published_by` refers to). */
+  readonly users?: Iterable<DumpAccount>;
+  readonly teams?: Iterable<DumpAccount>;
+  /** crate_owners.csv; default: one row, user 1 owning crate 1. */
+  readonly crateOwners?: Iterable<DumpCrateOwner>;
   /** Rows in the skipped CSVs (dependencies.csv, version_downloads.csv); default 3 each. */
   readonly fillerRows?: number;
 }
 
-export type DumpTable = "crates" | "versions" | "deleted_crates";
+export type DumpTable = "crates" | "versions" | "deleted_crates" | "users" | "crate_owners";
 
 export interface DumpLayout {
   /** Columns in a seeded random order instead of the real alphabetical one. */
@@ -256,14 +278,39 @@ export async function writeDumpArchive(
     csv("data/metadata.csv", ["total_downloads"], [{ total_downloads: "123456789" }]);
     csv("data/reserved_crate_names.csv", ["name"], [{ name: "std" }, { name: "core" }]);
     csv(
+      "data/teams.csv",
+      ["avatar", "github_id", "id", "login", "name", "org_id"],
+      map(content.teams ?? [], (t) => ({
+        avatar: null,
+        github_id: String(1000 + t.id),
+        id: String(t.id),
+        login: t.login,
+        name: "A team, of people",
+        org_id: String(t.id),
+      })),
+    );
+    csv(
       "data/users.csv",
-      ["gh_avatar", "gh_id", "gh_login", "id", "name"],
-      [{ gh_avatar: "https://avatars.example/1", gh_id: "1", gh_login: "someone", id: "1", name: "Some, One" }],
+      columnsOf("users", ["created_at", "gh_id", "gh_login", "id", "name", "username"]),
+      map(content.users ?? range(1000, (i) => ({ id: i + 1, login: `user-${i + 1}` })), (u) => ({
+        created_at: postgresTime(1.4e9 + u.id),
+        gh_id: String(5000 + u.id),
+        gh_login: u.login,
+        id: String(u.id),
+        name: u.id % 4 === 0 ? null : `Some, "One" ${u.id}`,
+        username: u.login,
+      })),
     );
     csv(
       "data/crate_owners.csv",
-      ["crate_id", "created_at", "created_by", "owner_id", "owner_kind"],
-      [{ crate_id: "1", created_at: postgresTime(1.5e9), created_by: null, owner_id: "1", owner_kind: "0" }],
+      columnsOf("crate_owners", ["crate_id", "created_at", "created_by", "owner_id", "owner_kind"]),
+      map(content.crateOwners ?? [{ crateId: 1, ownerId: 1, createdAt: postgresTime(1.5e9) }], (o) => ({
+        crate_id: String(o.crateId),
+        created_at: o.createdAt,
+        created_by: null,
+        owner_id: String(o.ownerId),
+        owner_kind: String(o.ownerKind ?? 0),
+      })),
     );
     csv(
       "data/deleted_crates.csv",
@@ -392,7 +439,14 @@ function versionRow(v: DumpVersion): Record<string, CsvValue> {
     links: null,
     num: v.num,
     num_no_build: v.num.replace(/\+.*$/, ""),
-    published_by: v.id % 7 === 0 ? null : String(1 + (v.id % 1000)),
+    published_by:
+      v.publishedBy === undefined
+        ? v.id % 7 === 0
+          ? null
+          : String(1 + (v.id % 1000))
+        : v.publishedBy === null
+          ? null
+          : String(v.publishedBy),
     repository: null,
     rust_version: v.id % 3 === 0 ? "1.70" : null,
     tar_sha256: `\\x${hex}`,
@@ -494,9 +548,31 @@ export function syntheticDumpContent(options: SyntheticDumpOptions): DumpContent
   const end = Math.floor(timestamp.getTime() / 1000) - 60;
   const start = end - 5 * 365 * 86_400;
   const words = vocabulary(seededRandom((options.seed ?? 7) + 1));
+  // Accounts: one per five crates; crate k is owned by user 1 + k % users, every tenth crate gains a second owner
+  // later; one version in twenty is published by another account, and one in nine without one.
+  const users = Math.max(1000, Math.floor(crates / 5));
+  const ownerOf = (crateId: number) => 1 + (crateId % users);
   return {
     timestamp,
     fillerRows: Math.floor(versions * 0.5),
+    users: {
+      *[Symbol.iterator]() {
+        for (let id = 1; id <= users; id++) yield { id, login: `user-${id.toString(36)}` };
+      },
+    },
+    crateOwners: {
+      *[Symbol.iterator]() {
+        for (let id = 1; id <= crates; id++) {
+          yield { crateId: id, ownerId: ownerOf(id), createdAt: postgresTime(start + id * 17, 6, 0.25) };
+          if (id % 10 === 0)
+            yield {
+              crateId: id,
+              ownerId: ownerOf(id * 7 + 3),
+              createdAt: postgresTime(start + id * 17 + 86_400 * (id % 900), 3, 0.5),
+            };
+        }
+      },
+    },
     crates: {
       *[Symbol.iterator]() {
         const random = seededRandom(options.seed ?? 7);
@@ -530,6 +606,7 @@ export function syntheticDumpContent(options: SyntheticDumpOptions): DumpContent
             yanked: id % 53 === 0,
             features: id % 3 === 0 ? `{"default":["std"],"${words[id % words.length]}":[]}` : "{}",
             description: id % 2 === 0 ? `${words[id % words.length]}, "${words[(id * 13) % words.length]}"` : null,
+            publishedBy: id % 9 === 0 ? null : id % 20 === 0 ? ownerOf(id) : ownerOf(crateId),
           };
         }
       },

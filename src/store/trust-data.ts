@@ -1,0 +1,78 @@
+import type Database from "better-sqlite3";
+import type { UnixSeconds } from "../core/time.ts";
+import {
+  type CrateOwnerAddition,
+  type CrateTrust,
+  computeCrateTrust,
+  type PublishVia,
+  type VersionProvenance,
+} from "../core/trust-signals.ts";
+import { META_KEYS } from "./meta-keys.ts";
+
+/**
+ * The trust signals' data in the timestamp database: who published each version (columns of `versions`) and who owns
+ * each crate (`crate_owners`). Records carry the signals computed from it (core/trust-signals.ts) once a dump with
+ * publishers has been applied (`meta` `trust.data_since`); before that, records carry none and no signal is checked.
+ *
+ * `versions.publish_via`: NULL not known yet (a version learned from the feed), 0 with an account's token
+ * (`publisher_id`, `publisher` = its login), 1 trusted publishing (`trusted_source` = `github: owner/repo` when known),
+ * 2 no account (from before crates.io recorded publishers).
+ */
+export const TRUST_DDL = `
+  ALTER TABLE versions ADD COLUMN publish_via INTEGER;
+  ALTER TABLE versions ADD COLUMN publisher_id INTEGER;
+  ALTER TABLE versions ADD COLUMN publisher TEXT;
+  ALTER TABLE versions ADD COLUMN trusted_source TEXT;
+  CREATE TABLE IF NOT EXISTS crate_owners (
+    crate TEXT NOT NULL,              -- lowercased crate name
+    owner TEXT NOT NULL,              -- a user's login, or a team's (github:org:team)
+    added_at INTEGER NOT NULL,        -- Unix seconds
+    PRIMARY KEY (crate, owner)
+  ) WITHOUT ROWID;
+  -- Digests before this schema did not cover publishers and owners: the next dump merges every crate.
+  DELETE FROM dump_digests;
+`;
+
+const VIA_CODES: Record<Exclude<PublishVia, null>, number> = { token: 0, "trusted-publishing": 1, "no-account": 2 };
+const VIA_OF_CODE: readonly PublishVia[] = ["token", "trusted-publishing", "no-account"];
+
+export function viaCode(via: PublishVia): number | null {
+  return via === null ? null : VIA_CODES[via];
+}
+
+export function viaOf(code: number | null): PublishVia {
+  return code === null ? null : (VIA_OF_CODE[code] ?? null);
+}
+
+/** `[version, published_at, publish_via, publisher_id, publisher, trusted_source]` */
+export type ProvenanceRow = [string, UnixSeconds, number | null, number | null, string | null, string | null];
+
+/** Whether records carry trust data: a dump with publishers has been applied. */
+export function hasTrustData(getMeta: (key: string) => string | null): boolean {
+  return getMeta(META_KEYS.trustDataSince) !== null;
+}
+
+/** Reads a crate's owners: prepared once per connection. */
+export function ownersReader(db: Database.Database): (crate: string) => CrateOwnerAddition[] {
+  const select = db
+    .prepare<[string], [string, number]>("SELECT owner, added_at FROM crate_owners WHERE crate = ? ORDER BY owner")
+    .raw();
+  return (crate) => select.all(crate).map(([owner, addedAt]) => ({ owner, addedAt }));
+}
+
+/**
+ * The trust section of a crate's record from its rows. Owners count as known once any version's publisher is (the
+ * crate was in a dump, which lists every crate's owners, possibly none).
+ */
+export function crateTrustOf(rows: readonly ProvenanceRow[], owners: readonly CrateOwnerAddition[]): CrateTrust {
+  const versions: VersionProvenance[] = rows.map(([version, publishedAt, via, publisherId, publisher, source]) => ({
+    version,
+    publishedAt,
+    via: viaOf(via),
+    publisherId,
+    publisher,
+    trustedSource: source,
+  }));
+  const ownersKnown = versions.some((v) => v.via !== null);
+  return computeCrateTrust(versions, ownersKnown ? owners : null);
+}
