@@ -13,6 +13,12 @@ import { existsSync } from "node:fs";
 if (existsSync(new URL("../src/cli.ts", import.meta.url))) {
   const { buildCliIfStale } = await import("../scripts/build-cli.mjs");
   await buildCliIfStale();
+} else if (!existsSync(new URL("../dist/cli.mjs", import.meta.url))) {
+  // A package packed without its prepack build (e.g. installed from a git URL, where npm runs only `prepare`).
+  process.stderr.write(
+    "error: this crates-cooldown package holds no dist/cli.mjs; install a tarball made by npm pack\n",
+  );
+  process.exit(1);
 }
 
 process.setSourceMapsEnabled(true);

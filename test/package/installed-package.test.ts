@@ -4,7 +4,7 @@
  * when the tests run as root, for whom permission bits do not stop a write — against loopback fakes of crates.io and
  * its updates feed.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -232,6 +232,23 @@ describe("the installed, read-only crates-cooldown", () => {
         .filter(Boolean)
         .map((line) => JSON.parse(line).vers),
     ).toEqual(["1.0.0"]);
+  });
+
+  it("says what is missing, and exits 1, when a package holds no build", async () => {
+    const unbuilt = join(work, "unbuilt");
+    mkdirSync(join(unbuilt, "bin"), { recursive: true });
+    copyFileSync(
+      join(prefix, "lib", "node_modules", "crates-cooldown", "bin", "crates-cooldown.js"),
+      join(unbuilt, "bin", "crates-cooldown.js"),
+    );
+    const run = await runProcess(process.execPath, [join(unbuilt, "bin", "crates-cooldown.js"), "--version"], {
+      timeoutMs: 30_000,
+    });
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: "error: this crates-cooldown package holds no dist/cli.mjs; install a tarball made by npm pack\n",
+    });
   });
 
   it("wrote nothing into its own tree", () => {
