@@ -30,10 +30,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { ingestAdvisories } from "../../src/advisories/ingest-advisories.ts";
+import { defaultRules } from "../../src/core/policy.ts";
 import type { Policy } from "../../src/core/policy-document.ts";
+import type { CrateOwnerAddition } from "../../src/core/trust-signals.ts";
 import { exportKvStore } from "../../src/kv/kv-export.ts";
 import { startCooldownServer } from "../../src/server/start-server.ts";
 import { type PublishTimeRow, TimestampDatabase } from "../../src/store/timestamp-database.ts";
+import { type ProvenanceReport, recordProvenance } from "../../src/store/trust-data.ts";
 import { startComputeHost } from "../compute-host/compute-host.ts";
 import { type GeneratedAdvisory, writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
 
@@ -61,6 +64,11 @@ export interface HomeSettings {
    * crates.io; the edge's default is on, its backend being crates.io), and a fake upstream is not crates.io.
    */
   readonly prePubtimeInference?: "on" | "off";
+  /**
+   * Decide as for crates.io: trust signals apply (the edge's backend is crates.io, so it always does; Node does for
+   * `https://index.crates.io` only, so a fake upstream needs this). Default: off, as Node is for a fake upstream.
+   */
+  readonly cratesIoRules?: boolean;
   /** Config Store `upstream_max_ttl_seconds` (edge only: Node's cache follows upstream's own lifetime). */
   readonly upstreamMaxTtlSeconds?: number;
 }
@@ -100,6 +108,11 @@ export interface RunningHome {
   recordTimes(rows: readonly PublishTimeRow[]): void;
   /** The RustSec advisory database is now exactly these advisories (`ingest advisories`; the edge's KV follows). */
   setAdvisories(advisories: readonly GeneratedAdvisory[]): Promise<void>;
+  /** Records who published versions and who owns crates, as the dump or the API lookups do (the edge's KV follows). */
+  recordProvenance(
+    reports: readonly ProvenanceReport[],
+    owners?: ReadonlyMap<string, readonly CrateOwnerAddition[]>,
+  ): void;
   /** Writes a `meta` key (freshness bookkeeping, src/store/meta-keys.ts) as the ingest job does (the edge's `_freshness` follows). */
   setMeta(key: string, value: string): void;
   /** Decide under this policy from the next request on (Node: `usePolicy`; edge: `_policy` as `kv export --policy` writes it). */
@@ -141,6 +154,7 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
         upstream: options.upstream,
         dbPath,
         prePubtimeInference,
+        ...(options.settings?.cratesIoRules ? { rules: defaultRules(true, prePubtimeInference === "on") } : {}),
         log: (line) => log.push(line),
         ...(clock === undefined ? {} : { clock: { now: () => Math.floor(clock()) } }),
         ...(policy === undefined ? {} : { policy }),
@@ -185,6 +199,10 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
       const folder = join(scratch, `advisory-db-${++advisoryRuns}`);
       mkdirSync(folder);
       await ingestAdvisories(database, writeAdvisoryDbFolder(folder, advisories));
+      inner.sync();
+    },
+    recordProvenance(reports, owners) {
+      recordProvenance(database, reports, owners);
       inner.sync();
     },
     setMeta(key, value) {

@@ -39,6 +39,20 @@ const THIRTY_HOURS_OLD = line("3.1.0", '"yanked":false,"pubtime":"2026-09-20T06:
 const demoRecord = (times: Record<string, number>) => JSON.stringify({ v: 1, crate: "demo", times });
 /** A policy as the job pushes it to KV (`_policy`), over the defaults. */
 const policy = (changes: Partial<Policy>) => encodePolicy({ ...DEFAULT_POLICY, ...changes });
+/** Trust signals (record format 3): 1.1.0 and 1.2.0 by a new publisher; 1.0.1 is not in the record (trust unknown). */
+const EIGHT_DAYS_OLD_UNRECORDED = line("1.0.1", '"yanked":false,"pubtime":"2026-09-13T13:00:00Z"');
+const TRUST_FILE = EIGHT_DAYS_OLD + EIGHT_DAYS_OLD_UNRECORDED + TWO_DAYS_OLD + EXACTLY_SEVEN_DAYS_OLD;
+const NEW_PUBLISHER = { s: "new-publisher", by: "eve", earlier: ["alice"], n: 1 };
+const TRUST_RECORD = JSON.stringify({
+  v: 3,
+  crate: "demo",
+  times: {
+    "1.0.0": at("2026-09-13T12:00:00Z"),
+    "1.1.0": at("2026-09-19T12:00:00Z"),
+    "1.2.0": at("2026-09-14T12:00:00Z"),
+  },
+  trust: { unknown: [], signals: { "1.1.0": [NEW_PUBLISHER], "1.2.0": [NEW_PUBLISHER] } },
+});
 const TWO_HOURS_OLD = line("1.5.0", '"yanked":false,"pubtime":"2026-09-21T10:00:00Z"');
 const NINETY_MINUTES_OLD = line("1.5.1", '"yanked":false,"pubtime":"2026-09-21T10:30:00Z"');
 
@@ -258,6 +272,53 @@ export const HAND_WRITTEN_VECTORS: readonly EngineVector[] = [
       reasons: ["visible", "visible", "too-young"],
       body: EIGHT_DAYS_OLD + TWO_HOURS_OLD,
       nextVisibleAt: at("2026-09-28T10:30:00Z"),
+    },
+  },
+  {
+    name: "holds a new publisher's release 7 days past the window, and a release of unknown trust data once it is due",
+    crate: "demo",
+    text: TRUST_FILE,
+    window: D7,
+    now: NOW,
+    record: TRUST_RECORD,
+    prePubtimeInference: false,
+    policy: null,
+    expected: {
+      reasons: ["visible", "trust-data-unknown", "too-young", "trust-signal"],
+      body: EIGHT_DAYS_OLD,
+      nextVisibleAt: at("2026-09-28T12:00:00Z"),
+    },
+  },
+  {
+    name: "shows a new publisher's release once the window and the extra 7 days are over",
+    crate: "demo",
+    text: TRUST_FILE,
+    window: D7,
+    now: at("2026-09-28T12:00:00Z"),
+    record: TRUST_RECORD,
+    prePubtimeInference: false,
+    policy: null,
+    expected: {
+      reasons: ["visible", "trust-data-unknown", "trust-signal", "visible"],
+      body: EIGHT_DAYS_OLD + EXACTLY_SEVEN_DAYS_OLD,
+      nextVisibleAt: at("2026-10-03T12:00:00Z"),
+    },
+  },
+  {
+    name: "[trust] new-publisher = 0d and unknown-trust-data = ignore leave the window alone",
+    crate: "demo",
+    text: TRUST_FILE,
+    window: D7,
+    now: NOW,
+    record: TRUST_RECORD,
+    prePubtimeInference: false,
+    policy: policy({
+      trust: { extraWait: { ...DEFAULT_POLICY.trust.extraWait, "new-publisher": 0 }, unknownData: "ignore" },
+    }),
+    expected: {
+      reasons: ["visible", "visible", "too-young", "visible"],
+      body: EIGHT_DAYS_OLD + EIGHT_DAYS_OLD_UNRECORDED + EXACTLY_SEVEN_DAYS_OLD,
+      nextVisibleAt: at("2026-09-26T12:00:00Z"),
     },
   },
 ];
