@@ -3,6 +3,7 @@ import { indexPathFor } from "../core/index-path.ts";
 import { verdictForPinnedVersion } from "../core/pinned-version.ts";
 import type { HiddenReason } from "../core/policy.ts";
 import { formatRfc3339 } from "../core/time.ts";
+import { describeTrustSignal } from "../core/trust-signals.ts";
 import type { CooldownWindow } from "../core/window.ts";
 import type { LockedPackage, Lockfile, PackageOrigin } from "./lockfile.ts";
 
@@ -15,7 +16,7 @@ export interface PinFinding {
   readonly origin: PackageOrigin;
   readonly status: PinStatus;
   readonly published_at: string | null;
-  /** When the pin becomes visible by age (too-young only). */
+  /** When the pin becomes visible by age (too-young and trust-signal only). */
   readonly visible_at: string | null;
   readonly detail: string | null;
 }
@@ -33,6 +34,8 @@ const FAILING: ReadonlySet<PinStatus> = new Set<PinStatus>([
   "yanked",
   "unknown-publish-time",
   "unreadable-line",
+  "trust-signal",
+  "trust-data-unknown",
   "not-in-index",
   "crate-not-found",
   "fetch-failed",
@@ -85,8 +88,13 @@ async function judge(pkg: LockedPackage, decided: Awaited<ReturnType<CrateDecide
   const publishedAt =
     "publishedAt" in verdict && verdict.publishedAt !== null ? formatRfc3339(verdict.publishedAt.at) : null;
   if (verdict.visible) return finding(pkg, "visible", publishedAt, null, null);
-  const visibleAt = verdict.reason === "too-young" ? formatRfc3339(verdict.visibleAt) : null;
-  return finding(pkg, verdict.reason, publishedAt, visibleAt, null);
+  const visibleAt =
+    verdict.reason === "too-young" || verdict.reason === "trust-signal" ? formatRfc3339(verdict.visibleAt) : null;
+  // The signals' evidence, e.g. "first release by @eve (earlier releases by @alice)".
+  const trust = "trust" in verdict && verdict.trust !== undefined ? verdict.trust : null;
+  const detail =
+    trust === null ? null : trust.signals.map((signal) => describeTrustSignal(signal, formatRfc3339)).join("; ");
+  return finding(pkg, verdict.reason, publishedAt, visibleAt, detail);
 }
 
 function finding(
@@ -152,7 +160,15 @@ function summaryLine(report: CheckReport): string {
 function tableRow(f: PinFinding): { verdict: string; reason: string; clears: string } {
   switch (f.status) {
     case "too-young":
-      return { verdict: "hidden", reason: `too young (published ${f.published_at})`, clears: f.visible_at ?? "-" };
+      return {
+        verdict: "hidden",
+        reason: `too young (published ${f.published_at})${f.detail === null ? "" : `; ${f.detail}`}`,
+        clears: f.visible_at ?? "-",
+      };
+    case "trust-signal":
+      return { verdict: "hidden", reason: `held by trust signals: ${f.detail}`, clears: f.visible_at ?? "-" };
+    case "trust-data-unknown":
+      return { verdict: "hidden", reason: "trust data unknown", clears: "once the database learns who published it" };
     case "yanked":
       return { verdict: "hidden", reason: "yanked", clears: "never (update to another version)" };
     case "unknown-publish-time":
@@ -182,7 +198,11 @@ function cell(text: string): string {
 function describe(f: PinFinding): string {
   switch (f.status) {
     case "too-young":
-      return `too young (published ${f.published_at}); clears at ${f.visible_at}`;
+      return `too young (published ${f.published_at})${f.detail === null ? "" : `; ${f.detail}`}; clears at ${f.visible_at}`;
+    case "trust-signal":
+      return `held by trust signals: ${f.detail}; clears at ${f.visible_at}`;
+    case "trust-data-unknown":
+      return "trust data unknown; clears once the timestamp database learns who published it";
     case "yanked":
       return "yanked; never clears (update to another version)";
     case "unknown-publish-time":

@@ -188,3 +188,49 @@ describe("checkLockfile", () => {
     expect(peak).toBe(4);
   });
 });
+
+describe("checkLockfile with trust signals (crates.io rules)", () => {
+  it("fails a pin held back by a signal, naming the signal's evidence and when it clears, and one of unknown trust data", async () => {
+    const upstream = new InMemoryUpstream().set("ta/ke/takeover", {
+      body:
+        indexLine({ name: "takeover", vers: "1.0.0", pubtime: NOW - 30 * DAY }) +
+        indexLine({ name: "takeover", vers: "1.1.0", pubtime: NOW - 10 * DAY }) +
+        indexLine({ name: "takeover", vers: "1.2.0", pubtime: NOW - 9 * DAY }),
+    });
+    const times = new InMemoryPublishTimes()
+      .set("takeover", "1.0.0", NOW - 30 * DAY)
+      .set("takeover", "1.1.0", NOW - 10 * DAY);
+    times.trust.set("takeover", {
+      unknown: new Set(),
+      signals: new Map([["1.1.0", [{ signal: "new-publisher", by: "eve", earlier: ["alice"], earlierCount: 1 }]]]),
+    });
+    const { decide } = createCrateDecider({
+      upstream,
+      publishTimes: times,
+      clock: new FixedClock(NOW),
+      rules: defaultRules(true),
+    });
+    const report = await checkLockfile(
+      parseLockfile(
+        lockfileOf([
+          ["takeover", "1.0.0"],
+          ["takeover", "1.1.0"],
+          ["takeover", "1.2.0"],
+        ]),
+      ),
+      decide,
+      SEVEN,
+    );
+    expect(report.problems).toBe(2);
+    const text = formatCheckText(report);
+    expect(text).toContain(
+      "takeover 1.1.0: held by trust signals: first release by @eve (earlier releases by @alice); clears at 2026-11-26T12:00:00Z",
+    );
+    expect(text).toContain(
+      "takeover 1.2.0: trust data unknown; clears once the timestamp database learns who published it",
+    );
+    expect(formatCheckMarkdown(report)).toContain(
+      "| takeover 1.1.0 | hidden | held by trust signals: first release by @eve (earlier releases by @alice) | 2026-11-26T12:00:00Z |",
+    );
+  });
+});
