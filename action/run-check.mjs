@@ -4,7 +4,7 @@
 // 1 some pin would not resolve, 2 bad input). A composite action's inputs reach a step only as the `env` it maps them
 // to: action.yml maps each input to INPUT_<NAME>, as GitHub itself does for JavaScript actions.
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,8 @@ function input(name) {
 }
 
 const summary = process.env.GITHUB_STEP_SUMMARY ?? "";
+// Without a database of its own, an empty one outside the workspace, removed afterwards: check leaves no file behind.
+const scratch = input("db") === "" ? mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), "crates-cooldown-")) : null;
 const args = [
   BIN,
   "check",
@@ -25,9 +27,8 @@ const args = [
   input("window") || "7d",
   "--format",
   input("format") || "text",
-  // Without a database of its own, an empty one outside the workspace: check never leaves a file in the project.
   "--db",
-  input("db") || join(mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), "crates-cooldown-")), "timestamps.sqlite"),
+  scratch === null ? input("db") : join(scratch, "timestamps.sqlite"),
 ];
 if (input("upstream") !== "") args.push("--upstream", input("upstream"));
 if (input("policy") !== "") args.push("--policy", input("policy"));
@@ -53,6 +54,7 @@ child.on("error", (error) => {
   process.exitCode = 2;
 });
 child.on("close", (code, signal) => {
+  if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   const exitCode = code ?? 2;
   // A finished check appended its table; when it did not (bad input, a crash, a signal), the summary says why instead.
   if (summary !== "" && exitCode !== 0 && summarySize() === sizeBefore) {

@@ -192,6 +192,8 @@ describe("the action's steps", () => {
     expect(run.stdout).toBe("ok: all 1 crates.io pins are visible under /7d/\n");
     expect(run.summary).toBe("### crates-cooldown check: ok: all 1 crates.io pins are visible under /7d/\n\n");
     expect(readdirSync(workspace)).toEqual(["Cargo.lock"]);
+    // The empty database it made for itself in RUNNER_TEMP is gone too.
+    expect(readdirSync(join(work, "runner-temp")).filter((name) => name.startsWith("crates-cooldown-"))).toEqual([]);
   });
 
   it("exit 1 naming the pin that is too young, in the log and as a table row with when it clears", async () => {
