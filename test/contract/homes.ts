@@ -35,8 +35,8 @@ import type { Policy } from "../../src/core/policy-document.ts";
 import type { CrateOwnerAddition } from "../../src/core/trust-signals.ts";
 import { exportKvStore } from "../../src/kv/kv-export.ts";
 import { startCooldownServer } from "../../src/server/start-server.ts";
+import { type ProvenanceReport, recordProvenance } from "../../src/store/provenance-reports.ts";
 import { type PublishTimeRow, TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { type ProvenanceReport, recordProvenance } from "../../src/store/trust-data.ts";
 import { startComputeHost } from "../compute-host/compute-host.ts";
 import { type GeneratedAdvisory, writeAdvisoryDbFolder } from "../support/advisory-db-generator.ts";
 
