@@ -5,7 +5,8 @@
  * figures are medians and their ratio. The target is about identity answers (filtering, not compressing); a second
  * pair, measured the same way, shows what answering cargo's `Accept-Encoding: gzip` costs on top. The server replays
  * a filtered answer within the lifetime the core gives it, so a warm file mostly measures that replay; the core's
- * work on a miss is timed separately, in-process.
+ * work on a miss is timed separately, in-process. The same server with `/-/metrics` off runs beside them (identity
+ * only), so the cost of the Prometheus counters shows as a ratio measured in the same rounds.
  *
  * Run: `npm run bench` (all) or `node bin/run-ts.js bench/server.bench.ts`.
  * Env: BENCH_SERVER_SECONDS (5), BENCH_SERVER_ROUNDS (5), BENCH_SERVER_CONNECTIONS (10),
@@ -60,6 +61,8 @@ interface Pair {
   readonly bare: ChildServer;
   readonly cooldownRuns: Run[];
   readonly bareRuns: Run[];
+  /** The same server with metrics off, for the identity scenario only. */
+  readonly metricsOffRuns: Run[] | null;
 }
 
 /** One load run and the CPU the server under load spent on it (null where /proc is absent). */
@@ -81,6 +84,13 @@ async function run(): Promise<void> {
       execArgv: PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
     },
   );
+  const metricsOff = await startChildServer("./serve-cooldown.ts", [
+    upstream.url,
+    join(work, "timestamps-metrics-off.sqlite"),
+    String(now),
+    "metrics-off",
+  ]);
+  const metricsOffUrl = `${metricsOff.url}${WINDOW}/${INDEX_PATH}`;
   const pairs: Pair[] = [];
   try {
     const cooldownUrl = `${cooldown.url}${WINDOW}/${INDEX_PATH}`;
@@ -88,7 +98,14 @@ async function run(): Promise<void> {
       // The bare server replays exactly what the cooldown server sent for this kind of request: status, headers, bytes.
       const answer = await rawGet(cooldownUrl, scenario.requestHeaders);
       const bare = await startChildServer("./serve-bytes.ts", []);
-      pairs.push({ scenario, cooldownUrl, bare, cooldownRuns: [], bareRuns: [] });
+      pairs.push({
+        scenario,
+        cooldownUrl,
+        bare,
+        cooldownRuns: [],
+        bareRuns: [],
+        metricsOffRuns: scenario.name === "identity" ? [] : null,
+      });
       await bare.send({ body: answer.body.toString("base64"), headers: answer.headers });
       const replayed = await rawGet(bare.url, scenario.requestHeaders);
       if (!replayed.body.equals(answer.body))
@@ -113,14 +130,18 @@ async function run(): Promise<void> {
     for (const pair of pairs) {
       await load(pair.cooldownUrl, pair, 2);
       await load(pair.bare.url, pair, 2);
+      if (pair.metricsOffRuns !== null) await load(metricsOffUrl, pair, 2);
     }
     const upstreamBefore = upstream.requests();
     for (let round = 0; round < ROUNDS; round++) {
       for (const pair of pairs) {
-        for (const [name, server, url, runs] of [
+        const servers: [string, ChildServer, string, Run[]][] = [
           ["cooldown server", cooldown, pair.cooldownUrl, pair.cooldownRuns],
           ["bare node:http", pair.bare, pair.bare.url, pair.bareRuns],
-        ] as const) {
+        ];
+        if (pair.metricsOffRuns !== null)
+          servers.push(["cooldown server, metrics off", metricsOff, metricsOffUrl, pair.metricsOffRuns]);
+        for (const [name, server, url, runs] of servers) {
           const cpuBefore = server.cpuSeconds();
           const result = await load(url, pair, SECONDS);
           const cpuAfter = server.cpuSeconds();
@@ -181,6 +202,30 @@ async function run(): Promise<void> {
             },
       );
     }
+    for (const { scenario, cooldownRuns, bareRuns, metricsOffRuns } of pairs) {
+      if (metricsOffRuns === null) continue;
+      const [on, off] = [cpuOf(cooldownRuns), cpuOf(metricsOffRuns)];
+      const label = `${(text.length / 1e3).toFixed(0)} KB file, ${scenario.name}`;
+      const onRatio = rps(cooldownRuns) / rps(metricsOffRuns);
+      const offVsBare = rps(metricsOffRuns) / rps(bareRuns);
+      console.log(
+        `${BENCH}: ${scenario.name}: metrics off ${rps(metricsOffRuns).toFixed(0)} req/s (${offVsBare.toFixed(2)}× bare), ` +
+          `metrics on ÷ off ${onRatio.toFixed(2)}×` +
+          (on === null || off === null ? "" : `, server CPU ${on.toFixed(0)} vs ${off.toFixed(0)} µs/request`),
+      );
+      figures.push(
+        {
+          figure: `${label}: cooldown server, metrics off`,
+          value: `${rps(metricsOffRuns).toFixed(0)} req/s (${offVsBare.toFixed(2)}× bare; p99 ${p99(metricsOffRuns)} ms)`,
+        },
+        {
+          figure: `${label}: metrics on ÷ metrics off`,
+          value:
+            `${onRatio.toFixed(2)}× req/s` +
+            (on === null || off === null ? "" : ` (CPU per request ${on.toFixed(0)} vs ${off.toFixed(0)} µs)`),
+        },
+      );
+    }
     console.log(`upstream requests while measuring: ${upstreamDuring} (0 = the cache was warm)`);
     figures.push({
       figure: "upstream requests while measuring",
@@ -201,6 +246,7 @@ async function run(): Promise<void> {
     printBenchSummary({ bench: BENCH, figures });
   } finally {
     await cooldown.stop();
+    await metricsOff.stop();
     for (const pair of pairs) await pair.bare.stop();
     await upstream.close();
     if (PROFILE) {

@@ -1,7 +1,13 @@
 import { Writable } from "node:stream";
 // undici's index does not re-export the cache types by name; this path is type-only and erased at runtime.
 import type CacheInterceptor from "undici/types/cache-interceptor";
-import { type CacheMemory, type CacheMemoryMember, ENTRY_OVERHEAD_BYTES, stringBytes } from "./cache-memory.ts";
+import {
+  type CacheMemory,
+  type CacheMemoryMember,
+  ENTRY_OVERHEAD_BYTES,
+  exactCopy,
+  stringBytes,
+} from "./cache-memory.ts";
 
 type CacheStore = CacheInterceptor.CacheStore;
 type CacheKey = CacheInterceptor.CacheKey;
@@ -83,7 +89,7 @@ export class BoundedMemoryCacheStore implements CacheStore, CacheMemoryMember {
         callback(null);
       },
       final(callback) {
-        store.keep(key, value, chunks, size);
+        store.keep(key, value, [exactCopy(chunks, size)], size);
         callback(null);
       },
     });

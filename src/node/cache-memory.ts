@@ -72,8 +72,12 @@ export interface CacheMemoryMember {
 /** What every entry costs beyond the bytes it holds: its Map slot, its objects, their fields. */
 export const ENTRY_OVERHEAD_BYTES = 1024;
 
-/** `serve`'s default bound: with the runtime's own ~100 MB, the process stays well under 450 MB under churn. */
-export const DEFAULT_CACHE_MEMORY_BYTES = 192 * 1024 * 1024;
+/**
+ * `serve`'s default bound. Under a heavy churn the runtime itself takes ~290 MB beyond it (V8's heap with its garbage
+ * and headroom, which grows with the number of entries kept, buffers in flight, code), so the process peaks near
+ * 360 MB (bench/memory.bench.ts).
+ */
+export const DEFAULT_CACHE_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** Bytes a string takes at most in V8 (two per UTF-16 unit; most header text is one-byte and takes half). */
 export function stringBytes(text: string): number {
@@ -87,4 +91,22 @@ export function parseByteSize(text: string): number | null {
   const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] as string).toLowerCase()] as number;
   const bytes = Math.floor(Number(match[1]) * unit);
   return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+/**
+ * The bytes as one buffer of exactly their size, owning its memory. A chunk from a socket or from zlib is often a view
+ * into a larger block (a 64 KiB read buffer, a 16 KiB output chunk, Node's shared 8 KiB pool): kept as is, a small
+ * cached body would hold that whole block alive, unseen by any count.
+ */
+export function exactCopy(chunks: readonly Uint8Array[], size: number): Buffer {
+  const only = chunks.length === 1 ? chunks[0] : undefined;
+  if (only !== undefined && only.byteOffset === 0 && only.buffer.byteLength === size && Buffer.isBuffer(only))
+    return only;
+  const copy = Buffer.allocUnsafeSlow(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    copy.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return copy;
 }

@@ -27,11 +27,9 @@ export class ConnectionDrain {
   private readonly sockets = new Map<Socket, SocketState>();
   private readonly pending = new Set<ServerResponse>();
   private started: number | null = null;
-  private giveUp!: () => void;
-  /** Resolves when the drain time is over: whatever still waits should answer at once. */
-  private readonly timeUp = new Promise<void>((resolve) => {
-    this.giveUp = resolve;
-  });
+  /** Handler calls still running, each with a way to answer it at once (the drain time is over). */
+  private readonly waiting = new Set<() => void>();
+  private timeIsUp = false;
 
   constructor(
     private readonly server: Server,
@@ -68,10 +66,25 @@ export class ConnectionDrain {
 
   /** The handler's answer, or a 503 with `Retry-After` if it is still not there when the drain time is over. */
   orRetryLater(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response> {
-    const stopping = this.timeUp.then(() =>
-      plainText(503, "the server is stopping; try again", { "retry-after": RETRY_AFTER_STOP_SECONDS }),
-    );
-    return (request) => Promise.race([handler(request), stopping]);
+    // Not Promise.race with one shared "stopping" promise: every race would leave a reaction on it, holding each
+    // answer (body included) until the server stops.
+    return (request) => {
+      if (this.timeIsUp) return Promise.resolve(retryLater());
+      return new Promise((resolve, reject) => {
+        const answerNow = () => resolve(retryLater());
+        this.waiting.add(answerNow);
+        handler(request).then(
+          (response) => {
+            this.waiting.delete(answerNow);
+            resolve(response);
+          },
+          (error: unknown) => {
+            this.waiting.delete(answerNow);
+            reject(error);
+          },
+        );
+      });
+    };
   }
 
   /** Stops accepting, drains as described above; resolves once every connection is closed (at most drain time + ½ s). */
@@ -101,6 +114,12 @@ export class ConnectionDrain {
     this.server.close();
   }
 
+  private giveUp(): void {
+    this.timeIsUp = true;
+    for (const answerNow of this.waiting) answerNow();
+    this.waiting.clear();
+  }
+
   private closeIdle(): void {
     const started = this.started ?? 0;
     const now = performance.now();
@@ -108,6 +127,10 @@ export class ConnectionDrain {
       if (state.inFlight === 0 && now - Math.max(state.idleSince, started) >= IDLE_GRACE_MS) socket.destroy();
     }
   }
+}
+
+function retryLater(): Response {
+  return plainText(503, "the server is stopping; try again", { "retry-after": RETRY_AFTER_STOP_SECONDS });
 }
 
 interface SocketState {

@@ -5,7 +5,13 @@ import { ifNoneMatchHolds } from "../core/if-none-match.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import type { UnixSeconds } from "../core/time.ts";
-import { type CacheMemory, type CacheMemoryMember, ENTRY_OVERHEAD_BYTES, stringBytes } from "../node/cache-memory.ts";
+import {
+  type CacheMemory,
+  type CacheMemoryMember,
+  ENTRY_OVERHEAD_BYTES,
+  exactCopy,
+  stringBytes,
+} from "../node/cache-memory.ts";
 import { type ContentCoding, negotiateContentCoding } from "./accept-encoding.ts";
 import { compressSync, MIN_COMPRESSED_BYTES } from "./client-compression.ts";
 import { etagForCoding, etagForNotModified, identityIfNoneMatch } from "./coded-etag.ts";
@@ -63,7 +69,7 @@ export class FilteredResponseCache implements CacheMemoryMember {
     this.drop(path);
     const entry: CachedFile = new CachedFile(
       record,
-      Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      exactCopy([body], body.byteLength),
       this.clock.now() + maxAge,
       generation,
       bytes,
@@ -137,7 +143,10 @@ export class CachedFile {
     let coded = this.coded.get(coding);
     if (coded === undefined) {
       coded = compressSync(coding, this.body);
-      if (this.keepCoded(coded.byteLength)) this.coded.set(coding, coded);
+      if (this.keepCoded(coded.byteLength)) {
+        coded = exactCopy([coded], coded.byteLength);
+        this.coded.set(coding, coded);
+      }
     }
     return coded;
   }

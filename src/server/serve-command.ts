@@ -45,7 +45,7 @@ export function serveCommand(): Command {
     .option("--policy <path>", "policy file (TOML): yanked/unknown-age handling, exceptions, security-fix admission")
     .option(
       "--cache-memory <size>",
-      "one memory bound for every in-memory cache together (upstream files and filtered answers), e.g. 192MiB or 1GiB",
+      "one memory bound for every in-memory cache together (upstream files and filtered answers), e.g. 256MiB or 1GiB",
       `${DEFAULT_CACHE_MEMORY_BYTES / 1024 ** 2}MiB`,
     )
     .addOption(
@@ -99,7 +99,7 @@ function reloadPolicy(path: string | undefined, usePolicy: (policy: Policy) => v
 function parseCacheMemory(text: string): number {
   const bytes = parseByteSize(text);
   if (bytes === null || bytes < 1024 * 1024)
-    throw new UserError(`--cache-memory "${text}" is not a size of at least 1MiB, e.g. 192MiB or 1GiB`);
+    throw new UserError(`--cache-memory "${text}" is not a size of at least 1MiB, e.g. 256MiB or 1GiB`);
   return bytes;
 }
 

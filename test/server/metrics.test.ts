@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_POLICY } from "../../src/core/policy-document.ts";
+import { DEFAULT_CACHE_MEMORY_BYTES } from "../../src/node/cache-memory.ts";
 import { type CooldownServerOptions, startCooldownServer } from "../../src/server/start-server.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
@@ -126,7 +127,7 @@ describe("/-/metrics", () => {
     });
     expect(samples.get('crates_cooldown_cache_memory_bytes{cache="upstream"}')).toBeGreaterThan(0);
     expect(samples.get('crates_cooldown_cache_memory_bytes{cache="replay"}')).toBeGreaterThan(0);
-    expect(samples.get("crates_cooldown_cache_memory_limit_bytes")).toBe(192 * 1024 * 1024);
+    expect(samples.get("crates_cooldown_cache_memory_limit_bytes")).toBe(DEFAULT_CACHE_MEMORY_BYTES);
     expect(samples.has("process_cpu_user_seconds_total")).toBe(true);
     expect(samples.has("nodejs_heap_size_used_bytes")).toBe(true);
     // No crate, path or client data in any label.
