@@ -52,6 +52,24 @@ describe("BoundedMemoryCacheStore", () => {
     expect(Buffer.concat(hit?.body as Buffer[]).byteLength).toBe(3_000);
   });
 
+  it("keeps a body as its own bytes, never as a view that would hold a larger block (a socket read buffer) alive", async () => {
+    const cache = new BoundedMemoryCacheStore(new CacheMemory(1_000_000));
+    const now = Date.now();
+    const stream = cache.createWriteStream(keyFor("/view"), {
+      statusCode: 200,
+      statusMessage: "OK",
+      headers: HEADERS,
+      cachedAt: now,
+      staleAt: now + 60_000,
+      deleteAt: now + 120_000,
+    });
+    const block = Buffer.alloc(65_536, 7);
+    await new Promise((resolve) => stream?.once("close", resolve).end(block.subarray(100, 400)));
+    const [body] = (cache.get(keyFor("/view"))?.body ?? []) as Buffer[];
+    expect(body?.equals(block.subarray(100, 400))).toBe(true);
+    expect(body?.buffer.byteLength).toBe(300);
+  });
+
   it("evicts the least recently used URL when the bound is exceeded", async () => {
     const memory = new CacheMemory(2 * costOf("/a", 100) + 50);
     const cache = new BoundedMemoryCacheStore(memory);

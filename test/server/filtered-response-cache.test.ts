@@ -200,6 +200,16 @@ describe("one memory bound for every cache", () => {
     expect(memory.usedBytes).toBe(costOf("/7d/a/b", body));
   });
 
+  it("keeps an answer and its copies as their own bytes, never as views into larger blocks", () => {
+    const cache = new FilteredResponseCache(new FixedClock(NOW), () => 1, new CacheMemory(10_000_000));
+    const block = new Uint8Array(65_536);
+    block.set(bodyOf(4_000), 1_000);
+    cache.store("/7d/a/b", new Headers(HEADERS), block.subarray(1_000, 5_001), 1);
+    const entry = cache.fresh("/7d/a/b");
+    expect(entry?.body.buffer.byteLength).toBe(4_001);
+    expect(entry?.bodyFor("gzip").buffer.byteLength).toBe(entry?.bodyFor("gzip").byteLength);
+  });
+
   it("evicts the least recently used entry of whichever cache, and never goes over the bound", async () => {
     const body = bodyOf(2_000);
     const cost = costOf("/7d/a/00", body);
