@@ -1,6 +1,7 @@
 import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
 import {
   decideVisibility,
+  type Grant,
   type HiddenReason,
   type LineGrants,
   resolvePublishTime,
@@ -23,6 +24,8 @@ export interface FilteredIndexFile {
   readonly unchanged: boolean;
   readonly kept: number;
   readonly hidden: Readonly<Record<HiddenReason, number>>;
+  /** Of the kept lines, those a grant showed, by kind (the others are old enough); counted while deciding. */
+  readonly keptBy: Readonly<Record<Grant["kind"], number>>;
   /** The earliest moment a hidden version becomes visible by age alone, if any will. */
   readonly nextVisibleAt: UnixSeconds | null;
   /** The earliest moment the visible set changes by itself: a version matures or an exception showing one expires. */
@@ -67,6 +70,7 @@ export function filterIndexFile(
   const trust = rules.trust.enabled ? (record?.trust ?? null) : null;
   const verdicts: Verdict[] = [];
   let kept = 0;
+  const keptBy: Record<Grant["kind"], number> = { exception: 0, "security-fix": 0, "unknown-publish-time-shown": 0 };
   let nextVisibleAt: UnixSeconds | null = null;
   let nextChangeAt: UnixSeconds | null = null;
   let unknownAges = 0;
@@ -96,6 +100,7 @@ export function filterIndexFile(
     verdicts.push(verdict);
     if (verdict.visible) {
       kept++;
+      if (verdict.grant !== null) keptBy[verdict.grant.kind]++;
       if (verdict.grant?.kind === "exception") nextChangeAt = earliest(nextChangeAt, verdict.grant.expires);
       continue;
     }
@@ -116,6 +121,7 @@ export function filterIndexFile(
     unchanged,
     kept,
     hidden,
+    keptBy,
     nextVisibleAt,
     nextChangeAt,
     unknownAges,

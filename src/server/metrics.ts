@@ -152,22 +152,20 @@ export class ServerMetrics implements UpstreamObserver {
     this.replayCacheLookups.inc({ result: hit ? "hit" : "miss" });
   }
 
-  /** Counts every line of a filtered file by verdict and reason. */
+  /**
+   * Counts every line of a filtered file by verdict and reason, from the counts the core keeps while deciding (never
+   * from the per-line verdicts, which a core may make only on demand).
+   */
   filtered(filtered: FilteredIndexFile): void {
-    const kept = new Map<string, number>();
-    const hidden = new Map<string, number>();
-    for (const verdict of filtered.verdicts) {
-      if (verdict.visible) {
-        const kind = verdict.grant?.kind ?? "old-enough";
-        const reason = KEPT_LABELS[kind] ?? kind;
-        kept.set(reason, (kept.get(reason) ?? 0) + 1);
-      } else {
-        const reason = HIDDEN_LABELS[verdict.reason] ?? verdict.reason;
-        hidden.set(reason, (hidden.get(reason) ?? 0) + 1);
-      }
+    let granted = 0;
+    for (const [kind, count] of Object.entries(filtered.keptBy)) {
+      granted += count;
+      if (count > 0) this.lines.inc({ verdict: "kept", reason: KEPT_LABELS[kind] ?? kind }, count);
     }
-    for (const [reason, count] of kept) this.lines.inc({ verdict: "kept", reason }, count);
-    for (const [reason, count] of hidden) this.lines.inc({ verdict: "hidden", reason }, count);
+    if (filtered.kept > granted) this.lines.inc({ verdict: "kept", reason: "old-enough" }, filtered.kept - granted);
+    for (const [reason, count] of Object.entries(filtered.hidden)) {
+      if (count > 0) this.lines.inc({ verdict: "hidden", reason: HIDDEN_LABELS[reason] ?? reason }, count);
+    }
   }
 
   /** The exposition, in Prometheus text format. */
