@@ -45,6 +45,22 @@ describe("filterIndexFile", () => {
     expect(result.nextVisibleAt).toBeNull();
   });
 
+  it("counts the kept lines a grant showed, by kind, as the verdicts say", () => {
+    const unknown = indexLine({ name: "foo", vers: "1.3.0" });
+    const rules = {
+      ...OFF,
+      unknownPublishTime: "show" as const,
+      exceptions: [{ crate: "foo", version: "1.1.0", reason: "needed now", expires: NOW + DAY }],
+    };
+    const result = filterIndexFile("foo", scanIndexFile(old + yanked + young + unknown), null, w("7d"), NOW, rules);
+    expect(result.kept).toBe(3);
+    expect(result.keptBy).toEqual({ exception: 1, "security-fix": 0, "unknown-publish-time-shown": 1 });
+    const fromVerdicts = { exception: 0, "security-fix": 0, "unknown-publish-time-shown": 0 };
+    for (const verdict of result.verdicts)
+      if (verdict.visible && verdict.grant !== null) fromVerdicts[verdict.grant.kind]++;
+    expect(result.keptBy).toEqual(fromVerdicts);
+  });
+
   it("gives one verdict per line in index order", () => {
     const result = filterIndexFile("foo", scanIndexFile(old + yanked + young), null, w("3d"), NOW, OFF);
     expect(result.verdicts.map((v) => (v.visible ? "visible" : v.reason))).toEqual(["visible", "yanked", "too-young"]);
