@@ -1,8 +1,9 @@
 import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "./index-file.ts";
 import { type FilteredIndexFile, filterIndexFile, needsPublishTimes } from "./index-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
-import { type Clock, type PublishTimes, systemClock, type Upstream } from "./ports.ts";
+import { type Clock, type PublishTimes, type ScanCache, systemClock, type Upstream } from "./ports.ts";
 import { plainText } from "./responses.ts";
+import { decodeKeptScan, encodeKeptScan, scanCacheKey } from "./scan-cache.ts";
 import type { UnixSeconds } from "./time.ts";
 import { decodeUtf8Exactly } from "./utf8.ts";
 import type { CooldownWindow } from "./window.ts";
@@ -17,6 +18,8 @@ export interface CrateDeciderOptions {
   readonly upstreamTimeoutMs?: number;
   /** How index lines are read: the cheapest way differs between engines (see `IndexScanOptions`); what is read does not. */
   readonly scan?: IndexScanOptions;
+  /** Where scans of upstream bodies are kept between requests (scan-cache.ts); none by default. */
+  readonly scanCache?: ScanCache;
 }
 
 /**
@@ -111,20 +114,16 @@ export function createCrateDecider(options: CrateDeciderOptions): {
         ),
       };
     }
-    let text: string;
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = new Uint8Array(await upstream.arrayBuffer());
-      try {
-        text = decodeUtf8Exactly(bytes);
-      } catch {
-        return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
-      }
     } catch (error) {
       return { ok: false, response: upstreamUnavailable(error) };
     }
-    const file = scanIndexFile(text, options.scan);
-    if (file.lines.length > 0 && file.lines.every((line) => line.version === null)) {
+    const scanned = await scanOf(path, bytes, upstream.headers.get("etag"));
+    if (scanned === null) return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
+    const file = scanned;
+    if (file.lines.length > 0 && !hasReadableLine(file)) {
       return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
     }
     let record = null;
@@ -145,7 +144,33 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
+  /** The body's lines: kept from an earlier request for the same bytes, or scanned now (and kept); null: not UTF-8. */
+  async function scanOf(path: string, bytes: Uint8Array, etag: string | null): Promise<ScannedIndexFile | null> {
+    const cache = options.scanCache;
+    const key = cache === undefined ? null : scanCacheKey(path, etag, bytes.byteLength);
+    if (cache !== undefined && key !== null) {
+      const kept = await cache.get(key).catch(() => null);
+      const file = kept === null ? null : decodeKeptScan(kept, bytes);
+      if (file !== null) return file;
+    }
+    let text: string;
+    try {
+      text = decodeUtf8Exactly(bytes);
+    } catch {
+      return null;
+    }
+    const file = scanIndexFile(text, options.scan);
+    const value = cache === undefined || key === null ? null : encodeKeptScan(file, bytes);
+    if (value !== null && key !== null) await cache?.put(key, value).catch(() => {});
+    return file;
+  }
+
   return { decide, fetchUpstream };
+}
+
+function hasReadableLine(file: ScannedIndexFile): boolean {
+  for (const line of file.lines) if (line.version !== null) return true;
+  return false;
 }
 
 class UpstreamTimeout extends Error {

@@ -6,8 +6,9 @@ import type { FilteredIndexFile } from "./index-filter.ts";
  * byte copies of them when the text is ASCII (character offsets are then byte offsets); otherwise the kept text
  * encoded. All three give exactly the kept lines' original bytes.
  *
- * The ASCII copy goes run by run (consecutive kept lines are one copy: young versions sit together at the end) through
- * plain `Uint8Array` views: measured in the Compute engine, `subarray` per line cost twice the copying itself.
+ * The ASCII copy goes run by run, between hidden lines (few: young versions sit together at the end), through plain
+ * `Uint8Array` views: measured in the Compute engine, `subarray` per line cost twice the copying itself. Its cost
+ * grows with the hidden lines, not with the file's.
  */
 export function filteredBodyBytes(
   upstream: Uint8Array<ArrayBuffer>,
@@ -15,22 +16,22 @@ export function filteredBodyBytes(
   filtered: FilteredIndexFile,
 ): Uint8Array<ArrayBuffer> {
   if (filtered.unchanged) return upstream;
-  if (file.text.length !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
+  if (file.textLength !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
   const lines = file.lines;
-  const verdicts = filtered.verdicts;
   const runs: number[] = [];
   let length = 0;
-  let index = 0;
-  while (index < lines.length) {
-    if (verdicts[index]?.visible !== true) {
-      index++;
-      continue;
+  let from = 0;
+  for (const index of filtered.hiddenLines) {
+    const line = lines[index] as IndexLine;
+    if (line.start > from) {
+      runs.push(from, line.start);
+      length += line.start - from;
     }
-    const start = (lines[index] as IndexLine).start;
-    while (index < lines.length && verdicts[index]?.visible === true) index++;
-    const end = (lines[index - 1] as IndexLine).end;
-    runs.push(start, end);
-    length += end - start;
+    from = line.end;
+  }
+  if (upstream.byteLength > from) {
+    runs.push(from, upstream.byteLength);
+    length += upstream.byteLength - from;
   }
   const out = new Uint8Array(length);
   let at = 0;

@@ -37,6 +37,8 @@ export interface IndexScanOptions {
 
 export interface ScannedIndexFile {
   readonly text: string;
+  /** `text.length`, known without decoding a kept scan's text (scan-cache.ts). */
+  readonly textLength: number;
   readonly lines: readonly IndexLine[];
   /** Lines without a valid `pubtime` (unreadable lines included). */
   readonly linesWithoutPubtime: number;
@@ -87,6 +89,7 @@ export function scanIndexFile(text: string, options: IndexScanOptions = {}): Sca
   // `btime"` rather than `pubtime"`: string search skips ahead by the first character, and `b` is rarer than `p` in
   // index JSON (measured: 44 vs 148 ms over the 2020 index). It still finds every literal `pubtime` key.
   const middle = { pubtime: new NeedleCursor(text, 'btime"'), escape: new NeedleCursor(text, "\\u") };
+  const head: HeadPrefix = { prefix: null, read: false };
   let withoutPubtime = 0;
   let withPubtimeKey = 0;
   let start = 0;
@@ -95,17 +98,101 @@ export function scanIndexFile(text: string, options: IndexScanOptions = {}): Sca
     const contentEnd = newline === -1 ? text.length : newline;
     const end = newline === -1 ? text.length : newline + 1;
     const line =
+      endAnchoredLine(text, start, end, contentEnd, head) ??
       (contentEnd - start < parseBelow ? null : fastLine(text, start, end, contentEnd, middle, readTail)) ??
       exactLine(text, start, end, contentEnd);
+    if (!head.read && line.version !== null) {
+      head.prefix = headPrefixOf(text, start);
+      head.read = true;
+    }
     if (line.pubtime === null) withoutPubtime++;
     if (line.hasPubtimeKey) withPubtimeKey++;
     lines.push(line);
     start = end;
   }
-  return { text, lines, linesWithoutPubtime: withoutPubtime, linesWithPubtimeKey: withPubtimeKey };
+  return {
+    text,
+    textLength: text.length,
+    lines,
+    linesWithoutPubtime: withoutPubtime,
+    linesWithPubtimeKey: withPubtimeKey,
+  };
 }
 
 const HEAD = '{"name":"';
+const PUBTIME_MEMBER = ',"pubtime":"';
+const V_MEMBER_AFTER_PUBTIME = '","v":';
+const YANKED_FALSE = '},"yanked":false,';
+const YANKED_TRUE = '},"yanked":true,';
+
+/** `{"name":"<name>","vers":"` as the file's first readable line spells it: every crates.io line starts so. */
+interface HeadPrefix {
+  prefix: string | null;
+  /** Whether the first readable line has been looked at (once per file, whatever it held). */
+  read: boolean;
+}
+
+/** The head of the line at `start` up to its version, when it is plain (no escape in the name); else null. */
+function headPrefixOf(text: string, start: number): string | null {
+  if (!text.startsWith(HEAD, start)) return null;
+  const nameEnd = text.indexOf('"', start + HEAD.length);
+  if (nameEnd === -1 || !text.startsWith(VERS_KEY, nameEnd)) return null;
+  const prefix = text.slice(start, nameEnd + VERS_KEY.length);
+  return prefix.includes("\\") ? null : prefix;
+}
+
+/**
+ * The cheapest reading, for lines exactly as crates.io writes them in 2026: the head the file's first line had, and a
+ * tail that ends with `pubtime` (or `pubtime` then a one-digit `v`), with `yanked` right after the last nested `}`.
+ * Every field is read at a position proven top-level, with a handful of native calls and nothing parsed; a line of any
+ * other shape returns null and is read by the paths below. Cost per line does not grow with its length: the deps in
+ * the middle are never looked at.
+ *
+ * Why the positions are the top-level fields, on a valid JSON line:
+ * - `pubtime`: the line ends `,"pubtime":"<20 characters of a valid pubtime>"}` (or `…","v":<digit>}`). The final `}`
+ *   closes the line's object, and the characters before it can only be read one way (the pubtime's characters hold no
+ *   quote or backslash): the last members of that object, the first of them `pubtime`.
+ * - `yanked`: `},"yanked":` starts at the last `}` before the final one. That `}` is outside any string (were it inside,
+ *   the next `"` would close the string and `yanked` would follow a string, which JSON forbids), so it closes a value
+ *   followed by the key `yanked` of the object around it; that object closes at a `}` further on, and the only one is
+ *   the final `}`: the line's own object.
+ * - `vers`: the line starts `{"name":"<name without quote or backslash>","vers":"`, so `vers` is its second key.
+ * A key repeated at the top level makes cargo refuse the line; then either value may be read (as on the other paths).
+ */
+function endAnchoredLine(
+  text: string,
+  start: number,
+  end: number,
+  contentEnd: number,
+  head: HeadPrefix,
+): IndexLine | null {
+  const prefix = head.prefix;
+  if (prefix === null || !text.startsWith(prefix, start)) return null;
+  let last = contentEnd - 1;
+  let closing = text.charCodeAt(last);
+  if (closing === 0x0d /* \r: JSON whitespace */) closing = text.charCodeAt(--last);
+  if (closing !== 0x7d /* } */) return null;
+  // `,"pubtime":"` + 20 + `"}`, or `,"pubtime":"` + 20 + `","v":` + one character + `}`. The quote closing the
+  // pubtime in the first and the digit in the second need no check: a valid line has nothing else there.
+  let member = last - 33;
+  if (!text.startsWith(PUBTIME_MEMBER, member)) {
+    member = last - 39;
+    if (!text.startsWith(V_MEMBER_AFTER_PUBTIME, last - 7) || !text.startsWith(PUBTIME_MEMBER, member)) return null;
+  }
+  const pubtime = parsePubtime(text.slice(member + PUBTIME_MEMBER.length, member + PUBTIME_MEMBER.length + 20));
+  if (pubtime === null) return null;
+  const lastClose = text.lastIndexOf("}", member);
+  let yanked: boolean;
+  if (text.startsWith(YANKED_FALSE, lastClose)) yanked = false;
+  else if (text.startsWith(YANKED_TRUE, lastClose)) yanked = true;
+  else return null;
+  const versStart = start + prefix.length;
+  const versEnd = text.indexOf('"', versStart);
+  if (versEnd === -1 || versEnd >= lastClose || text.charCodeAt(versEnd + 1) !== 0x2c /* , */) return null;
+  const version = text.slice(versStart, versEnd);
+  if (version.includes("\\")) return null;
+  return { start, end, version, yanked, pubtime, hasPubtimeKey: true };
+}
 const VERS_KEY = '","vers":"';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -17,7 +17,13 @@ import type { CooldownWindow } from "./window.ts";
 
 /** Every line's verdict, and the body cargo gets: the visible lines, byte for byte, in upstream order. */
 export interface FilteredIndexFile {
+  /**
+   * Every line's verdict, in file order. Made on first use: the proxy needs only which lines are hidden, and most
+   * lines (old enough, nothing special) are decided without a verdict object (see `filterIndexFile`).
+   */
   readonly verdicts: readonly Verdict[];
+  /** The indices of the hidden lines, ascending. */
+  readonly hiddenLines: readonly number[];
   /** The kept lines as text, joined on first use (the proxy sends bytes and usually never needs it). */
   readonly body: string;
   /** True when no line was dropped (the body is the upstream text itself). */
@@ -43,6 +49,12 @@ export function needsPublishTimes(file: ScannedIndexFile, rules: VisibilityRules
 /**
  * Decides every line of one index file. This is the one place the rules are applied: the proxy, the explain route
  * and the lockfile check all call it.
+ *
+ * Most lines of a file are plain: readable, not yanked, of a known age past the window, with no exception, admission
+ * or trust signal. Such a line is visible whatever else the rules say, so it is counted as kept with a few comparisons
+ * and no verdict object; every other line is decided by `decideVisibility` (policy.ts) at once. The verdicts of all
+ * lines are made the same way when someone asks for them, and a plain line's verdict is always visible (held by
+ * tests on the real index), so what the fast pass counts is what the verdicts say.
  */
 export function filterIndexFile(
   crate: string,
@@ -59,27 +71,16 @@ export function filterIndexFile(
     rules.securityFixes.enabled && record?.advisories !== undefined
       ? admittedFixes(file.lines, record.advisories)
       : null;
-  const hidden: Record<HiddenReason, number> = {
-    "too-young": 0,
-    yanked: 0,
-    "unknown-publish-time": 0,
-    "unreadable-line": 0,
-    "trust-signal": 0,
-    "trust-data-unknown": 0,
-  };
   const trust = rules.trust.enabled ? (record?.trust ?? null) : null;
-  const verdicts: Verdict[] = [];
-  let kept = 0;
-  const keptBy: Record<Grant["kind"], number> = { exception: 0, "security-fix": 0, "unknown-publish-time-shown": 0 };
-  let nextVisibleAt: UnixSeconds | null = null;
-  let nextChangeAt: UnixSeconds | null = null;
-  let unknownAges = 0;
+  const stored = record?.versions ?? null;
   const lines = file.lines;
-  // A plain loop with no closures: this runs for every line of every file served.
-  for (let index = 0; index < lines.length; index++) {
+
+  /** The full decision for one line: its publish time, grants and trust hold, then `decideVisibility`. */
+  const decideLine = (index: number): { verdict: Verdict; unknownAge: boolean } => {
     const line = lines[index] as IndexLine;
-    const stored = record !== null && line.version !== null ? record.versions.get(line.version) : undefined;
-    const exception = line.version !== null ? exceptions?.get(line.version) : undefined;
+    const version = line.version;
+    const storedAt = stored !== null && version !== null ? stored.get(version) : undefined;
+    const exception = version !== null ? exceptions?.get(version) : undefined;
     const advisory = fixes?.get(index);
     // Most lines have no grant: one shared empty object instead of one per line.
     const grants: LineGrants =
@@ -89,15 +90,50 @@ export function filterIndexFile(
             ...(exception === undefined ? {} : { exception }),
             ...(advisory === undefined ? {} : { securityFix: { advisory, floor: rules.securityFixes.floor } }),
           };
-    const publishedAt = resolvePublishTime(line, stored, inferredBound);
-    if (publishedAt === null && line.version !== null) unknownAges++;
+    const publishedAt = resolvePublishTime(line, storedAt, inferredBound);
     const hold =
-      trust === null || line.version === null
-        ? null
-        : trustHoldFor(line.version, trust, stored !== undefined, rules.trust);
-    if (hold?.kind === "unknown" && publishedAt !== null) unknownAges++;
-    const verdict = decideVisibility(line, publishedAt, window, now, rules, grants, hold);
-    verdicts.push(verdict);
+      trust === null || version === null ? null : trustHoldFor(version, trust, storedAt !== undefined, rules.trust);
+    const unknownAge = (publishedAt === null && version !== null) || (hold?.kind === "unknown" && publishedAt !== null);
+    return { verdict: decideVisibility(line, publishedAt, window, now, rules, grants, hold), unknownAge };
+  };
+
+  const hidden: Record<HiddenReason, number> = {
+    "too-young": 0,
+    yanked: 0,
+    "unknown-publish-time": 0,
+    "unreadable-line": 0,
+    "trust-signal": 0,
+    "trust-data-unknown": 0,
+  };
+  const hiddenLines: number[] = [];
+  /** Published at or before this moment: past the window (a plain line's wait is the window itself). */
+  const matureBy = now - window.seconds;
+  let kept = 0;
+  const keptBy: Record<Grant["kind"], number> = { exception: 0, "security-fix": 0, "unknown-publish-time-shown": 0 };
+  let nextVisibleAt: UnixSeconds | null = null;
+  let nextChangeAt: UnixSeconds | null = null;
+  let unknownAges = 0;
+  // A plain loop with no closures on the fast path: this runs for every line of every file served.
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as IndexLine;
+    const version = line.version;
+    if (version !== null && !line.yanked) {
+      const storedAt = stored === null ? undefined : stored.get(version);
+      // The latest known time (resolvePublishTime): pubtime, or the database's when later or the only one.
+      const at = storedAt !== undefined && (line.pubtime === null || storedAt > line.pubtime) ? storedAt : line.pubtime;
+      if (
+        at !== null &&
+        at <= matureBy &&
+        (exceptions === null || !exceptions.has(version)) &&
+        (fixes === null || !fixes.has(index)) &&
+        (trust === null || (storedAt !== undefined && !trust.unknown.has(version) && !trust.signals.has(version)))
+      ) {
+        kept++;
+        continue;
+      }
+    }
+    const { verdict, unknownAge } = decideLine(index);
+    if (unknownAge) unknownAges++;
     if (verdict.visible) {
       kept++;
       if (verdict.grant !== null) keptBy[verdict.grant.kind]++;
@@ -105,17 +141,23 @@ export function filterIndexFile(
       continue;
     }
     hidden[verdict.reason]++;
+    hiddenLines.push(index);
     if (verdict.reason === "too-young" || verdict.reason === "trust-signal") {
       nextVisibleAt = earliest(nextVisibleAt, verdict.visibleAt);
       nextChangeAt = earliest(nextChangeAt, verdict.visibleAt);
     }
   }
-  const unchanged = kept === file.lines.length;
+  const unchanged = hiddenLines.length === 0;
+  let verdicts: Verdict[] | undefined;
   let body: string | undefined = unchanged ? file.text : undefined;
   return {
-    verdicts,
+    get verdicts() {
+      verdicts ??= lines.map((_, index) => decideLine(index).verdict);
+      return verdicts;
+    },
+    hiddenLines,
     get body() {
-      body ??= keptText(file, verdicts);
+      body ??= keptText(file, hiddenLines);
       return body;
     },
     unchanged,
@@ -134,12 +176,15 @@ function earliest(a: UnixSeconds | null, b: UnixSeconds): UnixSeconds {
   return a === null || b < a ? b : a;
 }
 
-function keptText(file: ScannedIndexFile, verdicts: readonly Verdict[]): string {
+function keptText(file: ScannedIndexFile, hiddenLines: readonly number[]): string {
   let text = "";
-  file.lines.forEach((line, index) => {
-    if (verdicts[index]?.visible) text += file.text.slice(line.start, line.end);
-  });
-  return text;
+  let from = 0;
+  for (const index of hiddenLines) {
+    const line = file.lines[index] as IndexLine;
+    text += file.text.slice(from, line.start);
+    from = line.end;
+  }
+  return text + file.text.slice(from);
 }
 
 function exceptionsFor(crate: string, exceptions: readonly VersionException[]): Map<string, VersionException> | null {

@@ -20,6 +20,16 @@ export interface PublishTimes {
   lookup(crate: string): Promise<CrateRecord | null>;
 }
 
+/**
+ * Keeps the scan of an upstream body (`scan-cache.ts`) between requests, keyed by what names those exact bytes, so a
+ * file read once is not decoded and scanned again while upstream keeps sending the same bytes. Optional: a home whose
+ * scan is cheap (Node) has none. Both calls may fail; the core then scans as if nothing were kept.
+ */
+export interface ScanCache {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
 export interface Clock {
   now(): UnixSeconds;
 }

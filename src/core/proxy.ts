@@ -68,7 +68,7 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     const { file, filtered, upstreamHeaders, upstreamBytes, now } = decided;
     options.onFiltered?.(filtered);
     const body = filteredBodyBytes(upstreamBytes, file, filtered);
-    const etag = await filteredEtag(upstreamHeaders.get("etag"), filtered.verdicts, () => body);
+    const etag = await filteredEtag(upstreamHeaders.get("etag"), file.lines.length, filtered.hiddenLines, () => body);
     const maxAge = filteredMaxAge({
       now,
       upstreamMaxAge: remainingUpstreamLifetime(upstreamHeaders),

@@ -9,6 +9,7 @@ import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
 import { withCompressHint } from "./compress-hint.ts";
 import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
 import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
+import { keptScans } from "./kept-scans.ts";
 import { kvFreshness } from "./kv-freshness.ts";
 import { kvPublishTimes } from "./kv-publish-times.ts";
 import { EDGE_SERVICE } from "./service-info.ts";
@@ -64,6 +65,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         service: EDGE_SERVICE,
         clock,
         scan: ENGINE_INDEX_SCAN,
+        ...(settings.scanCache ? { scanCache: keptScans() } : {}),
       })(forward);
     };
     const answer = settings.answerCache

@@ -13,6 +13,8 @@ export interface EdgeSettings {
   readonly prePubtimeInference: boolean;
   /** Whether filtered answers are kept in the Core Cache for their `max-age` (src/edge/answer-cache.ts). */
   readonly answerCache: boolean;
+  /** Whether scans of upstream files are kept in the Core Cache under their ETag (src/edge/kept-scans.ts). */
+  readonly scanCache: boolean;
 }
 
 /** A yank or a new version reaches the edge within a minute; revalidating upstream with its ETag is cheap. */
@@ -20,12 +22,14 @@ export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
   upstreamMaxTtlSeconds: 60,
   prePubtimeInference: true,
   answerCache: true,
+  scanCache: true,
 };
 
 export const SETTING_KEYS = {
   upstreamMaxTtlSeconds: "upstream_max_ttl_seconds",
   prePubtimeInference: "pre_pubtime_inference",
   answerCache: "answer_cache",
+  scanCache: "scan_cache",
 } as const;
 
 /**
@@ -49,6 +53,7 @@ export function parseEdgeSettings(read: (key: string) => string | null): EdgeSet
       SETTING_KEYS.answerCache,
       DEFAULT_EDGE_SETTINGS.answerCache,
     ),
+    scanCache: parseSwitch(read(SETTING_KEYS.scanCache), SETTING_KEYS.scanCache, DEFAULT_EDGE_SETTINGS.scanCache),
   };
 }
 

@@ -13,6 +13,9 @@ const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 const ERRNO_INVAL = 28;
 const EVENTTYPE_CLOCK = 0;
+const FILETYPE_CHARACTER_DEVICE = 2;
+/** `rights::fd_write`: the only thing a guest may do with stdout/stderr here. */
+const RIGHT_FD_WRITE = 1n << 6n;
 const SUBCLOCKFLAGS_ABSTIME = 1;
 const SUBSCRIPTION_SIZE = 48;
 /** Something to Atomics.wait on that nobody notifies: a synchronous sleep. */
@@ -106,6 +109,13 @@ export function wasiSubset(ctx: GuestContext, options: { traceId: string; log: (
       if (fd !== 1 && fd !== 2) throw new WasiErrno(ERRNO_BADF);
       output(fd, decoder.decode(Buffer.concat(parts)));
       ctx.mem.setU32(nwrittenOut, written);
+    },
+    // A guest's console.log asks what stdout is before its first write of a request (wasi-libc's stdio setup).
+    fd_fdstat_get(fd, statOut) {
+      if (fd !== 1 && fd !== 2) throw new WasiErrno(ERRNO_BADF);
+      ctx.mem.write(statOut, new Uint8Array(24));
+      ctx.mem.setU8(statOut, FILETYPE_CHARACTER_DEVICE);
+      ctx.mem.setU64(statOut + 8, RIGHT_FD_WRITE);
     },
     // js-compute's event loop sleeps here when only timers are pending (setTimeout without a fetch in flight).
     // Clock subscriptions only: the earliest one fires after the worker sleeps until it.

@@ -1,8 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type IndexScanOptions, scanIndexFile, type TailReader } from "../../src/core/index-file.ts";
-import { CORPUS_2020_FILES, CORPUS_2020_LINES, readCorpus2020, sharedFixturesPresent } from "../support/corpus-2020.ts";
+import {
+  CORPUS_2020_FILES,
+  CORPUS_2020_LINES,
+  readCorpus2020,
+  sharedFixturesPresent,
+  withSyntheticPubtimes,
+} from "../support/corpus-2020.ts";
 import { referencePubtime } from "../support/reference-pubtime.ts";
+import { syntheticIndexFile } from "../support/synthetic-index-file.ts";
 
 /*
  * `scanIndexFile` reads vers, yanked and pubtime without parsing most lines. Its promise: on every line that is valid
@@ -669,4 +676,131 @@ describe("the reference's top-level member lister", () => {
       ["n", null],
     ]);
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lines shaped exactly as crates.io writes them now: one name for the whole file, long deps, `pubtime` (then maybe
+// `v`) last. These are what the end-anchored reading takes, so here the look-alikes sit where it looks: strings and
+// nested keys holding `"pubtime":"…"` and `},"yanked":true,`, a `}` in a tail string, escapes in the head, a `v`
+// that is not one digit, a pubtime that is not valid, repeats, and every line possibly damaged.
+
+const TAIL_LOOK_ALIKES = [
+  '"pubtime":"2000-01-01T00:00:00Z"',
+  '},"yanked":true,',
+  '},"yanked":false,',
+  ',"pubtime":"2099-01-01T00:00:00Z"}',
+  '","v":2}',
+  "}",
+  "\\",
+  '"',
+];
+const tailText = fc.oneof(text, fc.constantFrom(...TAIL_LOOK_ALIKES));
+/** `value` one time in `oneIn`, else null. */
+const sometimes = <T>(value: fc.Arbitrary<T>, oneIn: number) =>
+  fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: value });
+const longDep = fc
+  .record({
+    name: token(tailText),
+    req: token(fc.constantFrom("^1", "^0.3.1", ">= 2, < 3")),
+    // A nested key after a nested object: `},"yanked":true,` and `},"pubtime":"…"` spelled raw inside a dependency.
+    nestedKey: sometimes(
+      fc.tuple(
+        token(fc.constantFrom("pubtime", "yanked", "vers")),
+        fc.oneof(token(validPubtime), fc.constantFrom("true", "false")),
+      ),
+      3,
+    ),
+  })
+  .map(
+    ({ name, req, nestedKey }) =>
+      `{"name":${name},"req":${req},"features":[],"optional":false,"default_features":true,"target":null,"kind":"normal"${nestedKey === null ? "" : `,"meta":{"a":1},${nestedKey[0]}:${nestedKey[1]},"x":0`}}`,
+  );
+/** What may sit between `features` and the end: plain members, possibly a `}` inside a string, possibly repeated. */
+const cratesIoLine = (name: string) =>
+  fc
+    .record({
+      vers: fc.oneof({ weight: 9, arbitrary: token(version) }, { weight: 1, arbitrary: versValue }),
+      deps: fc.array(longDep, { maxLength: 30 }),
+      features: nestedObject,
+      features2: sometimes(nestedObject, 3),
+      yanked: fc.oneof({ weight: 7, arbitrary: yankedValue }, { weight: 1, arbitrary: fc.constant(null) }),
+      links: sometimes(token(tailText), 4),
+      rustVersion: sometimes(fc.constant('"1.70"'), 2),
+      pubtime: fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: pubtimeValue }),
+      v: sometimes(fc.constantFrom("2", "3", "10", '"2"'), 2),
+      repeat: sometimes(
+        fc.oneof(member("yanked", yankedValue), member("pubtime", pubtimeValue), member("vers", versValue)),
+        8,
+      ),
+      headSpelling: sometimes(fc.constantFrom('{ "name":', '{"name" :', '{"n\\u0061me":'), 12),
+    })
+    .chain((line) =>
+      validPubtime.map((fallback) => {
+        const head = line.headSpelling ?? '{"name":';
+        const members = [
+          `"deps":[${line.deps.join(",")}]`,
+          '"cksum":"ab12"',
+          `"features":${line.features}`,
+          ...(line.features2 === null ? [] : [`"features2":${line.features2}`]),
+          // cargo reads a missing yanked as false; a nested one must not be taken for it.
+          ...(line.yanked === null ? [] : [`"yanked":${line.yanked}`]),
+          ...(line.links === null ? [] : [`"links":${line.links}`]),
+          ...(line.rustVersion === null ? [] : [`"rust_version":${line.rustVersion}`]),
+          ...(line.repeat === null ? [] : [`${line.repeat[0]}:${line.repeat[1]}`]),
+          `"pubtime":${line.pubtime ?? JSON.stringify(fallback)}`,
+          ...(line.v === null ? [] : [`"v":${line.v}`]),
+        ];
+        return `${head}${JSON.stringify(name)},"vers":${line.vers},${members.join(",")}}`;
+      }),
+    );
+const cratesIoFile = fc
+  .tuple(fc.oneof(fc.constantFrom("demo", "aws-sdk-s3"), text), fc.constantFrom("\n", "\r\n"))
+  .chain(([name, eol]) =>
+    fc.array(cratesIoLine(name), { minLength: 1, maxLength: 6 }).map((lines) => `${lines.join(eol)}${eol}`),
+  );
+
+describe("scanIndexFile agrees with JSON.parse on long lines shaped as crates.io writes them", () => {
+  const RUNS = { numRuns: Number(process.env.CONFORMANCE_RUNS ?? 3_000) / 3 };
+
+  it("reads every line alike, with look-alikes of the tail inside deps, nested keys and tail strings", () => {
+    fc.assert(fc.property(cratesIoFile, expectConformance), RUNS);
+  });
+
+  it("reads every line alike after a cut, a deleted or an inserted character", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(cratesIoFile, fc.array(damage, { minLength: 1, maxLength: 2 })).map(([f, c]) => damaged(f, c)),
+        expectConformance,
+      ),
+      RUNS,
+    );
+  });
+
+  it("reads generated files of thousands of long lines alike (1,500 × 4 KB and 4,000 × 800 B)", () => {
+    for (const [versions, depsPerLine] of [
+      [1_500, 30],
+      [4_000, 4],
+    ] as const) {
+      const file = syntheticIndexFile({ crate: "aws-sdk-demo", versions, depsPerLine, now: 1_790_000_000 });
+      expect(disagreements(`${versions} × ${depsPerLine} deps`, file.text)).toEqual([]);
+      const scanned = scanIndexFile(file.text);
+      expect(scanned.lines.map((line) => line.version)).toEqual(file.versions);
+      expect(scanned.lines.map((line) => line.pubtime)).toEqual(file.times);
+    }
+  });
+});
+
+describe("scanIndexFile on the real 2020 index dated as crates.io writes it now (pubtime last on every line)", () => {
+  it.skipIf(!corpusPresent)(
+    "agrees with JSON.parse on every line",
+    async () => {
+      const found: string[] = [];
+      for await (const file of readCorpus2020()) {
+        if (found.length < 50)
+          found.push(...disagreements(file.path, withSyntheticPubtimes(file.text, 1_790_000_000).text));
+      }
+      expect(found).toEqual([]);
+    },
+    240_000,
+  );
 });

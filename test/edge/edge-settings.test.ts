@@ -8,7 +8,7 @@ describe("edge settings from the cooldown_config Config Store", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("runs on defaults (60 s cache cap, inference on, answer cache on) when the store is not linked to the service", () => {
-    const defaults = { upstreamMaxTtlSeconds: 60, prePubtimeInference: true, answerCache: true };
+    const defaults = { upstreamMaxTtlSeconds: 60, prePubtimeInference: true, answerCache: true, scanCache: true };
     expect(readEdgeSettings()).toEqual(defaults);
     expect(DEFAULT_EDGE_SETTINGS).toEqual(defaults);
   });
@@ -18,13 +18,19 @@ describe("edge settings from the cooldown_config Config Store", () => {
     expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
   });
 
-  it("reads upstream_max_ttl_seconds, pre_pubtime_inference and answer_cache", () => {
+  it("reads upstream_max_ttl_seconds, pre_pubtime_inference, answer_cache and scan_cache", () => {
     seedConfigStore("cooldown_config", {
       upstream_max_ttl_seconds: "300",
       pre_pubtime_inference: "off",
       answer_cache: "off",
+      scan_cache: "off",
     });
-    expect(readEdgeSettings()).toEqual({ upstreamMaxTtlSeconds: 300, prePubtimeInference: false, answerCache: false });
+    expect(readEdgeSettings()).toEqual({
+      upstreamMaxTtlSeconds: 300,
+      prePubtimeInference: false,
+      answerCache: false,
+      scanCache: false,
+    });
   });
 
   it("keeps the default and warns (without the request) when a value cannot be read", () => {

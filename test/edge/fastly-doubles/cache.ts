@@ -1,5 +1,5 @@
 /**
- * Test double for `fastly:cache` (CoreCache transactions only, as the edge uses them): one in-memory cache, entries
+ * Test double for `fastly:cache` (CoreCache transactions, and the plain lookup/insert kept scans use): one in-memory cache, entries
  * fresh while age < maxAge by a clock tests may move, and a log of lookups and inserts so adapter tests can prove what
  * the edge stores and under which key. No collapsing of concurrent misses (unit tests run one request at a time); the
  * contract suite proves the real behaviour under the local Compute host.
@@ -107,12 +107,28 @@ export class TransactionCacheEntry {
   close(): void {}
 }
 
+function freshEntry(key: string): Stored | undefined {
+  const stored = entries.get(key);
+  const fresh = stored !== undefined && nowMs() - stored.storedAtMs < stored.maxAgeMs ? stored : undefined;
+  if (stored !== undefined && fresh === undefined) entries.delete(key);
+  return fresh;
+}
+
 export const CoreCache = {
   transactionLookup(key: string): TransactionCacheEntry {
     cacheLog.lookups.push(key);
-    const stored = entries.get(key);
-    const fresh = stored !== undefined && nowMs() - stored.storedAtMs < stored.maxAgeMs ? stored : undefined;
-    if (stored !== undefined && fresh === undefined) entries.delete(key);
-    return new TransactionCacheEntry(key, fresh);
+    return new TransactionCacheEntry(key, freshEntry(key));
+  },
+  lookup(key: string): TransactionCacheEntry | null {
+    cacheLog.lookups.push(key);
+    const fresh = freshEntry(key);
+    return fresh === undefined ? null : new TransactionCacheEntry(key, fresh);
+  },
+  insert(key: string, options: { maxAge: number; length?: number }): BodyWriter {
+    cacheLog.inserts.push({ key, maxAge: options.maxAge });
+    const storedAtMs = nowMs();
+    return new BodyWriter((body) =>
+      entries.set(key, { body, maxAgeMs: options.maxAge, storedAtMs, userMetadata: new Uint8Array() }),
+    );
   },
 };

@@ -1,0 +1,75 @@
+import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
+import { decodeUtf8Exactly } from "./utf8.ts";
+
+/**
+ * The scan of an upstream body, kept between requests (port `ScanCache`). Reading an index file is the dear part of a
+ * filtered request where JavaScript is interpreted (the edge): decoding and scanning a file of thousands of lines costs
+ * tens of milliseconds, while what the scan finds (each line's offsets, version, yanked and pubtime) depends on the
+ * bytes alone. Upstream names its bytes with a strong ETag, and keeps the same tag across revalidations until the file
+ * changes (a publish, a yank): so every later request for those bytes, in any window, under any policy, with any
+ * publish times, reads the kept scan instead.
+ *
+ * Kept only for ASCII bodies (character offsets are then byte offsets, and the body never needs decoding again),
+ * and only under a strong ETag. A kept scan is used only if it fits the bytes at hand: the same length, every line
+ * ending where a `\n` is. Anything else (another format, a tag reused for other bytes) is read as a miss.
+ */
+export const SCAN_CACHE_FORMAT = "scan-v1";
+
+/** The key for a body, or null when it has no name that is safe to key on (no strong ETag). */
+export function scanCacheKey(path: string, etag: string | null, byteLength: number): string | null {
+  if (etag === null || !/^"[^"]*"$/.test(etag)) return null;
+  return `${SCAN_CACHE_FORMAT}/${path}/${byteLength}/${etag}`;
+}
+
+/** What is kept: the lines (JSON.parse rebuilds them natively, far cheaper than scanning again), and the counts. */
+interface KeptScan {
+  readonly lines: IndexLine[];
+  readonly linesWithoutPubtime: number;
+  readonly linesWithPubtimeKey: number;
+}
+
+/** The value to keep for `file`, or null when it is not kept (not ASCII). */
+export function encodeKeptScan(file: ScannedIndexFile, bytes: Uint8Array): string | null {
+  if (file.text.length !== bytes.byteLength) return null;
+  const kept: KeptScan = {
+    lines: file.lines as IndexLine[],
+    linesWithoutPubtime: file.linesWithoutPubtime,
+    linesWithPubtimeKey: file.linesWithPubtimeKey,
+  };
+  return JSON.stringify(kept);
+}
+
+/**
+ * The kept scan of `bytes`, or null when `value` does not fit them. The text is decoded only if someone asks for it
+ * (the proxy copies kept lines from the bytes and never does).
+ */
+export function decodeKeptScan(value: string, bytes: Uint8Array): ScannedIndexFile | null {
+  let kept: KeptScan;
+  try {
+    kept = JSON.parse(value) as KeptScan;
+  } catch {
+    return null;
+  }
+  const lines = kept.lines;
+  if (!Array.isArray(lines)) return null;
+  // The lines must tile the bytes exactly, each ending at a newline (the last one may end the body instead).
+  let at = 0;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as IndexLine;
+    if (line.start !== at || !(line.end > at) || (bytes[line.end - 1] !== 0x0a && line.end !== bytes.byteLength))
+      return null;
+    at = line.end;
+  }
+  if (at !== bytes.byteLength) return null;
+  let text: string | undefined;
+  return {
+    get text() {
+      text ??= decodeUtf8Exactly(bytes);
+      return text;
+    },
+    textLength: bytes.byteLength,
+    lines,
+    linesWithoutPubtime: kept.linesWithoutPubtime,
+    linesWithPubtimeKey: kept.linesWithPubtimeKey,
+  };
+}

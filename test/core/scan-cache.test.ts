@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { createCrateDecider } from "../../src/core/crate-decider.ts";
+import { scanIndexFile } from "../../src/core/index-file.ts";
+import { defaultRules } from "../../src/core/policy.ts";
+import type { ScanCache } from "../../src/core/ports.ts";
+import { decodeKeptScan, encodeKeptScan, scanCacheKey } from "../../src/core/scan-cache.ts";
+import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
+import { windowOf } from "../support/window-of.ts";
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
+const TEXT =
+  indexLine({ name: "demo", vers: "1.0.0", pubtime: NOW - 30 * DAY }) +
+  indexLine({ name: "demo", vers: "1.0.1", yanked: true, pubtime: NOW - 20 * DAY }) +
+  indexLine({ name: "demo", vers: "1.1.0", pubtime: NOW - DAY });
+const BYTES = new TextEncoder().encode(TEXT);
+
+class RecordingScanCache implements ScanCache {
+  readonly values = new Map<string, string>();
+  readonly gets: string[] = [];
+  readonly puts: string[] = [];
+  async get(key: string) {
+    this.gets.push(key);
+    return this.values.get(key) ?? null;
+  }
+  async put(key: string, value: string) {
+    this.puts.push(key);
+    this.values.set(key, value);
+  }
+}
+
+describe("kept scans (scan-cache.ts)", () => {
+  it("are keyed by a strong ETag, the path and the length, and never by a weak or missing tag", () => {
+    expect(scanCacheKey("de/mo/demo", '"abc"', 10)).toBe('scan-v1/de/mo/demo/10/"abc"');
+    expect(scanCacheKey("de/mo/demo", 'W/"abc"', 10)).toBeNull();
+    expect(scanCacheKey("de/mo/demo", null, 10)).toBeNull();
+  });
+
+  it("give back the same lines and counts as scanning, and the text only when asked", () => {
+    const scanned = scanIndexFile(TEXT);
+    const kept = decodeKeptScan(encodeKeptScan(scanned, BYTES) as string, BYTES);
+    expect(kept?.lines).toEqual(scanned.lines);
+    expect(kept?.textLength).toBe(TEXT.length);
+    expect(kept?.linesWithoutPubtime).toBe(scanned.linesWithoutPubtime);
+    expect(kept?.linesWithPubtimeKey).toBe(scanned.linesWithPubtimeKey);
+    expect(kept?.text).toBe(TEXT);
+  });
+
+  it("are not kept for a body that is not ASCII (offsets in characters would not be offsets in bytes)", () => {
+    const text = '{"name":"demo","vers":"1.0.0-é","yanked":false}\n';
+    expect(encodeKeptScan(scanIndexFile(text), new TextEncoder().encode(text))).toBeNull();
+  });
+
+  it("are refused when they do not fit the bytes at hand: another length, lines not ending at a newline", () => {
+    const value = encodeKeptScan(scanIndexFile(TEXT), BYTES) as string;
+    expect(decodeKeptScan(value, BYTES.subarray(0, BYTES.length - 1))).toBeNull();
+    const shifted = new TextEncoder().encode(`x${TEXT.slice(0, -1)}`);
+    expect(shifted.byteLength).toBe(BYTES.byteLength);
+    expect(decodeKeptScan(value, shifted)).toBeNull();
+    expect(decodeKeptScan("not json", BYTES)).toBeNull();
+    expect(decodeKeptScan('{"lines":{}}', BYTES)).toBeNull();
+  });
+});
+
+describe("the decider with a scan cache", () => {
+  const decide = (upstream: InMemoryUpstream, scanCache: ScanCache) =>
+    createCrateDecider({
+      upstream,
+      publishTimes: new InMemoryPublishTimes(),
+      rules: defaultRules(false),
+      clock: new FixedClock(NOW),
+      scanCache,
+    }).decide;
+
+  it("scans a body once and reads the kept scan for the same bytes under any window, deciding alike", async () => {
+    const upstream = new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } });
+    const cache = new RecordingScanCache();
+    const first = await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
+    expect(cache.puts).toHaveLength(1);
+    const kept = await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
+    const other = await decide(upstream, cache)("demo", "de/mo/demo", windowOf("12h"), null);
+    expect(cache.puts).toHaveLength(1);
+    expect(cache.gets).toHaveLength(3);
+    if (!first.ok || !kept.ok || !other.ok) throw new Error("not decided");
+    expect(kept.file.lines).toEqual(first.file.lines);
+    expect(kept.filtered.verdicts).toEqual(first.filtered.verdicts);
+    expect(kept.filtered.hiddenLines).toEqual([1, 2]);
+    expect(other.filtered.hiddenLines).toEqual([1]);
+  });
+
+  it("scans again when upstream sends other bytes, and keeps nothing without a strong ETag", async () => {
+    const upstream = new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } });
+    const cache = new RecordingScanCache();
+    await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
+    const longer = TEXT + indexLine({ name: "demo", vers: "1.2.0", pubtime: NOW - 40 * DAY });
+    upstream.set("de/mo/demo", { body: longer, headers: { etag: '"v1"' } });
+    const changed = await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
+    if (!changed.ok) throw new Error("not decided");
+    expect(changed.file.lines.map((line) => line.version)).toEqual(["1.0.0", "1.0.1", "1.1.0", "1.2.0"]);
+    upstream.set("de/mo/demo", { body: TEXT, headers: { etag: 'W/"weak"' } });
+    await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
+    expect(cache.puts).toHaveLength(2);
+  });
+
+  it("scans as if nothing were kept when the cache fails", async () => {
+    const upstream = new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } });
+    const failing: ScanCache = {
+      get: () => Promise.reject(new Error("cache down")),
+      put: () => Promise.reject(new Error("cache down")),
+    };
+    const decided = await decide(upstream, failing)("demo", "de/mo/demo", windowOf("7d"), null);
+    expect(decided.ok && decided.filtered.hiddenLines).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,23 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { KEPT_SCAN_SECONDS, keptScans } from "../../src/edge/kept-scans.ts";
+import { cacheLog, resetCoreCache } from "./fastly-doubles/cache.ts";
+
+describe("kept scans in the Core Cache", () => {
+  let nowMs = 0;
+  beforeEach(() => {
+    nowMs = 1_000_000;
+    resetCoreCache(() => nowMs);
+  });
+
+  it("stores a scan under its key for a day and reads it back", async () => {
+    const scans = keptScans();
+    expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
+    await scans.put('scan-v1/de/mo/demo/10/"a"', '{"lines":[]}');
+    expect(cacheLog.inserts).toEqual([
+      { key: 'crates-cooldown/scan-v1/de/mo/demo/10/"a"', maxAge: KEPT_SCAN_SECONDS * 1000 },
+    ]);
+    expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBe('{"lines":[]}');
+    nowMs += KEPT_SCAN_SECONDS * 1000;
+    expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
+  });
+});
