@@ -36,11 +36,12 @@ export class DumpSnapshot implements DumpView {
   // users.csv and teams.csv: id → login, looked up when the crates are merged (the tables may come in any order).
   private readonly userLogins = new Map<number, string>();
   private readonly teamLogins = new Map<number, string>();
-  // crate_owners.csv, in file order (a few hundred thousand rows).
-  private readonly ownerCrateIds: number[] = [];
-  private readonly ownerIds: number[] = [];
-  private readonly ownerAddedAt: number[] = [];
-  private readonly ownerIsTeam: boolean[] = [];
+  // crate_owners.csv, in file order (a few hundred thousand rows), in typed arrays grown by doubling.
+  private ownerCrateIds = new Int32Array(1024);
+  private ownerIds = new Int32Array(1024);
+  private ownerAddedAt = new Uint32Array(1024);
+  /** 1 when the owner is a team (teams.csv), 0 for a user. */
+  private ownerIsTeam = new Uint8Array(1024);
   ownerRows = 0;
   accountRows = 0;
 
@@ -124,31 +125,38 @@ export class DumpSnapshot implements DumpView {
 
   /** One crate_owners.csv row; it counts in its crate's digest, so a change of owners re-merges the crate. */
   addOwner(crateId: number, ownerId: number, isTeam: boolean, addedAt: UnixSeconds): void {
-    this.ownerRows++;
-    this.ownerCrateIds.push(crateId);
-    this.ownerIds.push(ownerId);
-    this.ownerAddedAt.push(addedAt);
-    this.ownerIsTeam.push(isTeam);
+    const k = this.ownerRows++;
+    if (k === this.ownerIds.length) {
+      this.ownerCrateIds = grownTo(this.ownerCrateIds, new Int32Array(k * 2));
+      this.ownerIds = grownTo(this.ownerIds, new Int32Array(k * 2));
+      this.ownerAddedAt = grownTo(this.ownerAddedAt, new Uint32Array(k * 2));
+      this.ownerIsTeam = grownTo(this.ownerIsTeam, new Uint8Array(k * 2));
+    }
+    this.ownerCrateIds[k] = crateId;
+    this.ownerIds[k] = ownerId;
+    this.ownerAddedAt[k] = addedAt;
+    this.ownerIsTeam[k] = isTeam ? 1 : 0;
     const h = fmix32((this.digestSeed ^ 0x6f776e72) + Math.imul(ownerId, 0x9e3779b1) + (isTeam ? 0x5bd1e995 : 0));
     this.addToDigest(crateId, fmix32(h ^ addedAt) >>> 0, fmix32(Math.imul(h, 0x85ebca6b) ^ addedAt) >>> 12);
   }
 
-  /** The login of a users.csv id (`#id` when users.csv does not list it). */
-  loginOf(userId: number): string {
-    return this.userLogins.get(userId) ?? `#${userId}`;
+  /** users.csv as `[id, login]`. */
+  accounts(): Iterable<[number, string]> {
+    return this.userLogins.entries();
   }
 
   /** The owners of crate `index` with the time each was added; a team by its login (`github:org:team`). */
   ownersOf(index: number): CrateOwnerAddition[] {
-    const rows = this.group().ownerRows.get(index);
-    if (rows === undefined) return [];
-    return rows.map((k) => {
+    const { ownerOrder, ownerStart } = this.group();
+    const owners: CrateOwnerAddition[] = [];
+    for (let j = ownerStart[index] as number; j < (ownerStart[index + 1] as number); j++) {
+      const k = ownerOrder[j] as number;
       const id = this.ownerIds[k] as number;
-      const owner = this.ownerIsTeam[k]
-        ? (this.teamLogins.get(id) ?? `team #${id}`)
-        : (this.userLogins.get(id) ?? `#${id}`);
-      return { owner, addedAt: this.ownerAddedAt[k] as number };
-    });
+      const owner =
+        this.ownerIsTeam[k] === 1 ? (this.teamLogins.get(id) ?? `team #${id}`) : (this.userLogins.get(id) ?? `#${id}`);
+      owners.push({ owner, addedAt: this.ownerAddedAt[k] as number });
+    }
+    return owners;
   }
 
   publisherOf(row: number): number {
@@ -292,16 +300,36 @@ export class DumpSnapshot implements DumpView {
     }
     // crate_id has done its work.
     this.crateIdBlocks.length = 0;
-    const ownerRows = new Map<number, number[]>();
-    for (let k = 0; k < this.ownerCrateIds.length; k++) {
+    // The owners, grouped by crate the same way (owners of crates not in crates.csv are dropped).
+    const ownerIndex = (k: number): number => {
       const id = this.ownerCrateIds[k] as number;
-      const index = id >= 0 && id < indexOfId.length ? (indexOfId[id] as number) : (indexOfLargeId.get(id) ?? -1);
-      if (index < 0) continue;
-      const list = ownerRows.get(index);
-      if (list === undefined) ownerRows.set(index, [k]);
-      else list.push(k);
+      return id >= 0 && id < indexOfId.length ? (indexOfId[id] as number) : (indexOfLargeId.get(id) ?? -1);
+    };
+    const ownerStart = new Uint32Array(crates + 1);
+    for (let k = 0; k < this.ownerRows; k++) {
+      const index = ownerIndex(k);
+      if (index >= 0) ownerStart[index + 1] = (ownerStart[index + 1] as number) + 1;
     }
-    this.grouping = { nameRows: Uint32Array.from(nameRows), order, groupStart, firstId, moreIds, ownerRows };
+    for (let g = 0; g < crates; g++) ownerStart[g + 1] = (ownerStart[g + 1] as number) + (ownerStart[g] as number);
+    const ownerNext = ownerStart.slice(0, crates);
+    const ownerOrder = new Uint32Array(ownerStart[crates] as number);
+    for (let k = 0; k < this.ownerRows; k++) {
+      const index = ownerIndex(k);
+      if (index < 0) continue;
+      const at = ownerNext[index] as number;
+      ownerOrder[at] = k;
+      ownerNext[index] = at + 1;
+    }
+    this.ownerCrateIds = new Int32Array(0);
+    this.grouping = {
+      nameRows: Uint32Array.from(nameRows),
+      order,
+      groupStart,
+      firstId,
+      moreIds,
+      ownerOrder,
+      ownerStart,
+    };
     return this.grouping;
   }
 
@@ -335,8 +363,9 @@ interface Grouping {
   /** Each crate's crate_id; a name spelled twice in crates.csv (in different cases) has its other ids aside. */
   readonly firstId: readonly number[];
   readonly moreIds: ReadonlyMap<number, readonly number[]>;
-  /** crate_owners.csv rows by crate index. */
-  readonly ownerRows: ReadonlyMap<number, readonly number[]>;
+  /** crate_owners.csv rows grouped by crate index: crate k's are ownerOrder[ownerStart[k] … ownerStart[k+1]). */
+  readonly ownerOrder: Uint32Array;
+  readonly ownerStart: Uint32Array;
 }
 
 const BLOCK_BITS = 16;
@@ -357,6 +386,11 @@ function denseLimit(ids: readonly number[]): number {
   let max = -1;
   for (const id of ids) if (id < DENSE_IDS_MAX && id > max) max = id;
   return max + 1;
+}
+
+function grownTo<T extends Int32Array | Uint32Array | Uint8Array>(array: T, next: T): T {
+  next.set(array);
+  return next;
 }
 
 function grown(array: Uint32Array, size: number): Uint32Array {
@@ -401,12 +435,10 @@ class CrateCursor implements DumpCrateView {
       if (publisher >= 0) {
         provenance.via = "token";
         provenance.publisherId = publisher;
-        provenance.publisher = snapshot.loginOf(publisher);
       } else {
         // No account: trusted publishing, or a version from before crates.io recorded publishers.
         provenance.via = publishedAt >= TRUSTED_PUBLISHING_SINCE ? "trusted-publishing" : "no-account";
         provenance.publisherId = null;
-        provenance.publisher = null;
       }
       visit(snapshot.versionOf(row), publishedAt, provenance);
     }
@@ -417,7 +449,7 @@ class CrateCursor implements DumpCrateView {
   }
 
   /** Reused for every row (valid during the visit). */
-  private readonly provenance: DumpProvenance = { via: null, publisherId: null, publisher: null };
+  private readonly provenance: DumpProvenance = { via: null, publisherId: null };
 }
 
 function fmix32(h: number): number {

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { CrateRecord } from "../core/publish-times.ts";
 import type { SecurityAdvisory } from "../core/security-fixes.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
-import { crateTrustOf, hasTrustData, ownersReader, type ProvenanceRow } from "./trust-data.ts";
+import { crateTrustOf, hasTrustData, ownersReader, type ProvenanceRow, SELECT_PROVENANCE } from "./trust-data.ts";
 
 /** One crate's record with the revision it was read at (what `kv_pushed` stores once the API accepted it). */
 export interface RevisedCrateRecord {
@@ -23,7 +23,8 @@ export const PACKED_VERSIONS = `(
   SELECT count(*) || char(30) || group_concat(version || char(31) || published_at || char(31) || ifnull(publish_via, '')
     || char(31) || ifnull(publisher_id, '') || char(31) || ifnull(publisher, '') || char(31) || ifnull(trusted_source, ''),
     char(30))
-  FROM (SELECT version, published_at, publish_via, publisher_id, publisher, trusted_source
+  FROM (SELECT version, published_at, publish_via, publisher_id,
+          (SELECT login FROM accounts a WHERE a.id = v.publisher_id) AS publisher, trusted_source
         FROM versions v WHERE v.crate = r.crate ORDER BY version))`;
 
 /** Crates per SQLite page: bounds memory (one page of records at a time) while keeping queries few. */
@@ -48,11 +49,7 @@ export function* readCrateRecords(
   pageCrates: number = CRATES_PER_PAGE,
 ): Generator<RevisedCrateRecord> {
   const page = db.prepare(pageSql).raw(true);
-  const versionsOf = db
-    .prepare(
-      "SELECT version, published_at, publish_via, publisher_id, publisher, trusted_source FROM versions WHERE crate = ? ORDER BY version",
-    )
-    .raw(true);
+  const versionsOf = db.prepare(`${SELECT_PROVENANCE} ORDER BY v.version`).raw(true);
   const withTrust = hasTrustData(
     (key) => (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined) ?? null,
   );

@@ -6,11 +6,10 @@ import { META_KEYS } from "./meta-keys.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
 import { viaCode } from "./trust-data.ts";
 
-/** Who published one version, as the dump says (`published_by` and its login). */
+/** Who published one version, as the dump says (`published_by`). */
 export interface DumpProvenance {
   via: PublishVia;
   publisherId: number | null;
-  publisher: string | null;
 }
 
 /** One crate of a dump, as `mergeDump` reads it. */
@@ -44,6 +43,8 @@ export interface DumpView {
   readonly crateCount: number;
   /** The index of a lowercased crate name, or -1 when the dump does not list it. */
   indexOf(crate: string): number;
+  /** users.csv: `[id, login]`. */
+  accounts(): Iterable<[number, string]>;
 }
 
 /** What applying one dump did. */
@@ -68,8 +69,8 @@ export interface DumpMergeOutcome {
 
 /** Rows per multi-row INSERT: one call into SQLite per 64 rows instead of per row. */
 const BATCH_ROWS = 64;
-/** crate, version, published_at, publish_via, publisher_id, publisher. */
-const ROW_PARAMS = 6;
+/** crate, version, published_at, publish_via, publisher_id (logins live in `accounts`). */
+const ROW_PARAMS = 5;
 /** Digests per JSON array handed to one statement: few statements, bounded memory. */
 const DIGEST_BATCH = 4096;
 
@@ -105,6 +106,7 @@ export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: Du
         merge.mergeCrate(entry);
       }
       merge.flushInserts();
+      merge.saveAccounts();
       merge.forgetDeletedCrates();
       merge.flushDigests();
       database.markChanged(merge.changed);
@@ -123,8 +125,9 @@ class DumpMerge {
   private readonly db: TimestampDatabase["db"];
   private readonly insertBatch: Statement<unknown[]>;
   private readonly insertOne: Statement<unknown[]>;
-  private readonly selectCrate: Statement<[string], [string, number, number | null, number | null, string | null]>;
-  private readonly updateProvenance: Statement<[number | null, number | null, string | null, string, string]>;
+  private readonly selectCrate: Statement<[string], [string, number, number | null, number | null]>;
+  private readonly updateProvenance: Statement<[number | null, number | null, string, string]>;
+  private readonly upsertAccounts: Statement<[string]>;
   private readonly selectOwners: Statement<[string], [string, number]>;
   private readonly deleteOwners: Statement<[string]>;
   private readonly insertOwner: Statement<[string, string, number]>;
@@ -156,19 +159,22 @@ class DumpMerge {
   ) {
     const db = (this.db = database.db);
     const upsert = (rows: number) =>
-      `INSERT INTO versions (crate, version, published_at, publish_via, publisher_id, publisher)
-       VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?)").join(", ")}
+      `INSERT INTO versions (crate, version, published_at, publish_via, publisher_id)
+       VALUES ${Array(rows).fill("(?, ?, ?, ?, ?)").join(", ")}
        ON CONFLICT (crate, version) DO UPDATE SET published_at = max(published_at, excluded.published_at),
-         publish_via = excluded.publish_via, publisher_id = excluded.publisher_id, publisher = excluded.publisher`;
+         publish_via = excluded.publish_via, publisher_id = excluded.publisher_id`;
     this.insertBatch = db.prepare(upsert(BATCH_ROWS));
     this.insertOne = db.prepare(upsert(1));
     this.selectCrate = db
-      .prepare<[string], [string, number, number | null, number | null, string | null]>(
-        "SELECT version, published_at, publish_via, publisher_id, publisher FROM versions WHERE crate = ?",
+      .prepare<[string], [string, number, number | null, number | null]>(
+        "SELECT version, published_at, publish_via, publisher_id FROM versions WHERE crate = ?",
       )
       .raw();
     this.updateProvenance = db.prepare(
-      "UPDATE versions SET publish_via = ?, publisher_id = ?, publisher = ? WHERE crate = ? AND version = ?",
+      "UPDATE versions SET publish_via = ?, publisher_id = ? WHERE crate = ? AND version = ?",
+    );
+    this.upsertAccounts = db.prepare<[string]>(
+      "INSERT INTO accounts (id, login) SELECT value->>0, value->>1 FROM json_each(?) WHERE true ON CONFLICT (id) DO UPDATE SET login = excluded.login WHERE login IS NOT excluded.login",
     );
     this.selectOwners = db
       .prepare<[string], [string, number]>("SELECT owner, added_at FROM crate_owners WHERE crate = ?")
@@ -276,11 +282,8 @@ class DumpMerge {
       }
       const row = provenanceOf.get(version);
       const code = viaCode(provenance.via);
-      if (
-        row !== undefined &&
-        (row[2] !== code || row[3] !== provenance.publisherId || row[4] !== provenance.publisher)
-      ) {
-        this.updateProvenance.run(code, provenance.publisherId, provenance.publisher, crate, version);
+      if (row !== undefined && (row[2] !== code || row[3] !== provenance.publisherId)) {
+        this.updateProvenance.run(code, provenance.publisherId, crate, version);
         this.publishersLearned++;
         crateChanged = true;
       }
@@ -323,7 +326,6 @@ class DumpMerge {
     this.params[k + 2] = at;
     this.params[k + 3] = viaCode(provenance.via);
     this.params[k + 4] = provenance.publisherId;
-    this.params[k + 5] = provenance.publisher;
     if (++this.pending === BATCH_ROWS) {
       this.insertBatch.run(this.params);
       this.pending = 0;
@@ -345,6 +347,18 @@ class DumpMerge {
     if (this.newDigests.length === 0) return;
     this.upsertDigests.run(JSON.stringify(this.newDigests));
     this.newDigests.length = 0;
+  }
+
+  /** The logins of the dump's accounts (users.csv), for the records' evidence; a renamed account's login follows. */
+  saveAccounts(): void {
+    let batch: [number, string][] = [];
+    for (const account of this.dump.accounts()) {
+      if (batch.push(account) === DIGEST_BATCH) {
+        this.upsertAccounts.run(JSON.stringify(batch));
+        batch = [];
+      }
+    }
+    if (batch.length > 0) this.upsertAccounts.run(JSON.stringify(batch));
   }
 
   /** Deleted crates the dump lists no versions of: their versions recorded before the deletion are forgotten. */

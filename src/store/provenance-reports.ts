@@ -26,9 +26,12 @@ export function recordProvenance(
 ): { readonly updated: number; readonly unknownVersions: number } {
   const db = database.db;
   const update = db.prepare(
-    `UPDATE versions SET publish_via = ?, publisher_id = ?, publisher = ?, trusted_source = ?
+    `UPDATE versions SET publish_via = ?, publisher_id = ?, trusted_source = ?
      WHERE crate = ? AND version = ?
-       AND (publish_via IS NOT ? OR publisher_id IS NOT ? OR publisher IS NOT ? OR trusted_source IS NOT ?)`,
+       AND (publish_via IS NOT ? OR publisher_id IS NOT ? OR trusted_source IS NOT ?)`,
+  );
+  const upsertAccount = db.prepare(
+    "INSERT INTO accounts (id, login) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET login = excluded.login",
   );
   const exists = db.prepare("SELECT 1 FROM versions WHERE crate = ? AND version = ?").pluck();
   const deleteOwners = db.prepare("DELETE FROM crate_owners WHERE crate = ?");
@@ -39,7 +42,8 @@ export function recordProvenance(
     let unknownVersions = 0;
     for (const r of reports) {
       const crate = r.crate.toLowerCase();
-      const values = [viaCode(r.via), r.publisherId, r.publisher, r.trustedSource ?? null];
+      if (r.publisherId !== null && r.publisher !== null) upsertAccount.run(r.publisherId, r.publisher);
+      const values = [viaCode(r.via), r.publisherId, r.trustedSource ?? null];
       if (update.run(...values, crate, r.version, ...values).changes > 0) {
         updated++;
         changed.add(crate);

@@ -11,7 +11,14 @@ import {
   replaceAdvisories,
   type StoredAdvisory,
 } from "./advisories.ts";
-import { crateTrustOf, hasTrustData, ownersReader, type ProvenanceRow, TRUST_DDL } from "./trust-data.ts";
+import {
+  crateTrustOf,
+  hasTrustData,
+  ownersReader,
+  type ProvenanceRow,
+  SELECT_PROVENANCE,
+  TRUST_DDL,
+} from "./trust-data.ts";
 
 /** Where `serve`, `ingest` and `kv` keep the timestamp database unless `--db` says otherwise. */
 export const DEFAULT_DB_PATH = "data/timestamps.sqlite";
@@ -80,11 +87,7 @@ export class TimestampDatabase implements PublishTimes {
       this.db.pragma("journal_mode = WAL");
       migrate(this.db);
     }
-    this.selectCrate = this.db
-      .prepare<[string], ProvenanceRow>(
-        "SELECT version, published_at, publish_via, publisher_id, publisher, trusted_source FROM versions WHERE crate = ?",
-      )
-      .raw();
+    this.selectCrate = this.db.prepare<[string], ProvenanceRow>(SELECT_PROVENANCE).raw();
     this.ownersOf = ownersReader(this.db);
     this.selectTime = this.db.prepare("SELECT published_at FROM versions WHERE crate = ? AND version = ?");
     this.insertTime = this.db.prepare("INSERT OR IGNORE INTO versions (crate, version, published_at) VALUES (?, ?, ?)");

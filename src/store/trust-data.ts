@@ -15,14 +15,17 @@ import { META_KEYS } from "./meta-keys.ts";
  * publishers has been applied (`meta` `trust.data_since`); before that, records carry none and no signal is checked.
  *
  * `versions.publish_via`: NULL not known yet (a version learned from the feed), 0 with an account's token
- * (`publisher_id`, `publisher` = its login), 1 trusted publishing (`trusted_source` = `github: owner/repo` when known),
+ * (`publisher_id`, its login in `accounts`), 1 trusted publishing (`trusted_source` = `github: owner/repo` when known),
  * 2 no account (from before crates.io recorded publishers).
  */
 export const TRUST_DDL = `
   ALTER TABLE versions ADD COLUMN publish_via INTEGER;
   ALTER TABLE versions ADD COLUMN publisher_id INTEGER;
-  ALTER TABLE versions ADD COLUMN publisher TEXT;
   ALTER TABLE versions ADD COLUMN trusted_source TEXT;
+  CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,           -- crates.io's user id (published_by)
+    login TEXT NOT NULL               -- its GitHub login, for evidence
+  );
   CREATE TABLE IF NOT EXISTS crate_owners (
     crate TEXT NOT NULL,              -- lowercased crate name
     owner TEXT NOT NULL,              -- a user's login, or a team's (github:org:team)
@@ -47,6 +50,13 @@ export function viaOf(code: number | null): PublishVia {
 /** `[version, published_at, publish_via, publisher_id, publisher, trusted_source]` */
 export type ProvenanceRow = [string, UnixSeconds, number | null, number | null, string | null, string | null];
 
+/**
+ * A crate's versions with who published them, in `ProvenanceRow` order (logins joined from `accounts`); needs the
+ * crate as the one parameter.
+ */
+export const SELECT_PROVENANCE = `SELECT v.version, v.published_at, v.publish_via, v.publisher_id,
+  (SELECT login FROM accounts a WHERE a.id = v.publisher_id), v.trusted_source FROM versions v WHERE v.crate = ?`;
+
 /** Whether records carry trust data: a dump with publishers has been applied. */
 export function hasTrustData(getMeta: (key: string) => string | null): boolean {
   return getMeta(META_KEYS.trustDataSince) !== null;
@@ -70,7 +80,7 @@ export function crateTrustOf(rows: readonly ProvenanceRow[], owners: readonly Cr
     publishedAt,
     via: viaOf(via),
     publisherId,
-    publisher,
+    publisher: publisher ?? (publisherId === null ? null : `#${publisherId}`),
     trustedSource: source,
   }));
   const ownersKnown = versions.some((v) => v.via !== null);

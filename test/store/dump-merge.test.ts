@@ -37,7 +37,7 @@ function dumpOf(
     },
     forEachVersion: (visit) => {
       for (const [version, at] of Object.entries(crates[crate] ?? {}))
-        visit(version, at, { via: "token", publisherId: 1, publisher: "someone" });
+        visit(version, at, { via: "token", publisherId: 1 });
     },
     owners: () => [],
   }));
@@ -49,6 +49,7 @@ function dumpOf(
     hasVersionsOf: (crate) => crate in crates,
     crateCount: names.length,
     indexOf: (crate) => names.indexOf(crate),
+    accounts: () => [[1, "someone"]],
   };
 }
 
