@@ -31,6 +31,9 @@ export function explainCommand(): Command {
         process.stdout.write(
           flags.format === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanationText(explanation),
         );
+        // Said on stderr, so the explanation itself stays what the proxy's /-/explain answers.
+        if (!local.trustSignals)
+          process.stderr.write("note: no trust signals were checked: the upstream is not crates.io\n");
       } finally {
         await local.close();
       }

@@ -43,7 +43,7 @@ export function addDecisionOptions(command: Command): Command {
 export function openLocalDecider(
   flags: DecisionFlags,
   exitCode = 1,
-): { decide: CrateDecider; window: CooldownWindow; close: () => Promise<void> } {
+): { decide: CrateDecider; window: CooldownWindow; trustSignals: boolean; close: () => Promise<void> } {
   const parsed = parseWindow(flags.window);
   if (!parsed.ok) throw new UserError(`--window: ${parsed.message}`, { exitCode });
   if (parsed.window.seconds === 0)
@@ -62,15 +62,17 @@ export function openLocalDecider(
     throw new UserError(`cannot open the timestamp database ${flags.db}: ${(error as Error).message}`, { exitCode });
   }
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: 30_000 });
+  const rules = rulesForUpstream(flags.prePubtimeInference, upstreamUrl, policy);
   const { decide } = createCrateDecider({
     upstream,
     publishTimes: database,
-    rules: rulesForUpstream(flags.prePubtimeInference, upstreamUrl, policy),
+    rules,
     upstreamTimeoutMs: 30_000,
   });
   return {
     decide,
     window: parsed.window,
+    trustSignals: rules.trust.enabled,
     close: async () => {
       await upstream.close();
       database.close();

@@ -49,6 +49,8 @@ describe("crates-cooldown explain", () => {
     expect(run.stdout).toMatch(/^alpha under \/7d\/ at .*: 1 of 2 versions visible\n/);
     expect(run.stdout).toMatch(/1\.0\.0\s+\S+Z\s+database\s+yes\s+visible since/);
     expect(run.stdout).toMatch(/1\.1\.0\s+unknown\s+-\s+no\s+publish time unknown/);
+    // The fake upstream is not crates.io: no trust signals, and the command says so.
+    expect(run.stderr).toContain("note: no trust signals were checked: the upstream is not crates.io");
   });
 
   it("prints the same explanation as JSON", async () => {
