@@ -106,6 +106,7 @@ export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: Du
         merge.mergeCrate(entry);
       }
       merge.flushInserts();
+      merge.flushOwners();
       merge.saveAccounts();
       merge.forgetDeletedCrates();
       merge.flushDigests();
@@ -130,7 +131,9 @@ class DumpMerge {
   private readonly upsertAccounts: Statement<[string]>;
   private readonly selectOwners: Statement<[string], [string, number]>;
   private readonly deleteOwners: Statement<[string]>;
-  private readonly insertOwner: Statement<[string, string, number]>;
+  private readonly insertOwners: Statement<[string]>;
+  /** Owner rows waiting for the next JSON batch. */
+  private pendingOwners: [string, string, number][] = [];
   private readonly updateTime: Statement<[number, string, string]>;
   private readonly deleteVersion: Statement<[string, string]>;
   private readonly deleteBefore: Statement<[string, number]>;
@@ -180,8 +183,8 @@ class DumpMerge {
       .prepare<[string], [string, number]>("SELECT owner, added_at FROM crate_owners WHERE crate = ?")
       .raw();
     this.deleteOwners = db.prepare<[string]>("DELETE FROM crate_owners WHERE crate = ?");
-    this.insertOwner = db.prepare<[string, string, number]>(
-      "INSERT OR REPLACE INTO crate_owners (crate, owner, added_at) VALUES (?, ?, ?)",
+    this.insertOwners = db.prepare<[string]>(
+      "INSERT OR REPLACE INTO crate_owners (crate, owner, added_at) SELECT value->>0, value->>1, value->>2 FROM json_each(?)",
     );
     this.updateTime = db.prepare<[number, string, string]>(
       "UPDATE versions SET published_at = ? WHERE crate = ? AND version = ?",
@@ -255,7 +258,10 @@ class DumpMerge {
       recorded.every(([owner, at]) => owners.some((o) => o.owner === owner && Math.floor(o.addedAt) === at));
     if (same) return false;
     if (recorded.length > 0) this.deleteOwners.run(entry.crate);
-    for (const owner of owners) this.insertOwner.run(entry.crate, owner.owner, Math.floor(owner.addedAt));
+    for (const owner of owners) {
+      if (this.pendingOwners.push([entry.crate, owner.owner, Math.floor(owner.addedAt)]) === DIGEST_BATCH)
+        this.flushOwners();
+    }
     this.ownersChanged++;
     return true;
   }
@@ -347,6 +353,13 @@ class DumpMerge {
     if (this.newDigests.length === 0) return;
     this.upsertDigests.run(JSON.stringify(this.newDigests));
     this.newDigests.length = 0;
+  }
+
+  /** Owner rows short of a whole batch (deletes of a crate's old owners ran before its rows were queued). */
+  flushOwners(): void {
+    if (this.pendingOwners.length === 0) return;
+    this.insertOwners.run(JSON.stringify(this.pendingOwners));
+    this.pendingOwners = [];
   }
 
   /** The logins of the dump's accounts (users.csv), for the records' evidence; a renamed account's login follows. */
