@@ -2,7 +2,12 @@ import { valid } from "semver";
 import { crateNameProblem } from "./index-path.ts";
 import { DEFAULT_SECURITY_FIX_FLOOR, type VersionException, type VisibilityRules } from "./policy.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
-import { DEFAULT_TRUST_EXTRA_WAIT, TRUST_SIGNAL_NAMES, type TrustSignalName } from "./trust-signals.ts";
+import {
+  DEFAULT_TRUST_EXTRA_WAIT,
+  MAX_TRUST_EXTRA_WAIT,
+  TRUST_SIGNAL_NAMES,
+  type TrustSignalName,
+} from "./trust-signals.ts";
 
 /** What a policy file sets; everything it leaves out keeps its default. */
 export interface Policy {
@@ -45,8 +50,7 @@ const TOP_LEVEL_KEYS = [
   "trust",
 ];
 const TRUST_KEYS = [...TRUST_SIGNAL_NAMES, "unknown-trust-data"];
-/** The longest extra wait a trust signal may add. */
-const MAX_TRUST_WAIT: UnixSeconds = 90 * 86_400;
+
 const EXCEPTION_KEYS = ["crate", "version", "reason", "expires"];
 /** The longest floor accepted: beyond a month it would be a window, not a floor. */
 const MAX_FLOOR: UnixSeconds = 30 * 86_400;
@@ -94,7 +98,7 @@ function readTrust(table: unknown): TrustPolicy {
   for (const name of TRUST_SIGNAL_NAMES) {
     const value = fields[name];
     const seconds = value === undefined ? DEFAULT_TRUST_EXTRA_WAIT[name] : durationOf(value);
-    if (seconds === null || seconds > MAX_TRUST_WAIT)
+    if (seconds === null || seconds > MAX_TRUST_EXTRA_WAIT)
       throw new PolicyError(`[trust] "${name}" must be a duration like "7d", "12h" or "0d" (off), at most 90d`);
     extraWait[name] = seconds;
   }

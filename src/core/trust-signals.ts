@@ -1,4 +1,5 @@
 import type { UnixSeconds } from "./time.ts";
+import { MAX_WINDOW_DAYS } from "./window.ts";
 
 /**
  * Trust signals: releases that look like a takeover wait longer than the window. Three signals, each computed per
@@ -80,17 +81,27 @@ export interface CrateOwnerAddition {
 
 /** The window in which an owner addition marks a release: 30 days before it. */
 export const RECENT_OWNER_SPAN: UnixSeconds = 30 * 86_400;
+/** The longest extra wait a policy may give a signal. */
+export const MAX_TRUST_EXTRA_WAIT: UnixSeconds = 90 * 86_400;
+/**
+ * A version published longer ago than the longest window plus the longest extra wait is visible whatever its signals
+ * say, so records leave such versions out of their trust section: most of a crate's versions, and the bytes and work
+ * they would cost every request.
+ */
+export const TRUST_RELEVANCE: UnixSeconds = MAX_WINDOW_DAYS * 86_400 + MAX_TRUST_EXTRA_WAIT;
 /** Evidence lists at most this many earlier publishers, so a record stays small for crates with many. */
 export const EARLIER_PUBLISHERS_LISTED = 3;
 
 /**
  * The signals of every version of one crate. `owners` are the crate's current owners with the time each was added;
  * `null` when the job has not learned them (then only versions that need no owner data are known: the first).
- * Versions are ordered by publish time (ties keep the given order); "earlier" means published before.
+ * Versions are ordered by publish time (ties keep the given order); "earlier" means published before. Versions
+ * published before `relevantSince` count as history but get no entry (see `TRUST_RELEVANCE`).
  */
 export function computeCrateTrust(
   versions: readonly VersionProvenance[],
   owners: readonly CrateOwnerAddition[] | null,
+  relevantSince: UnixSeconds = Number.NEGATIVE_INFINITY,
 ): CrateTrust {
   const ordered = versions
     .map((entry, index) => ({ entry, index }))
@@ -142,7 +153,9 @@ export function computeCrateTrust(
           found.push({ signal: "recent-owner", owner: owner.owner, addedAt: owner.addedAt });
       }
     }
-    if (undecided) unknown.add(entry.version);
+    if (entry.publishedAt < relevantSince) {
+      // Visible under any window and policy by now: nothing to record.
+    } else if (undecided) unknown.add(entry.version);
     else if (found.length > 0) signals.set(entry.version, found);
     previous = entry;
     record(entry);

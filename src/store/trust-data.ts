@@ -5,6 +5,7 @@ import {
   type CrateTrust,
   computeCrateTrust,
   type PublishVia,
+  TRUST_RELEVANCE,
   type VersionProvenance,
 } from "../core/trust-signals.ts";
 import { META_KEYS } from "./meta-keys.ts";
@@ -74,7 +75,11 @@ export function ownersReader(db: Database.Database): (crate: string) => CrateOwn
  * The trust section of a crate's record from its rows. Owners count as known once any version's publisher is (the
  * crate was in a dump, which lists every crate's owners, possibly none).
  */
-export function crateTrustOf(rows: readonly ProvenanceRow[], owners: readonly CrateOwnerAddition[]): CrateTrust {
+export function crateTrustOf(
+  rows: readonly ProvenanceRow[],
+  owners: readonly CrateOwnerAddition[],
+  now: UnixSeconds = Math.floor(Date.now() / 1000),
+): CrateTrust {
   const versions: VersionProvenance[] = rows.map(([version, publishedAt, via, publisherId, publisher, source]) => ({
     version,
     publishedAt,
@@ -84,5 +89,5 @@ export function crateTrustOf(rows: readonly ProvenanceRow[], owners: readonly Cr
     trustedSource: source,
   }));
   const ownersKnown = versions.some((v) => v.via !== null);
-  return computeCrateTrust(versions, ownersKnown ? owners : null);
+  return computeCrateTrust(versions, ownersKnown ? owners : null, now - TRUST_RELEVANCE);
 }

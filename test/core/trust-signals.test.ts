@@ -39,6 +39,17 @@ const bob: [number, string] = [2, "bob"];
 const eve: [number, string] = [66, "eve"];
 
 describe("computeCrateTrust", () => {
+  it("gives versions published before relevantSince no entry, while they still count as history", () => {
+    const trust = computeCrateTrust(
+      [v("1.0.0", 0, "token", alice), v("1.1.0", 10, "token", bob), v("1.2.0", 20, null), v("1.3.0", 30, "token", eve)],
+      [],
+      T + 25 * DAY,
+    );
+    expect([...trust.signals.keys()]).toEqual([]);
+    // 1.3.0 is undecided: the unknown 1.2.0 is part of its history.
+    expect([...trust.unknown]).toEqual(["1.3.0"]);
+  });
+
   it("flags a release by an account that published no earlier version, naming the earlier publishers", () => {
     const trust = computeCrateTrust(
       [v("1.0.0", 0, "token", alice), v("1.1.0", 10, "token", bob), v("1.2.0", 20, "token", eve)],
@@ -228,9 +239,14 @@ describe("the record's trust section", () => {
         ],
       },
     });
-    expect(decodeCrateRecord(text)).toEqual(record);
+    // The decoded times are a read-only map over the parsed record; compared as a Map.
+    const decoded = (value: string) => {
+      const read = decodeCrateRecord(value);
+      return { ...read, versions: new Map(read.versions) };
+    };
+    expect(decoded(text)).toEqual(record);
     const withAdvisory = { ...record, advisories: [{ id: "RUSTSEC-2026-0001", patched: [">= 1.2.0"] }] };
-    expect(decodeCrateRecord(encodeCrateRecord(withAdvisory))).toEqual(withAdvisory);
+    expect(decoded(encodeCrateRecord(withAdvisory))).toEqual(withAdvisory);
   });
 
   it("decides a whole file: held, unknown past the window, visible, and counted for X-Cooldown", () => {

@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import { formatDumpSummary, ingestDump } from "../../src/dump/ingest-dump.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { type DumpContent, postgresTime, writeDumpArchive } from "../support/dump-generator.ts";
-import { DAY, SNAPSHOT_AT, scratch, T } from "../support/dump-test-kit.ts";
+import { DAY, scratch } from "../support/dump-test-kit.ts";
+
+/** Times relative to the real clock: records leave out versions too old for a signal to matter (TRUST_RELEVANCE). */
+const T = Math.floor(Date.now() / 1000) - 3_600;
+const SNAPSHOT_AT = new Date(T * 1000);
 
 /**
  * The trust signals' data from the dump: versions.published_by, users.csv, teams.csv and crate_owners.csv, read in
@@ -31,7 +35,7 @@ function trustDump(overrides: Partial<DumpContent> = {}): DumpContent {
     teams: [{ id: TEAM, login: "github:evil:maintainers" }],
     crateOwners: [
       { crateId: 1, ownerId: ALICE, createdAt: postgresTime(T - 400 * DAY - 60) },
-      { crateId: 1, ownerId: BOB, createdAt: postgresTime(T - 300 * DAY) },
+      { crateId: 1, ownerId: BOB, createdAt: postgresTime(T - 200 * DAY) },
       { crateId: 2, ownerId: ALICE, createdAt: postgresTime(T - 100 * DAY - 60) },
       { crateId: 2, ownerId: TEAM, ownerKind: 1, createdAt: postgresTime(T - 12 * DAY) },
       { crateId: 3, ownerId: EVE, createdAt: postgresTime(T - 5 * DAY - 60) },
@@ -39,7 +43,7 @@ function trustDump(overrides: Partial<DumpContent> = {}): DumpContent {
     versions: [
       // serde: alice, then bob (a new publisher, but added as owner 100 days earlier: not recent), then alice.
       { id: 1, crateId: 1, num: "1.0.0", createdAt: postgresTime(T - 400 * DAY), publishedBy: ALICE },
-      { id: 2, crateId: 1, num: "1.0.1", createdAt: postgresTime(T - 200 * DAY), publishedBy: BOB },
+      { id: 2, crateId: 1, num: "1.0.1", createdAt: postgresTime(T - 100 * DAY), publishedBy: BOB },
       { id: 3, crateId: 1, num: "1.0.2", createdAt: postgresTime(T - 20 * DAY), publishedBy: ALICE },
       // onering: alice, then trusted publishing (no account, after 2025-05), then eve with a token, 10 days after a
       // team was added as owner.
@@ -101,6 +105,24 @@ describe("ingest dump: publishers and owners", () => {
     const database = new TimestampDatabase(db, { readonly: true });
     // No downgrade (nothing used trusted publishing), no new publisher (no earlier release by a known account).
     expect(database.recordFor("onering")?.trust?.signals.size).toBe(0);
+    database.close();
+  });
+
+  it("leaves out of records the versions too old for any signal to change their visibility", async () => {
+    const db = join(scratch(), "t.sqlite");
+    await ingest(
+      trustDump({
+        versions: [
+          { id: 1, crateId: 1, num: "1.0.0", createdAt: postgresTime(T - 400 * DAY), publishedBy: ALICE },
+          { id: 2, crateId: 1, num: "1.0.1", createdAt: postgresTime(T - 121 * DAY), publishedBy: BOB },
+          { id: 3, crateId: 1, num: "1.0.2", createdAt: postgresTime(T - 119 * DAY), publishedBy: EVE },
+        ],
+      }),
+      db,
+    );
+    const database = new TimestampDatabase(db, { readonly: true });
+    // 1.0.1 (121 days old) is visible under the longest window plus the longest extra wait anyway.
+    expect([...(database.recordFor("serde")?.trust?.signals.keys() ?? [])]).toEqual(["1.0.2"]);
     database.close();
   });
 
