@@ -1,5 +1,6 @@
 import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "./index-file.ts";
 import { type FilteredIndexFile, filterIndexFile, needsPublishTimes } from "./index-filter.ts";
+import { type PhaseTimings, timed, timedAsync } from "./phase-timings.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { type Clock, type PublishTimes, type ScanCache, systemClock, type Upstream } from "./ports.ts";
 import { plainText } from "./responses.ts";
@@ -20,6 +21,8 @@ export interface CrateDeciderOptions {
   readonly scan?: IndexScanOptions;
   /** Where scans of upstream bodies are kept between requests (scan-cache.ts); none by default. */
   readonly scanCache?: ScanCache;
+  /** Where to report how long each phase took (phase-timings.ts); nothing is measured without it. */
+  readonly timings?: PhaseTimings;
 }
 
 /**
@@ -77,6 +80,8 @@ export function createCrateDecider(options: CrateDeciderOptions): {
   ): Promise<DecidedIndexFile> {
     const headers = new Headers();
     if (userAgent !== null) headers.set("user-agent", userAgent);
+    const timings = options.timings;
+    const asked = timings === undefined ? 0 : performance.now();
     let upstream: Response;
     try {
       upstream = await fetchUpstream(path, headers);
@@ -120,6 +125,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     } catch (error) {
       return { ok: false, response: upstreamUnavailable(error) };
     }
+    timings?.add("upstream", performance.now() - asked);
     const scanned = await scanOf(path, bytes, upstream.headers.get("etag"));
     if (scanned === null) return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
     const file = scanned;
@@ -129,7 +135,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     let record = null;
     if (needsPublishTimes(file, options.rules)) {
       try {
-        record = await options.publishTimes.lookup(name);
+        record = await timedAsync(timings, "lookup", () => options.publishTimes.lookup(name));
       } catch (error) {
         return {
           ok: false,
@@ -140,7 +146,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       }
     }
     const now = clock.now();
-    const filtered = filterIndexFile(name, file, record, window, now, options.rules);
+    const filtered = timed(timings, "filter", () => filterIndexFile(name, file, record, window, now, options.rules));
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
@@ -149,17 +155,17 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     const cache = options.scanCache;
     const key = cache === undefined ? null : scanCacheKey(path, etag, bytes.byteLength);
     if (cache !== undefined && key !== null) {
-      const kept = await cache.get(key).catch(() => null);
-      const file = kept === null ? null : decodeKeptScan(kept, bytes);
+      const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
+      const file = kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
       if (file !== null) return file;
     }
     let text: string;
     try {
-      text = decodeUtf8Exactly(bytes);
+      text = timed(options.timings, "decode", () => decodeUtf8Exactly(bytes));
     } catch {
       return null;
     }
-    const file = scanIndexFile(text, options.scan);
+    const file = timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
     const value = cache === undefined || key === null ? null : encodeKeptScan(file, bytes);
     if (value !== null && key !== null) await cache?.put(key, value).catch(() => {});
     return file;

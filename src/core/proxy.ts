@@ -67,8 +67,10 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     if (!decided.ok) return decided.response;
     const { file, filtered, upstreamHeaders, upstreamBytes, now } = decided;
     options.onFiltered?.(filtered);
+    const made = options.timings === undefined ? 0 : performance.now();
     const body = filteredBodyBytes(upstreamBytes, file, filtered);
     const etag = await filteredEtag(upstreamHeaders.get("etag"), file.lines.length, filtered.hiddenLines, () => body);
+    options.timings?.add("body", performance.now() - made);
     const maxAge = filteredMaxAge({
       now,
       upstreamMaxAge: remainingUpstreamLifetime(upstreamHeaders),

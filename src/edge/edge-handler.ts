@@ -12,6 +12,7 @@ import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
 import { keptScans } from "./kept-scans.ts";
 import { kvFreshness } from "./kv-freshness.ts";
 import { kvPublishTimes } from "./kv-publish-times.ts";
+import { ServerTiming } from "./server-timing.ts";
 import { EDGE_SERVICE } from "./service-info.ts";
 
 export interface EdgeHandlerOptions {
@@ -33,6 +34,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
   const clock = options.clock ?? systemClock;
   return async (request) => {
     const settings = readEdgeSettings();
+    const serverTiming = settings.serverTiming ? new ServerTiming() : undefined;
     let revised: RevisedPolicy;
     try {
       revised = await readCachedPolicy();
@@ -66,6 +68,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         clock,
         scan: ENGINE_INDEX_SCAN,
         ...(settings.scanCache ? { scanCache: keptScans() } : {}),
+        ...(serverTiming === undefined ? {} : { timings: serverTiming }),
       })(forward);
     };
     const answer = settings.answerCache
@@ -77,7 +80,8 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
           clock,
         })
       : proxy;
-    return withCompressHint(await answer(request));
+    const answered = await answer(request);
+    return withCompressHint(serverTiming === undefined ? answered : serverTiming.applyTo(answered));
   };
 }
 

@@ -15,6 +15,8 @@ export interface EdgeSettings {
   readonly answerCache: boolean;
   /** Whether scans of upstream files are kept in the Core Cache under their ETag (src/edge/kept-scans.ts). */
   readonly scanCache: boolean;
+  /** Whether a computed filtered answer says where its time went (`Server-Timing`, src/edge/server-timing.ts). */
+  readonly serverTiming: boolean;
 }
 
 /** A yank or a new version reaches the edge within a minute; revalidating upstream with its ETag is cheap. */
@@ -23,6 +25,7 @@ export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
   prePubtimeInference: true,
   answerCache: true,
   scanCache: true,
+  serverTiming: false,
 };
 
 export const SETTING_KEYS = {
@@ -30,6 +33,7 @@ export const SETTING_KEYS = {
   prePubtimeInference: "pre_pubtime_inference",
   answerCache: "answer_cache",
   scanCache: "scan_cache",
+  serverTiming: "server_timing",
 } as const;
 
 /**
@@ -54,6 +58,11 @@ export function parseEdgeSettings(read: (key: string) => string | null): EdgeSet
       DEFAULT_EDGE_SETTINGS.answerCache,
     ),
     scanCache: parseSwitch(read(SETTING_KEYS.scanCache), SETTING_KEYS.scanCache, DEFAULT_EDGE_SETTINGS.scanCache),
+    serverTiming: parseSwitch(
+      read(SETTING_KEYS.serverTiming),
+      SETTING_KEYS.serverTiming,
+      DEFAULT_EDGE_SETTINGS.serverTiming,
+    ),
   };
 }
 

@@ -56,6 +56,8 @@ describe("the real service on the host (memory HTTP cache)", () => {
         .map((line) => JSON.parse(line) as { vers: string });
       expect(lines.map((line) => line.vers)).toEqual(["0.4.9"]);
       expect(response.headers.get("x-cooldown")).toContain("too-young=1");
+      // Server-Timing is opt-in (Config Store server_timing).
+      expect(response.headers.get("server-timing")).toBeNull();
     }
     expect(upstreamReads("/3/l/log") - before).toBe(1);
   });
@@ -89,3 +91,52 @@ describe('the real service on the host without the HTTP Cache API ("unsupported"
     expect(upstreamReads("/3/l/log") - before).toBe(2);
   });
 });
+
+describe.each(["memory", "unsupported"] as const)(
+  "kept scans and Server-Timing on the host (%s HTTP cache)",
+  (httpCache) => {
+    let host: RunningComputeHost;
+    beforeAll(async () => {
+      host = await startComputeHost({
+        wasmPath: inject("edgeWasmPath"),
+        listen: "127.0.0.1:0",
+        backends: { crates_io_index: { url: fake.url, overrideHost: "index.crates.io" } },
+        kvStores: { cooldown_times: {} },
+        configStores: { cooldown_config: { server_timing: "on" } },
+        httpCache,
+        log: (line) => logs.push(line),
+      });
+      setTimeout(() => void host.close(), 110_000).unref();
+    });
+    afterAll(() => host?.close());
+
+    const get = async (path: string) => {
+      const response = await fetch(`${host.url}${path}`);
+      expect(response.status).toBe(200);
+      return {
+        body: await response.text(),
+        etag: response.headers.get("etag"),
+        timing: response.headers.get("server-timing"),
+      };
+    };
+
+    it("decodes and scans a body once; a new window reads the kept scan and answers the same bytes", async () => {
+      host.clearCoreCache();
+      const first = await get("7d/3/l/log");
+      expect(first.timing).toMatch(/(^|, )decode;dur=[\d.]+/);
+      expect(first.timing).toMatch(/(^|, )scan;dur=[\d.]+/);
+      // From the answer cache: nothing computed in this request, so no phases.
+      expect((await get("7d/3/l/log")).timing).toBeNull();
+      const kept = await get("2d/3/l/log");
+      expect(kept.timing).toMatch(/(^|, )scan-cache;dur=[\d.]+/);
+      expect(kept.timing).not.toMatch(/decode/);
+      // The same window scanned afresh gives the same bytes and tag.
+      host.clearCoreCache();
+      const fresh = await get("2d/3/l/log");
+      expect(fresh.timing).toMatch(/decode/);
+      expect(kept.body).toBe(fresh.body);
+      expect(kept.etag).toBe(fresh.etag);
+      expect(kept.body.split("\n").filter(Boolean)).toHaveLength(1);
+    });
+  },
+);

@@ -16,7 +16,19 @@ describe("crate record codec", () => {
       crate: "serde",
       times: { "1.0.0": 1_500_000_000, "1.0.1-alpha.1+build.7": 1_600_000_000 },
     });
-    expect(decodeCrateRecord(text)).toEqual(record);
+    const decoded = decodeCrateRecord(text);
+    expect({ ...decoded, versions: new Map(decoded.versions) }).toEqual(record);
+    expect(decoded.versions.get("1.0.0")).toBe(1_500_000_000);
+    expect(decoded.versions.size).toBe(2);
+  });
+
+  it("reads a version named like an Object.prototype member as the record says, and absent ones as absent", () => {
+    const decoded = decodeCrateRecord('{"v":1,"crate":"x","times":{"__proto__":5,"toString":6}}');
+    expect(decoded.versions.get("__proto__")).toBe(5);
+    expect(decoded.versions.get("toString")).toBe(6);
+    expect(decoded.versions.get("constructor")).toBeUndefined();
+    expect(decoded.versions.has("hasOwnProperty")).toBe(false);
+    expect([...decoded.versions.keys()]).toEqual(["__proto__", "toString"]);
   });
 
   it("writes version 2 only for a crate with advisories, and round-trips them", () => {
@@ -27,7 +39,8 @@ describe("crate record codec", () => {
     };
     const text = encodeCrateRecord(record);
     expect(JSON.parse(text).v).toBe(2);
-    expect(decodeCrateRecord(text)).toEqual(record);
+    const decoded = decodeCrateRecord(text);
+    expect({ ...decoded, versions: new Map(decoded.versions) }).toEqual(record);
     expect(JSON.parse(encodeCrateRecord({ ...record, advisories: [] })).v).toBe(1);
   });
 
@@ -46,6 +59,10 @@ describe("crate record codec", () => {
     ["no crate name", '{"v":1,"times":{}}'],
     ["no times", '{"v":1,"crate":"x"}'],
     ["a time that is not a number", '{"v":1,"crate":"x","times":{"1.0.0":"yesterday"}}'],
+    ["a time that is null", '{"v":1,"crate":"x","times":{"1.0.0":1,"1.0.1":null}}'],
+    ["a time that is an object or a list", '{"v":1,"crate":"x","times":{"1.0.0":[1],"1.0.1":{"a":1}}}'],
+    ["a time too large to be finite", '{"v":1,"crate":"x","times":{"1.0.0":1e400}}'],
+    ["a time that is a boolean", '{"v":1,"crate":"x","times":{"1.0.0":true}}'],
   ])("refuses %s", (_, text) => {
     expect(() => decodeCrateRecord(text)).toThrow(RecordFormatError);
   });

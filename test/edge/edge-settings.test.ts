@@ -8,7 +8,13 @@ describe("edge settings from the cooldown_config Config Store", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("runs on defaults (60 s cache cap, inference on, answer cache on) when the store is not linked to the service", () => {
-    const defaults = { upstreamMaxTtlSeconds: 60, prePubtimeInference: true, answerCache: true, scanCache: true };
+    const defaults = {
+      upstreamMaxTtlSeconds: 60,
+      prePubtimeInference: true,
+      answerCache: true,
+      scanCache: true,
+      serverTiming: false,
+    };
     expect(readEdgeSettings()).toEqual(defaults);
     expect(DEFAULT_EDGE_SETTINGS).toEqual(defaults);
   });
@@ -24,12 +30,14 @@ describe("edge settings from the cooldown_config Config Store", () => {
       pre_pubtime_inference: "off",
       answer_cache: "off",
       scan_cache: "off",
+      server_timing: "on",
     });
     expect(readEdgeSettings()).toEqual({
       upstreamMaxTtlSeconds: 300,
       prePubtimeInference: false,
       answerCache: false,
       scanCache: false,
+      serverTiming: true,
     });
   });
 
