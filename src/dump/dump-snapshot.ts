@@ -1,6 +1,6 @@
 import type { UnixSeconds } from "../core/time.ts";
 import type { CrateOwnerAddition } from "../core/trust-signals.ts";
-import type { DumpCrateView, DumpProvenance, DumpView } from "../store/dump-merge.ts";
+import type { DumpCrateView, DumpView } from "../store/dump-merge.ts";
 import { StringColumn } from "./string-column.ts";
 
 /**
@@ -374,13 +374,6 @@ const BLOCK_MASK = BLOCK - 1;
 /** crate_ids are dense serials; a dense index up to this size, a Map beyond (a dump never has such ids). */
 const DENSE_IDS_MAX = 1 << 26;
 const LOW_MASK = 0xfffff;
-/**
- * The dump has no `trustpub_data` (private), but crates.io records the publishing account for every version published
- * with a token, and none for one published through trusted publishing. So a version without `published_by` is taken
- * as published through trusted publishing when it is later than this bound (2025-05-01, before crates.io accepted
- * its first trusted-publishing token), and as from before publishers were recorded otherwise.
- */
-export const TRUSTED_PUBLISHING_SINCE: UnixSeconds = Date.UTC(2025, 4, 1) / 1000;
 
 function denseLimit(ids: readonly number[]): number {
   let max = -1;
@@ -425,31 +418,17 @@ class CrateCursor implements DumpCrateView {
     return this.snapshot.digestOf(this.index);
   }
 
-  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, provenance: DumpProvenance) => void): void {
+  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, publishedBy: number) => void): void {
     const snapshot = this.snapshot;
-    const provenance = this.provenance;
     for (let k = this.from; k < this.to; k++) {
       const row = this.order[k] as number;
-      const publishedAt = snapshot.publishedAtOf(row);
-      const publisher = snapshot.publisherOf(row);
-      if (publisher >= 0) {
-        provenance.via = "token";
-        provenance.publisherId = publisher;
-      } else {
-        // No account: trusted publishing, or a version from before crates.io recorded publishers.
-        provenance.via = publishedAt >= TRUSTED_PUBLISHING_SINCE ? "trusted-publishing" : "no-account";
-        provenance.publisherId = null;
-      }
-      visit(snapshot.versionOf(row), publishedAt, provenance);
+      visit(snapshot.versionOf(row), snapshot.publishedAtOf(row), snapshot.publisherOf(row));
     }
   }
 
   owners(): CrateOwnerAddition[] {
     return this.snapshot.ownersOf(this.index);
   }
-
-  /** Reused for every row (valid during the visit). */
-  private readonly provenance: DumpProvenance = { via: null, publisherId: null };
 }
 
 function fmix32(h: number): number {

@@ -1,16 +1,10 @@
 import { randomInt } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { UnixSeconds } from "../core/time.ts";
-import type { CrateOwnerAddition, PublishVia } from "../core/trust-signals.ts";
+import type { CrateOwnerAddition } from "../core/trust-signals.ts";
 import { META_KEYS } from "./meta-keys.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
-import { viaCode } from "./trust-data.ts";
-
-/** Who published one version, as the dump says (`published_by`). */
-export interface DumpProvenance {
-  via: PublishVia;
-  publisherId: number | null;
-}
+import { dumpViaCode } from "./trust-data.ts";
 
 /** One crate of a dump, as `mergeDump` reads it. */
 export interface DumpCrateView {
@@ -21,8 +15,8 @@ export interface DumpCrateView {
   readonly versionCount: number;
   /** An order-independent hash of the crate's (version, time, publisher) rows and owners, keyed with `DumpView.digestSeed`. */
   digest(): number;
-  /** `provenance` is valid during the visit only. */
-  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, provenance: DumpProvenance) => void): void;
+  /** `publishedBy`: versions.csv `published_by` (a users.csv id), or -1 when empty. */
+  forEachVersion(visit: (version: string, publishedAt: UnixSeconds, publishedBy: number) => void): void;
   /** The crate's owners, with the time each was added. */
   owners(): readonly CrateOwnerAddition[];
 }
@@ -242,7 +236,7 @@ class DumpMerge {
   /** A crate the database has never seen: batched inserts, no lookup. */
   private insertNewCrate(entry: DumpCrateView): void {
     const crate = entry.crate;
-    entry.forEachVersion((version, at, provenance) => this.insert(crate, version, Math.floor(at), provenance));
+    entry.forEachVersion((version, at, publishedBy) => this.insert(crate, version, Math.floor(at), publishedBy));
     this.added += entry.versionCount;
     this.publishersLearned += entry.versionCount;
     this.mergeOwners(entry);
@@ -274,12 +268,12 @@ class DumpMerge {
     const provenanceOf = new Map(rows.map((row) => [row[0], row]));
     const listed = deletedAt === undefined ? null : new Set<string>();
     let crateChanged = this.mergeOwners(entry);
-    entry.forEachVersion((version, rawAt, provenance) => {
+    entry.forEachVersion((version, rawAt, publishedBy) => {
       const at = Math.floor(rawAt);
       listed?.add(version);
       const before = recorded.get(version);
       if (before === undefined) {
-        this.insert(crate, version, at, provenance);
+        this.insert(crate, version, at, publishedBy);
         recorded.set(version, at);
         this.added++;
         this.publishersLearned++;
@@ -287,9 +281,10 @@ class DumpMerge {
         return;
       }
       const row = provenanceOf.get(version);
-      const code = viaCode(provenance.via);
-      if (row !== undefined && (row[2] !== code || row[3] !== provenance.publisherId)) {
-        this.updateProvenance.run(code, provenance.publisherId, crate, version);
+      const code = dumpViaCode(publishedBy, at);
+      const publisherId = publishedBy >= 0 ? publishedBy : null;
+      if (row !== undefined && (row[2] !== code || row[3] !== publisherId)) {
+        this.updateProvenance.run(code, publisherId, crate, version);
         this.publishersLearned++;
         crateChanged = true;
       }
@@ -325,13 +320,13 @@ class DumpMerge {
     return forgotten;
   }
 
-  private insert(crate: string, version: string, at: UnixSeconds, provenance: DumpProvenance): void {
+  private insert(crate: string, version: string, at: UnixSeconds, publishedBy: number): void {
     const k = this.pending * ROW_PARAMS;
     this.params[k] = crate;
     this.params[k + 1] = version;
     this.params[k + 2] = at;
-    this.params[k + 3] = viaCode(provenance.via);
-    this.params[k + 4] = provenance.publisherId;
+    this.params[k + 3] = dumpViaCode(publishedBy, at);
+    this.params[k + 4] = publishedBy >= 0 ? publishedBy : null;
     if (++this.pending === BATCH_ROWS) {
       this.insertBatch.run(this.params);
       this.pending = 0;

@@ -37,6 +37,20 @@ export const TRUST_DDL = `
   DELETE FROM dump_digests;
 `;
 
+/**
+ * The dump has no `trustpub_data` (private), but crates.io records the publishing account for every version published
+ * with a token, and none for one published through trusted publishing. So a version without `published_by` is taken
+ * as published through trusted publishing when it is later than this bound (2025-05-01, before crates.io accepted
+ * its first trusted-publishing token), and as from before publishers were recorded otherwise.
+ */
+export const TRUSTED_PUBLISHING_SINCE: UnixSeconds = Date.UTC(2025, 4, 1) / 1000;
+
+/** The `publish_via` code of a dump row: `publishedBy` is its users.csv id, or -1 when `published_by` is empty. */
+export function dumpViaCode(publishedBy: number, publishedAt: UnixSeconds): number {
+  if (publishedBy >= 0) return 0;
+  return publishedAt >= TRUSTED_PUBLISHING_SINCE ? 1 : 2;
+}
+
 const VIA_CODES: Record<Exclude<PublishVia, null>, number> = { token: 0, "trusted-publishing": 1, "no-account": 2 };
 const VIA_OF_CODE: readonly PublishVia[] = ["token", "trusted-publishing", "no-account"];
 

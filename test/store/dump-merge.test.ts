@@ -36,8 +36,7 @@ function dumpOf(
       return h;
     },
     forEachVersion: (visit) => {
-      for (const [version, at] of Object.entries(crates[crate] ?? {}))
-        visit(version, at, { via: "token", publisherId: 1 });
+      for (const [version, at] of Object.entries(crates[crate] ?? {})) visit(version, at, 1);
     },
     owners: () => [],
   }));
