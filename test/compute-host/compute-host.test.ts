@@ -108,6 +108,13 @@ describe("running the guest", () => {
     host = await start("unsupported");
   });
 
+  it("writes what the guest logs at request time (stdout and stderr: wasi-libc asks fd_fdstat_get first)", async () => {
+    const response = await fetch(`${host.url}console`);
+    expect(await response.text()).toBe("logged");
+    expect(logs).toContain("probe says hello");
+    expect(logs).toContain("probe says oops");
+  });
+
   it("gives every request a fresh instance: a global counter never passes 1", async () => {
     expect((await get(host, "counter")).text).toBe("1");
     expect((await get(host, "counter")).text).toBe("1");

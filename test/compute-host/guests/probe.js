@@ -233,6 +233,10 @@ async function handle(request) {
     }
     case "/echo-body":
       return text(`${request.method} ${(await request.text()).length}`);
+    case "/console":
+      console.log("probe says hello");
+      console.error("probe says oops");
+      return text("logged");
     default:
       return text("no such probe route", 404);
   }
