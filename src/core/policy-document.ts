@@ -222,7 +222,13 @@ export function decodePolicy(text: string): Policy {
   const parsed = JSON.parse(text) as Record<string, unknown>;
   if (parsed.v !== 1 && parsed.v !== 2)
     throw new PolicyError(`policy record format ${JSON.stringify(parsed.v)} is not understood (this build reads 1, 2)`);
-  const trust = parsed.v === 2 ? (parsed.trust as { extra_wait: Record<string, number>; unknown_data: string }) : null;
+  const trust =
+    parsed.v === 2 ? (parsed.trust as { extra_wait?: Record<string, unknown>; unknown_data?: unknown }) : null;
+  if (
+    trust !== null &&
+    (typeof trust !== "object" || typeof trust.extra_wait !== "object" || trust.extra_wait === null)
+  )
+    throw new PolicyError("policy record format 2 has no trust settings");
   return readPolicy({
     yanked: parsed.yanked,
     "unknown-publish-time": parsed.unknown_publish_time,
@@ -239,7 +245,10 @@ export function decodePolicy(text: string): Policy {
       : {
           trust: {
             ...Object.fromEntries(
-              TRUST_SIGNAL_NAMES.map((name) => [name, `${Math.floor(Number(trust.extra_wait[name]) / 60)}m`]),
+              TRUST_SIGNAL_NAMES.map((name) => [
+                name,
+                `${Math.floor(Number((trust.extra_wait as Record<string, unknown>)[name]) / 60)}m`,
+              ]),
             ),
             "unknown-trust-data": trust.unknown_data,
           },

@@ -23,6 +23,9 @@ describe("the operator's policy from the cooldown_times KV store", () => {
   });
 
   it("refuses a policy record in a format this build does not read", async () => {
+    seedKvStore("cooldown_times", { _policy: '{"v":9}' });
+    await expect(readKvPolicy()).rejects.toBeInstanceOf(PolicyError);
+    // Format 2 carries [trust]; one without it is refused, not half read.
     seedKvStore("cooldown_times", { _policy: '{"v":2}' });
     await expect(readKvPolicy()).rejects.toBeInstanceOf(PolicyError);
   });
