@@ -16,6 +16,9 @@ beforeAll(async () => {
   fake = await startFakeCratesIo({ gzip: true, maxAgeSeconds: 30, timeoutMs: 110_000 });
   await fake.publish({ name: "log", vers: "0.4.9", pubtime: daysAgo(30) });
   await fake.publish({ name: "log", vers: "0.4.10", pubtime: daysAgo(1) });
+  // A file big enough for its scan to be kept (SCAN_CACHE_MIN_BYTES): 300 old versions and one a day old.
+  for (let i = 0; i < 300; i++) await fake.publish({ name: "many", vers: `0.${i}.0`, pubtime: daysAgo(400 - i) });
+  await fake.publish({ name: "many", vers: "1.0.0", pubtime: daysAgo(1) });
   for (const httpCache of ["memory", "unsupported"] as const) {
     const host = await startComputeHost({
       wasmPath: inject("edgeWasmPath"),
@@ -122,21 +125,29 @@ describe.each(["memory", "unsupported"] as const)(
 
     it("decodes and scans a body once; a new window reads the kept scan and answers the same bytes", async () => {
       host.clearCoreCache();
-      const first = await get("7d/3/l/log");
+      const first = await get("7d/ma/ny/many");
       expect(first.timing).toMatch(/(^|, )decode;dur=[\d.]+/);
       expect(first.timing).toMatch(/(^|, )scan;dur=[\d.]+/);
       // From the answer cache: nothing computed in this request, so no phases.
-      expect((await get("7d/3/l/log")).timing).toBeNull();
-      const kept = await get("2d/3/l/log");
+      expect((await get("7d/ma/ny/many")).timing).toBeNull();
+      const kept = await get("2d/ma/ny/many");
       expect(kept.timing).toMatch(/(^|, )scan-cache;dur=[\d.]+/);
       expect(kept.timing).not.toMatch(/decode/);
       // The same window scanned afresh gives the same bytes and tag.
       host.clearCoreCache();
-      const fresh = await get("2d/3/l/log");
+      const fresh = await get("2d/ma/ny/many");
       expect(fresh.timing).toMatch(/decode/);
       expect(kept.body).toBe(fresh.body);
       expect(kept.etag).toBe(fresh.etag);
-      expect(kept.body.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(kept.body.split("\n").filter(Boolean)).toHaveLength(300);
+    });
+
+    it("scans a small file every time: it scans faster than a kept scan is read", async () => {
+      host.clearCoreCache();
+      await get("7d/3/l/log");
+      const again = await get("2d/3/l/log");
+      expect(again.timing).toMatch(/(^|, )decode;dur=/);
+      expect(again.timing).not.toMatch(/scan-cache/);
     });
   },
 );

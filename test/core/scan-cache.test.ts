@@ -3,12 +3,17 @@ import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import type { ScanCache } from "../../src/core/ports.ts";
-import { decodeKeptScan, encodeKeptScan, scanCacheKey } from "../../src/core/scan-cache.ts";
+import { decodeKeptScan, encodeKeptScan, SCAN_CACHE_MIN_BYTES, scanCacheKey } from "../../src/core/scan-cache.ts";
 import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
 import { windowOf } from "../support/window-of.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0) / 1000;
+/** Old versions enough to make the body worth keeping a scan of (`SCAN_CACHE_MIN_BYTES`). */
+const OLD = Array.from({ length: 400 }, (_, i) =>
+  indexLine({ name: "demo", vers: `0.0.${i}`, pubtime: NOW - 90 * DAY }),
+).join("");
 const TEXT =
+  OLD +
   indexLine({ name: "demo", vers: "1.0.0", pubtime: NOW - 30 * DAY }) +
   indexLine({ name: "demo", vers: "1.0.1", yanked: true, pubtime: NOW - 20 * DAY }) +
   indexLine({ name: "demo", vers: "1.1.0", pubtime: NOW - DAY });
@@ -30,9 +35,15 @@ class RecordingScanCache implements ScanCache {
 
 describe("kept scans (scan-cache.ts)", () => {
   it("are keyed by a strong ETag, the path and the length, and never by a weak or missing tag", () => {
-    expect(scanCacheKey("de/mo/demo", '"abc"', 10)).toBe('scan-v1/de/mo/demo/10/"abc"');
-    expect(scanCacheKey("de/mo/demo", 'W/"abc"', 10)).toBeNull();
-    expect(scanCacheKey("de/mo/demo", null, 10)).toBeNull();
+    const length = SCAN_CACHE_MIN_BYTES;
+    expect(scanCacheKey("de/mo/demo", '"abc"', length)).toBe(`scan-v1/de/mo/demo/${length}/"abc"`);
+    expect(scanCacheKey("de/mo/demo", 'W/"abc"', length)).toBeNull();
+    expect(scanCacheKey("de/mo/demo", null, length)).toBeNull();
+  });
+
+  it("are not kept for a small body, which scans faster than a kept scan is read", () => {
+    expect(scanCacheKey("de/mo/demo", '"abc"', SCAN_CACHE_MIN_BYTES - 1)).toBeNull();
+    expect(BYTES.byteLength).toBeGreaterThanOrEqual(SCAN_CACHE_MIN_BYTES);
   });
 
   it("give back the same lines and counts as scanning, and the text only when asked", () => {
@@ -83,8 +94,8 @@ describe("the decider with a scan cache", () => {
     if (!first.ok || !kept.ok || !other.ok) throw new Error("not decided");
     expect(kept.file.lines).toEqual(first.file.lines);
     expect(kept.filtered.verdicts).toEqual(first.filtered.verdicts);
-    expect(kept.filtered.hiddenLines).toEqual([1, 2]);
-    expect(other.filtered.hiddenLines).toEqual([1]);
+    expect(kept.filtered.hiddenLines).toEqual([401, 402]);
+    expect(other.filtered.hiddenLines).toEqual([401]);
   });
 
   it("scans again when upstream sends other bytes, and keeps nothing without a strong ETag", async () => {
@@ -95,7 +106,7 @@ describe("the decider with a scan cache", () => {
     upstream.set("de/mo/demo", { body: longer, headers: { etag: '"v1"' } });
     const changed = await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
     if (!changed.ok) throw new Error("not decided");
-    expect(changed.file.lines.map((line) => line.version)).toEqual(["1.0.0", "1.0.1", "1.1.0", "1.2.0"]);
+    expect(changed.file.lines.slice(400).map((line) => line.version)).toEqual(["1.0.0", "1.0.1", "1.1.0", "1.2.0"]);
     upstream.set("de/mo/demo", { body: TEXT, headers: { etag: 'W/"weak"' } });
     await decide(upstream, cache)("demo", "de/mo/demo", windowOf("7d"), null);
     expect(cache.puts).toHaveLength(2);
@@ -108,6 +119,6 @@ describe("the decider with a scan cache", () => {
       put: () => Promise.reject(new Error("cache down")),
     };
     const decided = await decide(upstream, failing)("demo", "de/mo/demo", windowOf("7d"), null);
-    expect(decided.ok && decided.filtered.hiddenLines).toEqual([1, 2]);
+    expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
   });
 });
