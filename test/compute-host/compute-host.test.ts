@@ -2,6 +2,9 @@
  * The host against a probe guest built with js-compute-runtime (guests/probe.js): each route drives one part of the
  * host through the runtime's own builtins, so hostcalls are called exactly as js-compute calls them.
  */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltGuest, buildGuest } from "./build-guest.ts";
@@ -196,6 +199,66 @@ describe("running the guest", () => {
     expect(timing.startWallMs).toBeGreaterThan(0);
     expect(timing.hostWaitMs).toBeGreaterThanOrEqual(0);
     expect(timing.startCpuMs === null || timing.startCpuMs > 0).toBe(true);
+  });
+});
+
+describe("named log endpoints (fastly_log, through fastly:logger)", () => {
+  let host: RunningComputeHost;
+  let folder: string;
+  let file: string;
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), "compute-host-log-"));
+    file = join(folder, "probe.log");
+    host = await start("unsupported", { logEndpoints: { probe_log: file } });
+  });
+  afterAll(async () => {
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  const log = (query: Record<string, string | string[]>) => {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      for (const item of Array.isArray(value) ? value : [value]) params.append(name, item);
+    return get(host, `log?${params}`);
+  };
+
+  it("appends each write to the endpoint's file as one line: a trailing newline dropped, inner ones escaped, empty ones skipped", async () => {
+    const before = await readFile(file, "utf8");
+    const { status, text } = await log({
+      endpoint: "probe_log",
+      msg: ["first", "two\nlines", "ends\n", "", "\n", "héllo ✓"],
+    });
+    expect({ status, text }).toEqual({ status: 200, text: "logged" });
+    const written = (await readFile(file, "utf8")).slice(before.length);
+    expect(written).toBe(["first", String.raw`two\nlines`, "ends", "héllo ✓", ""].join("\n"));
+  });
+
+  it("gives two Loggers of one name the same endpoint, in the order they wrote", async () => {
+    const before = await readFile(file, "utf8");
+    await log({ endpoint: "probe_log", msg: ["a", "b"], twice: "1" });
+    expect((await readFile(file, "utf8")).slice(before.length)).toBe("a\nb\na\nb\n");
+  });
+
+  it("takes entries for an endpoint it was not given, as Viceroy, and writes them to its log as NAME :: entry", async () => {
+    logs.length = 0;
+    expect((await log({ endpoint: "elsewhere", msg: "to the log" })).text).toBe("logged");
+    expect(logs).toContain("elsewhere :: to the log");
+  });
+
+  it.each(["stdout", "STDERR", "fst_managed_x"])(
+    "refuses the reserved endpoint name %s (INVAL): log() throws",
+    async (name) => {
+      const { status, text } = await log({ endpoint: name, msg: "no" });
+      expect(status).toBe(500);
+      expect(text).toMatch(/^\w*Error: /);
+      expect(logs.some((line) => line.includes(" :: no"))).toBe(false);
+    },
+  );
+
+  it("fails to start when an endpoint's file cannot be opened", async () => {
+    await expect(start("unsupported", { logEndpoints: { x: join(folder, "missing", "x.log") } })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 });
 

@@ -9,6 +9,7 @@
  *   await fetch(`${host.url}7d/config.json`);
  *   await host.close();
  */
+import { closeSync, openSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,6 +53,11 @@ export interface ComputeHostOptions {
   readonly clock?: () => number;
   /** Guest stdout/stderr lines and host errors; default process.stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Named log endpoints (`fastly:logger`) → the file each one's entries are appended to, one per line. An endpoint not
+   * named here still takes entries, as in Viceroy, and they go to `log` as `NAME :: entry`.
+   */
+  readonly logEndpoints?: Readonly<Record<string, string>>;
   readonly onTiming?: (timing: RequestTiming) => void;
   /** Log every hostcall with its arguments and status (debugging). */
   readonly trace?: boolean;
@@ -107,6 +113,14 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const clock = options.clock ?? Date.now;
   const module = await WebAssembly.compile(await readFile(options.wasmPath));
+  // Opened now, so a path that cannot be written fails the start, not the first entry.
+  const logFiles = new Map<string, number>();
+  try {
+    for (const [name, path] of Object.entries(options.logEndpoints ?? {})) logFiles.set(name, openSync(path, "a"));
+  } catch (error) {
+    for (const file of logFiles.values()) closeSync(file);
+    throw error;
+  }
   const kvStores = new Map(Object.entries(options.kvStores ?? {}).map(([name, entries]) => [name, toKvMap(entries)]));
   const configStores = new Map(
     Object.entries(options.configStores ?? {}).map(([name, entries]) => [name, new Map(Object.entries(entries))]),
@@ -336,6 +350,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       case "log":
         log(message.line);
         return;
+      case "log-entry": {
+        const file = logFiles.get(message.endpoint);
+        if (file === undefined) log(`${message.endpoint} :: ${Buffer.from(message.entry).toString("utf8")}`);
+        else writeSync(file, Buffer.concat([message.entry, Buffer.from("\n")]));
+        return;
+      }
       case "response": {
         if (job === null || job.requestId !== message.requestId) return;
         job.responded = true;
@@ -472,6 +492,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     });
   } catch (error) {
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    for (const file of logFiles.values()) closeSync(file);
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -514,6 +535,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         for (const slot of slots) slot.rpc.close();
         await Promise.all(slots.map((slot) => slot.worker.terminate()));
         client.close();
+        for (const file of logFiles.values()) closeSync(file);
         await stopped;
       })()),
   };

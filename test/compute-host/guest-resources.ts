@@ -122,6 +122,12 @@ export interface CoreCacheResource {
   lastBody: number | null;
 }
 
+/** A named log endpoint (fastly_log.endpoint_get). */
+export interface LogEndpointResource {
+  readonly kind: "log-endpoint";
+  readonly name: string;
+}
+
 export type Resource =
   | RequestResource
   | ResponseResource
@@ -131,7 +137,8 @@ export type Resource =
   | ConfigStoreResource
   | KvLookupResource
   | HttpCacheResource
-  | CoreCacheResource;
+  | CoreCacheResource
+  | LogEndpointResource;
 
 type KindOf<K extends Resource["kind"]> = Extract<Resource, { kind: K }>;
 

@@ -17,6 +17,7 @@ import { httpBodyHostcalls } from "./hostcalls-http-body.ts";
 import { httpCacheHostcalls } from "./hostcalls-http-cache.ts";
 import { httpReqHostcalls } from "./hostcalls-http-req.ts";
 import { httpRespHostcalls } from "./hostcalls-http-resp.ts";
+import { logHostcalls } from "./hostcalls-log.ts";
 import { configStoreHostcalls, kvStoreHostcalls } from "./hostcalls-stores.ts";
 import { buildImportObject } from "./import-object.ts";
 import { threadCpuClock } from "./thread-cpu-clock.ts";
@@ -87,6 +88,7 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
       fastly_http_cache: httpCacheHostcalls(ctx),
       fastly_cache: coreCacheHostcalls(ctx),
       fastly_purge: purgeHostcalls(ctx),
+      fastly_log: logHostcalls(ctx),
     },
     init.trace ? (line) => log(`[trace] ${line}`) : null,
   );

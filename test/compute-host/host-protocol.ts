@@ -57,6 +57,8 @@ export interface RequestTiming {
 export type WorkerToMain =
   | { readonly type: "ready" }
   | { readonly type: "log"; readonly line: string }
+  /** One entry for a named log endpoint (fastly_log.write), without its newline. */
+  | { readonly type: "log-entry"; readonly endpoint: string; readonly entry: Uint8Array }
   | {
       readonly type: "response";
       readonly requestId: number;

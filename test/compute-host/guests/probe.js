@@ -7,6 +7,7 @@ import { CoreCache, SimpleCache } from "fastly:cache";
 import { CacheOverride } from "fastly:cache-override";
 import { ConfigStore } from "fastly:config-store";
 import { KVStore } from "fastly:kv-store";
+import { Logger } from "fastly:logger";
 import { SecretStore } from "fastly:secret-store";
 
 // Wizer runs top-level code at build time; a fresh instance per request starts every request from this state.
@@ -233,6 +234,18 @@ async function handle(request) {
     }
     case "/echo-body":
       return text(`${request.method} ${(await request.text()).length}`);
+    case "/log": {
+      // Each `msg` parameter is one log() call on a Logger for `endpoint`; `twice=1` writes through a second Logger of
+      // the same name too.
+      try {
+        const loggers = [new Logger(param("endpoint"))];
+        if (param("twice") === "1") loggers.push(new Logger(param("endpoint")));
+        for (const logger of loggers) for (const message of url.searchParams.getAll("msg")) logger.log(message);
+        return text("logged");
+      } catch (error) {
+        return text(describe(error), 500);
+      }
+    }
     case "/console":
       console.log("probe says hello");
       console.error("probe says oops");
