@@ -3,7 +3,7 @@
  * [local_server], flags on top, `listening on …` once ready, a clean exit on SIGTERM, exit 2 on bad flags.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,6 +103,18 @@ describe("serve:edge", () => {
     expect(await run.exit).toBe(0);
   });
 
+  it("appends a --log-endpoint's entries to its file, and other endpoints' to stderr as NAME :: entry", async () => {
+    const file = join(folder, "decisions.log");
+    const run = serveEdge(["--listen", "127.0.0.1:0", "--wasm", guest.wasmPath, "--log-endpoint", `decisions=${file}`]);
+    const url = await listeningUrl(run.stdout, run.exit);
+    expect(await (await fetch(`${url}log?endpoint=decisions&msg=one&msg=two`)).text()).toBe("logged");
+    expect(await (await fetch(`${url}log?endpoint=other&msg=three`)).text()).toBe("logged");
+    expect(await readFile(file, "utf8")).toBe("one\ntwo\n");
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(0);
+    expect(run.stderr()).toContain("other :: three\n");
+  });
+
   it("refuses a bad flag with one line on stderr and exit 2", async () => {
     const run = serveEdge(["--no-such-flag"]);
     expect(await run.exit).toBe(2);
@@ -110,6 +122,9 @@ describe("serve:edge", () => {
     expect(run.stderr()).toContain("--no-such-flag");
     const badCache = serveEdge(["--http-cache", "sometimes"]);
     expect(await badCache.exit).toBe(2);
+    const badEndpoint = serveEdge(["--log-endpoint", "decisions"]);
+    expect(await badEndpoint.exit).toBe(2);
+    expect(badEndpoint.stderr()).toContain("--log-endpoint takes NAME=VALUE");
   });
 
   it("refuses a --manifest that does not exist, rather than serving without its stores", async () => {

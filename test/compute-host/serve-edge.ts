@@ -1,10 +1,12 @@
 /**
  * `npm run serve:edge -- [--listen HOST:PORT] [--backend NAME=URL]… [--kv-store NAME=FILE]… [--config-store NAME=FILE]…
- *   [--http-cache unsupported|memory] [--wasm PATH] [--workers N]`
+ *   [--log-endpoint NAME=FILE]… [--http-cache unsupported|memory] [--wasm PATH] [--workers N]`
  *
  * Serves the built Compute wasm locally, as `fastly compute serve` would (which needs Viceroy, not available here).
  * Defaults come from fastly.toml's [local_server]; flags replace a named backend or store. `--http-cache` defaults to
- * "unsupported", what Viceroy gives. Prints `listening on http://HOST:PORT/` once ready; SIGTERM/SIGINT stop it.
+ * "unsupported", what Viceroy gives. A named log endpoint (`fastly:logger`) writes its entries to the file
+ * `--log-endpoint` gives it, one per line; any other endpoint name writes to stderr as `NAME :: entry` (Viceroy writes
+ * every endpoint to its stdout so; fastly.toml has no local setting for log endpoints). Prints `listening on http://HOST:PORT/` once ready; SIGTERM/SIGINT stop it.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -27,6 +29,7 @@ interface Flags {
   backend: string[];
   kvStore: string[];
   configStore: string[];
+  logEndpoint: string[];
   httpCache: "unsupported" | "memory";
   wasm: string;
   workers: number;
@@ -40,6 +43,7 @@ const program = new Command()
   .option("--backend <NAME=URL>", "a backend (repeatable; replaces fastly.toml's of that name)", collect, [])
   .option("--kv-store <NAME=FILE>", "a KV store from a JSON file (repeatable)", collect, [])
   .option("--config-store <NAME=FILE>", "a Config Store from a JSON file (repeatable)", collect, [])
+  .option("--log-endpoint <NAME=FILE>", "append a named log endpoint's entries to FILE (repeatable)", collect, [])
   .addOption(
     new Option("--http-cache <MODE>", "fastly_http_cache: as Viceroy (unsupported) or an in-memory cache")
       .choices(["unsupported", "memory"])
@@ -94,6 +98,7 @@ try {
 const backends: Record<string, BackendTarget> = { ...defaults.backends };
 const kvStores: Record<string, Record<string, KvEntry>> = { ...defaults.kvStores };
 const configStores: Record<string, Record<string, string>> = { ...defaults.configStores };
+const logEndpoints: Record<string, string> = {};
 try {
   for (const value of flags.backend) {
     const [name, url] = namedValue("--backend", value);
@@ -110,6 +115,10 @@ try {
       Object.entries(readJsonStoreFile(resolve(file))).map(([k, v]) => [k, String(v)]),
     );
   }
+  for (const value of flags.logEndpoint) {
+    const [name, file] = namedValue("--log-endpoint", value);
+    logEndpoints[name] = resolve(file);
+  }
 } catch (error) {
   fail(
     error instanceof Error ? error.message : String(error),
@@ -123,6 +132,7 @@ const host = await startComputeHost({
   backends,
   kvStores,
   configStores,
+  logEndpoints,
   httpCache: flags.httpCache,
   workers: flags.workers,
 }).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error), 1));
