@@ -7,6 +7,7 @@ import { cachedAnswers } from "./answer-cache.ts";
 import { type BackendFetch, backendUpstream } from "./backend-upstream.ts";
 import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
 import { withCompressHint } from "./compress-hint.ts";
+import { DecisionLog } from "./decision-log.ts";
 import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
 import { ENGINE_INDEX_SCAN } from "./engine-index-scan.ts";
 import { keptScans } from "./kept-scans.ts";
@@ -28,18 +29,23 @@ export type EdgeHandler = (request: Request) => Promise<Response>;
  * settings, and filtered answers kept in the Core Cache (answer-cache.ts, Config Store `answer_cache`). Settings and
  * stores are read per request because Compute opens them only while a request is handled (the handler itself is
  * created at build time); the policy comes through the Core Cache (cached-policy.ts), so a request answered from the
- * answer cache does no KV lookup at all. Assembling the core proxy is a few closures.
+ * answer cache does no KV lookup at all. With Config Store `log_endpoint` set, each request for a filtered file writes
+ * a line to the decision log (decision-log.ts), which the closures below tell what happened. Assembling the core proxy
+ * is a few closures.
  */
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const clock = options.clock ?? systemClock;
   return async (request) => {
     const settings = readEdgeSettings();
     const serverTiming = settings.serverTiming ? new ServerTiming() : undefined;
+    const log = DecisionLog.start(request, settings, clock);
     let revised: RevisedPolicy;
     try {
       revised = await readCachedPolicy();
     } catch (error) {
-      return policyUnavailable(error);
+      const refused = policyUnavailable(error);
+      log?.write(refused);
+      return refused;
     }
     // The headers of the upstream copy this request's answer is made from: the answer cache keeps the answer no longer
     // than that copy may be used.
@@ -49,10 +55,13 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       async fetch(path, headers) {
         const response = await backend.fetch(path, headers);
         upstreamCopy = response.headers;
+        log?.upstreamAnswered(response.status);
         return response;
       },
     };
+    const scanCache = settings.scanCache ? keptScans() : undefined;
     const proxy = async (forward: Request) => {
+      log?.computing();
       let policy: Awaited<ReturnType<RevisedPolicy["policy"]>>;
       try {
         policy = await revised.policy();
@@ -67,8 +76,9 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         service: EDGE_SERVICE,
         clock,
         scan: ENGINE_INDEX_SCAN,
-        ...(settings.scanCache ? { scanCache: keptScans() } : {}),
+        ...(scanCache === undefined ? {} : { scanCache: log === null ? scanCache : log.watchScans(scanCache) }),
         ...(serverTiming === undefined ? {} : { timings: serverTiming }),
+        ...(log === null ? {} : { onFiltered: log.filtered }),
       })(forward);
     };
     const answer = settings.answerCache
@@ -81,6 +91,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         })
       : proxy;
     const answered = await answer(request);
+    log?.write(answered);
     return withCompressHint(serverTiming === undefined ? answered : serverTiming.applyTo(answered));
   };
 }

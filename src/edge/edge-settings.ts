@@ -17,6 +17,8 @@ export interface EdgeSettings {
   readonly scanCache: boolean;
   /** Whether a computed filtered answer says where its time went (`Server-Timing`, src/edge/server-timing.ts). */
   readonly serverTiming: boolean;
+  /** The named log endpoint the decision log writes to (src/edge/decision-log.ts); null: no decision log. */
+  readonly logEndpoint: string | null;
 }
 
 /** A yank or a new version reaches the edge within a minute; revalidating upstream with its ETag is cheap. */
@@ -26,6 +28,7 @@ export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
   answerCache: true,
   scanCache: true,
   serverTiming: false,
+  logEndpoint: null,
 };
 
 export const SETTING_KEYS = {
@@ -34,6 +37,7 @@ export const SETTING_KEYS = {
   answerCache: "answer_cache",
   scanCache: "scan_cache",
   serverTiming: "server_timing",
+  logEndpoint: "log_endpoint",
 } as const;
 
 /**
@@ -63,6 +67,7 @@ export function parseEdgeSettings(read: (key: string) => string | null): EdgeSet
       SETTING_KEYS.serverTiming,
       DEFAULT_EDGE_SETTINGS.serverTiming,
     ),
+    logEndpoint: parseName(read(SETTING_KEYS.logEndpoint)),
   };
 }
 
@@ -95,6 +100,12 @@ function parseSeconds(raw: string | null, key: string, fallback: UnixSeconds): U
     `config ${CONFIG_STORE}.${key}: expected whole seconds (e.g. 60), got ${JSON.stringify(raw)}; using ${fallback}`,
   );
   return fallback;
+}
+
+/** A name, trimmed; empty (or only spaces) is the same as absent. */
+function parseName(raw: string | null): string | null {
+  const name = raw?.trim() ?? "";
+  return name === "" ? null : name;
 }
 
 function parseSwitch(raw: string | null, key: string, fallback: boolean): boolean {

@@ -14,6 +14,7 @@ describe("edge settings from the cooldown_config Config Store", () => {
       answerCache: true,
       scanCache: true,
       serverTiming: false,
+      logEndpoint: null,
     };
     expect(readEdgeSettings()).toEqual(defaults);
     expect(DEFAULT_EDGE_SETTINGS).toEqual(defaults);
@@ -24,13 +25,14 @@ describe("edge settings from the cooldown_config Config Store", () => {
     expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
   });
 
-  it("reads upstream_max_ttl_seconds, pre_pubtime_inference, answer_cache and scan_cache", () => {
+  it("reads upstream_max_ttl_seconds, pre_pubtime_inference, answer_cache, scan_cache, server_timing and log_endpoint", () => {
     seedConfigStore("cooldown_config", {
       upstream_max_ttl_seconds: "300",
       pre_pubtime_inference: "off",
       answer_cache: "off",
       scan_cache: "off",
       server_timing: "on",
+      log_endpoint: " decisions ",
     });
     expect(readEdgeSettings()).toEqual({
       upstreamMaxTtlSeconds: 300,
@@ -38,7 +40,15 @@ describe("edge settings from the cooldown_config Config Store", () => {
       answerCache: false,
       scanCache: false,
       serverTiming: true,
+      logEndpoint: "decisions",
     });
+  });
+
+  it("has no decision log when log_endpoint is empty or only spaces", () => {
+    for (const value of ["", "  "]) {
+      seedConfigStore("cooldown_config", { log_endpoint: value });
+      expect(readEdgeSettings().logEndpoint).toBeNull();
+    }
   });
 
   it("keeps the default and warns (without the request) when a value cannot be read", () => {
