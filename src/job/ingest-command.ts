@@ -7,6 +7,7 @@ import { formatFeedSummary, ingestFeed } from "../feed/ingest-feed.ts";
 import { DEFAULT_FEED_SOURCE } from "../feed/updates-feed.ts";
 import { DEFAULT_DB_PATH } from "../store/timestamp-database.ts";
 import { advisoriesCommand } from "./advisories-command.ts";
+import { apiCommand } from "./api-command.ts";
 import { DURATION_FORMAT, parseDuration } from "./duration.ts";
 import { ingestWatch } from "./ingest-watch.ts";
 
@@ -41,6 +42,7 @@ export function registerIngestCommands(program: Command): Command {
     .command("ingest")
     .description("fill the timestamp database from crates.io's database dump and updates feed");
   ingest.addCommand(advisoriesCommand());
+  ingest.addCommand(apiCommand());
 
   ingest
     .command("dump")

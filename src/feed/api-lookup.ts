@@ -1,0 +1,118 @@
+import { UserError } from "../node/user-error.ts";
+import { recordProvenance } from "../store/provenance-reports.ts";
+import type { TimestampDatabase } from "../store/timestamp-database.ts";
+import { API_MIN_INTERVAL_MS, ApiFormatError, type ApiVersion, parseVersionsPage } from "./crates-io-api.ts";
+
+export interface ApiLookupOptions {
+  readonly database: TimestampDatabase;
+  /** Lowercased crate name. */
+  readonly crate: string;
+  /** e.g. `https://crates.io` (no trailing slash needed). */
+  readonly apiBase: string;
+  /** Must name the tool and a contact (crates.io's crawler policy). */
+  readonly userAgent: string;
+  /** Tries per request on 429 and 5xx before giving up (default 4). */
+  readonly maxAttempts?: number;
+  readonly minIntervalMs?: number;
+  /** Waits; tests pass one that records the waits instead. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+export interface ApiLookupSummary {
+  readonly crate: string;
+  readonly requests: number;
+  readonly versions: number;
+  /** Versions whose publisher the database learned or corrected. */
+  readonly publishersLearned: number;
+}
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Looks up a crate's whole history on crates.io's web API (`/api/v1/crates/{name}/versions`, every page) and records
+ * each version's publish time and publisher in one transaction, so its trust signals can be computed between dumps.
+ * Requests are at least a second apart; 429 and 5xx are retried after `Retry-After` or a doubling back-off. Any
+ * failure — an unknown crate, a malformed body, a server that keeps refusing — records nothing and throws a
+ * `UserError` of one line.
+ */
+export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<ApiLookupSummary> {
+  const sleep = options.sleep ?? sleepFor;
+  const interval = options.minIntervalMs ?? API_MIN_INTERVAL_MS;
+  const maxAttempts = options.maxAttempts ?? 4;
+  const base = options.apiBase.replace(/\/+$/, "");
+  const path = `/api/v1/crates/${encodeURIComponent(options.crate)}/versions`;
+  const found: ApiVersion[] = [];
+  let requests = 0;
+  let lastRequestAt = Number.NEGATIVE_INFINITY;
+  let page: string | null = "";
+  while (page !== null) {
+    const url = `${base}${path}${page}`;
+    let text: string | null = null;
+    for (let attempt = 1; text === null; attempt++) {
+      const wait = lastRequestAt + interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      lastRequestAt = performance.now();
+      requests++;
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          headers: { "user-agent": options.userAgent, accept: "application/json" },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      } catch (error) {
+        if (options.signal?.aborted) throw new UserError(`crates.io API lookup of ${options.crate}: interrupted`);
+        if (attempt >= maxAttempts)
+          throw new UserError(`crates.io API unreachable for ${options.crate}: ${(error as Error).message}`);
+        await sleep(backoffMs(attempt, null));
+        continue;
+      }
+      if (response.status === 200) {
+        text = await response.text();
+        break;
+      }
+      await response.body?.cancel();
+      if (response.status === 404) throw new UserError(`crates.io has no crate "${options.crate}" (API answered 404)`);
+      if (response.status !== 429 && response.status < 500)
+        throw new UserError(`crates.io API answered ${response.status} for ${options.crate}`);
+      if (attempt >= maxAttempts) {
+        throw new UserError(
+          `crates.io API answered ${response.status} for ${options.crate} ${attempt} times; nothing recorded, try later`,
+        );
+      }
+      await sleep(backoffMs(attempt, response.headers.get("retry-after")));
+    }
+    let parsed: ReturnType<typeof parseVersionsPage>;
+    try {
+      parsed = parseVersionsPage(text);
+    } catch (error) {
+      if (error instanceof ApiFormatError)
+        throw new UserError(`crates.io API answered a malformed body for ${options.crate}: ${error.message}`);
+      throw error;
+    }
+    found.push(...parsed.versions);
+    page = parsed.nextPage;
+  }
+  const crate = options.crate;
+  const outcome = options.database.transaction(() => {
+    options.database.record(found.map((v) => ({ crate, version: v.num, publishedAt: v.createdAt })));
+    return recordProvenance(
+      options.database,
+      found.map((v) => ({
+        crate,
+        version: v.num,
+        via: v.via,
+        publisherId: v.publisherId,
+        publisher: v.publisher,
+        trustedSource: v.trustedSource,
+      })),
+    );
+  });
+  return { crate, requests, versions: found.length, publishersLearned: outcome.updated };
+}
+
+/** `Retry-After` in seconds when given (at most an hour), else 2, 4, 8 … seconds. */
+function backoffMs(attempt: number, retryAfter: string | null): number {
+  const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : 2 ** attempt;
+  return Math.min(seconds, 3_600) * 1_000;
+}
