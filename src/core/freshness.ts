@@ -10,6 +10,8 @@ export interface Freshness {
   readonly lastKvPush: UnixSeconds | null;
   /** The latest stretch the feed could not cover (versions published then stay unknown until the next dump). */
   readonly feedGap: { readonly from: UnixSeconds; readonly to: UnixSeconds } | null;
+  /** The queue of crates.io API lookups (trust data between dumps): how many wait, and since when the oldest. */
+  readonly apiLookups?: { readonly backlog: number; readonly oldest: UnixSeconds | null };
 }
 
 /** Where a home reads freshness from (the SQLite meta table, or the KV metadata key at the edge). */
@@ -25,7 +27,10 @@ export const NO_FRESHNESS: Freshness = { dumpWatermark: null, lastFeedPoll: null
  */
 export const FRESHNESS_KV_KEY = "_freshness";
 
-/** Freshness record, version 1: `{"v":1,"dump_watermark":…,"last_feed_poll":…,"last_kv_push":…,"feed_gap":{from,to}|null}` in Unix seconds. */
+/**
+ * Freshness record, version 1: `{"v":1,"dump_watermark":…,"last_feed_poll":…,"last_kv_push":…,"feed_gap":{from,to}|null}`
+ * in Unix seconds, and `"api_lookups":{"backlog":…,"oldest":…}` when known (readers before it ignore it).
+ */
 export function encodeFreshness(freshness: Freshness): string {
   return JSON.stringify({
     v: 1,
@@ -33,6 +38,7 @@ export function encodeFreshness(freshness: Freshness): string {
     last_feed_poll: freshness.lastFeedPoll,
     last_kv_push: freshness.lastKvPush,
     feed_gap: freshness.feedGap,
+    ...(freshness.apiLookups === undefined ? {} : { api_lookups: freshness.apiLookups }),
   });
 }
 
@@ -43,11 +49,14 @@ export function decodeFreshness(text: string): Freshness {
   const gap = parsed.feed_gap as { from?: unknown; to?: unknown } | null | undefined;
   const from = time(gap?.from);
   const to = time(gap?.to);
+  const lookups = parsed.api_lookups as { backlog?: unknown; oldest?: unknown } | undefined;
+  const backlog = time(lookups?.backlog);
   return {
     dumpWatermark: time(parsed.dump_watermark),
     lastFeedPoll: time(parsed.last_feed_poll),
     lastKvPush: time(parsed.last_kv_push),
     feedGap: from !== null && to !== null ? { from, to } : null,
+    ...(backlog === null ? {} : { apiLookups: { backlog, oldest: time(lookups?.oldest) } }),
   };
 }
 

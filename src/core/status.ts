@@ -47,6 +47,9 @@ export function buildStatus(service: ServiceInfo, rules: VisibilityRules, freshn
       last_kv_push: iso(freshness.lastKvPush),
       feed_gap:
         freshness.feedGap === null ? null : { from: iso(freshness.feedGap.from), to: iso(freshness.feedGap.to) },
+      ...(freshness.apiLookups === undefined
+        ? {}
+        : { api_lookups: { backlog: freshness.apiLookups.backlog, oldest: iso(freshness.apiLookups.oldest) } }),
       stale: stale.length > 0,
       problems: stale,
     },

@@ -17,6 +17,18 @@ export interface ApiLookupOptions {
   /** Waits; tests pass one that records the waits instead. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly signal?: AbortSignal;
+  /** Shared by the lookups of one run, so requests stay a second apart across crates too. */
+  readonly pacer?: { lastRequestAt: number };
+}
+
+/** Why a lookup recorded nothing: the queue drops `not-found`, waits and tries the others again. */
+export class ApiLookupFailure extends UserError {
+  constructor(
+    message: string,
+    readonly kind: "not-found" | "refused" | "malformed" | "unreachable" | "interrupted",
+  ) {
+    super(message);
+  }
 }
 
 export interface ApiLookupSummary {
@@ -44,15 +56,15 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
   const path = `/api/v1/crates/${encodeURIComponent(options.crate)}/versions`;
   const found: ApiVersion[] = [];
   let requests = 0;
-  let lastRequestAt = Number.NEGATIVE_INFINITY;
+  const pacer = options.pacer ?? { lastRequestAt: Number.NEGATIVE_INFINITY };
   let page: string | null = "";
   while (page !== null) {
     const url = `${base}${path}${page}`;
     let text: string | null = null;
     for (let attempt = 1; text === null; attempt++) {
-      const wait = lastRequestAt + interval - performance.now();
+      const wait = pacer.lastRequestAt + interval - performance.now();
       if (wait > 0) await sleep(wait);
-      lastRequestAt = performance.now();
+      pacer.lastRequestAt = performance.now();
       requests++;
       let response: Response;
       try {
@@ -61,9 +73,14 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
       } catch (error) {
-        if (options.signal?.aborted) throw new UserError(`crates.io API lookup of ${options.crate}: interrupted`);
-        if (attempt >= maxAttempts)
-          throw new UserError(`crates.io API unreachable for ${options.crate}: ${(error as Error).message}`);
+        if (options.signal?.aborted)
+          throw new ApiLookupFailure(`crates.io API lookup of ${options.crate}: interrupted`, "interrupted");
+        if (attempt >= maxAttempts) {
+          throw new ApiLookupFailure(
+            `crates.io API unreachable for ${options.crate}: ${(error as Error).message}`,
+            "unreachable",
+          );
+        }
         await sleep(backoffMs(attempt, null));
         continue;
       }
@@ -72,12 +89,14 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
         break;
       }
       await response.body?.cancel();
-      if (response.status === 404) throw new UserError(`crates.io has no crate "${options.crate}" (API answered 404)`);
+      if (response.status === 404)
+        throw new ApiLookupFailure(`crates.io has no crate "${options.crate}" (API answered 404)`, "not-found");
       if (response.status !== 429 && response.status < 500)
-        throw new UserError(`crates.io API answered ${response.status} for ${options.crate}`);
+        throw new ApiLookupFailure(`crates.io API answered ${response.status} for ${options.crate}`, "refused");
       if (attempt >= maxAttempts) {
-        throw new UserError(
+        throw new ApiLookupFailure(
           `crates.io API answered ${response.status} for ${options.crate} ${attempt} times; nothing recorded, try later`,
+          "refused",
         );
       }
       await sleep(backoffMs(attempt, response.headers.get("retry-after")));
@@ -86,8 +105,12 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
     try {
       parsed = parseVersionsPage(text);
     } catch (error) {
-      if (error instanceof ApiFormatError)
-        throw new UserError(`crates.io API answered a malformed body for ${options.crate}: ${error.message}`);
+      if (error instanceof ApiFormatError) {
+        throw new ApiLookupFailure(
+          `crates.io API answered a malformed body for ${options.crate}: ${error.message}`,
+          "malformed",
+        );
+      }
       throw error;
     }
     found.push(...parsed.versions);

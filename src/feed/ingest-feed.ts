@@ -1,6 +1,7 @@
 import { formatRfc3339, type UnixSeconds } from "../core/time.ts";
 import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
 import { UserError } from "../node/user-error.ts";
+import { queueLookupsForUnknownPublishers } from "../store/api-queue.ts";
 import { type FeedGap, recordFeedGap } from "../store/feed-gaps.ts";
 import { META_KEYS } from "../store/meta-keys.ts";
 import type { RecordOutcome, TimestampDatabase } from "../store/timestamp-database.ts";
@@ -117,6 +118,8 @@ export async function ingestFeed(options: FeedIngestOptions): Promise<FeedIngest
         durationSeconds: durationSeconds(),
       };
       if (gap !== null) recordFeedGap(database, gap);
+      // Who published them is not in the feed: their crates wait for a crates.io API lookup (`ingest api`).
+      queueLookupsForUnknownPublishers(database, feed.items, polledAt);
       database.setMeta(META_KEYS.feedLastPoll, String(polledAt));
       database.setMeta(META_KEYS.feedValidator, JSON.stringify(fetched.validator));
       database.setMeta(META_KEYS.feedLastRun, JSON.stringify(result));

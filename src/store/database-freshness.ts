@@ -1,5 +1,6 @@
 import type { Freshness } from "../core/freshness.ts";
 import type { UnixSeconds } from "../core/time.ts";
+import { apiLookupBacklog } from "./api-queue.ts";
 import { META_KEYS } from "./meta-keys.ts";
 import type { TimestampDatabase } from "./timestamp-database.ts";
 
@@ -14,6 +15,7 @@ export function readFreshness(database: TimestampDatabase): Freshness {
     lastFeedPoll: time(META_KEYS.feedLastPoll),
     lastKvPush: time(META_KEYS.kvLastPush),
     feedGap: latestGap(database.getMeta(META_KEYS.feedGaps)),
+    apiLookups: apiLookupBacklog(database),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type StoredAdvisory,
 } from "./advisories.ts";
 import {
+  API_QUEUE_DDL,
   crateTrustOf,
   hasTrustData,
   ownersReader,
@@ -27,7 +28,7 @@ export const DEFAULT_DB_PATH = "data/timestamps.sqlite";
 const JSON_BATCH = 4096;
 
 /** Bumped whenever the schema below changes; older files are migrated in `migrate`. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** One publish time to record. `crate` may be in any case; it is stored lowercased like the index path. */
 export interface PublishTimeRow {
@@ -65,6 +66,7 @@ export interface RecordOutcome {
  *   skips every crate whose rows did not change (see dump-merge.ts).
  * - `crate_owners(crate, owner, added_at)` and the publisher columns of `versions`: the trust signals' data
  *   (trust-data.ts).
+ * - `api_lookups(crate, queued_at, attempts, not_before, last_error)`: crates.io API lookups to make (api-queue.ts).
  */
 export class TimestampDatabase implements PublishTimes {
   /** The SQLite connection, for the modules of src/store only: SQL stays in this folder (test/architecture checks it). */
@@ -252,5 +254,6 @@ function migrate(db: Database.Database): void {
   }
   if (version < 3) db.exec(ADVISORIES_DDL);
   if (version < 4) db.exec(TRUST_DDL);
+  if (version < 5) db.exec(API_QUEUE_DDL);
   if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }

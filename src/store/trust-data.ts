@@ -51,6 +51,20 @@ export function dumpViaCode(publishedBy: number, publishedAt: UnixSeconds): numb
   return publishedAt >= TRUSTED_PUBLISHING_SINCE ? 1 : 2;
 }
 
+/**
+ * The persistent queue of crates.io API lookups (api-queue.ts): crates whose history the job should look up between
+ * dumps, filled by `ingest feed`, drained by `ingest api`.
+ */
+export const API_QUEUE_DDL = `
+  CREATE TABLE IF NOT EXISTS api_lookups (
+    crate TEXT PRIMARY KEY,           -- lowercased crate name
+    queued_at INTEGER NOT NULL,       -- Unix seconds: when it was first queued
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL,      -- Unix seconds: not tried before then
+    last_error TEXT
+  ) WITHOUT ROWID;
+`;
+
 const VIA_CODES: Record<Exclude<PublishVia, null>, number> = { token: 0, "trusted-publishing": 1, "no-account": 2 };
 const VIA_OF_CODE: readonly PublishVia[] = ["token", "trusted-publishing", "no-account"];
 

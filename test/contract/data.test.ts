@@ -146,6 +146,7 @@ describe.each(HOMES)("the %s home", (kind) => {
         last_feed_poll: rfc3339(T0 - 5 * 60),
         last_kv_push: rfc3339(T0 - 2 * 60),
         feed_gap: null,
+        api_lookups: { backlog: 0, oldest: null },
         stale: false,
         problems: [],
       });
