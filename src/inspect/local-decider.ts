@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { type CrateDecider, createCrateDecider } from "../core/crate-decider.ts";
 import { type CooldownWindow, parseWindow } from "../core/window.ts";
 import { createHttpUpstream } from "../node/http-upstream.ts";
+import { openTimestampDatabase } from "../node/open-database.ts";
 import { loadPolicyFile } from "../node/policy-file.ts";
 import {
   PRE_PUBTIME_INFERENCE_MODES,
@@ -10,7 +11,7 @@ import {
 } from "../node/pre-pubtime-inference.ts";
 import { DEFAULT_UPSTREAM, parseUpstreamUrl } from "../node/upstream-url.ts";
 import { UserError } from "../node/user-error.ts";
-import { DEFAULT_DB_PATH, TimestampDatabase } from "../store/timestamp-database.ts";
+import { DEFAULT_DB_PATH, type TimestampDatabase } from "../store/timestamp-database.ts";
 
 /** How `explain` and `check` introduce themselves to the upstream. */
 
@@ -57,9 +58,10 @@ export function openLocalDecider(
   }
   let database: TimestampDatabase;
   try {
-    database = new TimestampDatabase(flags.db);
+    // A directory created for it is said on stderr, as for serve and the job: a mistyped --db does not go unnoticed.
+    database = openTimestampDatabase(flags.db);
   } catch (error) {
-    throw new UserError(`cannot open the timestamp database ${flags.db}: ${(error as Error).message}`, { exitCode });
+    throw new UserError((error as Error).message, { exitCode });
   }
   const upstream = createHttpUpstream({ base: upstreamUrl, timeoutMs: 30_000 });
   const rules = rulesForUpstream(flags.prePubtimeInference, upstreamUrl, policy);

@@ -68,6 +68,17 @@ describe("crates-cooldown explain", () => {
     ]);
   });
 
+  it("says on stderr, once, that it created a missing database directory", async () => {
+    const missing = join(scratch, "made-by-explain", "deeper", "times.sqlite");
+    const run = await cli(["explain", "alpha", "--upstream", fake.url, "--db", missing]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("created the database directory"))).toEqual([
+      `created the database directory ${join(scratch, "made-by-explain", "deeper")}`,
+    ]);
+    const again = await cli(["explain", "alpha", "--upstream", fake.url, "--db", missing]);
+    expect(again.stderr).not.toContain("created the database directory");
+  });
+
   it("fails with one line for an unknown crate, a bad window or a bad name", async () => {
     for (const args of [
       ["explain", "nosuch"],
