@@ -30,7 +30,7 @@ describe("kv export", () => {
     const crates = new Map(Object.entries(file as Record<string, string>).filter(([key]) => key !== FRESHNESS_KV_KEY));
     expect(crates).toEqual(expectedKvValues(database));
     for (const [key, value] of crates)
-      expect(decodeCrateRecord(value).versions).toEqual(database.recordFor(key)?.versions);
+      expect(new Map(decodeCrateRecord(value).versions)).toEqual(database.recordFor(key)?.versions);
     expect(decodeFreshness(file[FRESHNESS_KV_KEY] as string)).toMatchObject({
       dumpWatermark: 1_790_000_000,
       lastKvPush: null,
