@@ -175,7 +175,13 @@ function scanWithJsonParse(text: string): ScannedIndexFile {
     lines.push(line);
     start = end;
   }
-  return { text, textLength: text.length, lines, linesWithoutPubtime: withoutPubtime, linesWithPubtimeKey: withPubtimeKey };
+  return {
+    text,
+    textLength: text.length,
+    lines,
+    linesWithoutPubtime: withoutPubtime,
+    linesWithPubtimeKey: withPubtimeKey,
+  };
 }
 
 /** Both filters must answer alike on every file before their speeds mean anything. Returns the number of lines. */
