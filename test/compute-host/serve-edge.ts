@@ -83,8 +83,6 @@ try {
   fail(error instanceof Error ? error.message.split("\n")[0]! : String(error), 2);
 }
 
-if (!existsSync(flags.wasm)) fail(`${flags.wasm} does not exist: run npm run build first`, 1);
-
 let defaults: LocalServerDefaults = { backends: {}, kvStores: {}, configStores: {} };
 try {
   // The default manifest may be absent (a bare wasm and flags); one named on the command line must exist.
@@ -125,6 +123,9 @@ try {
     error instanceof InvalidArgumentError || error instanceof TypeError ? 2 : 1,
   );
 }
+
+// After every flag was read: a malformed flag is a usage error (2) whether or not the build exists yet.
+if (!existsSync(flags.wasm)) fail(`${flags.wasm} does not exist: run npm run build first`, 1);
 
 const host = await startComputeHost({
   wasmPath: flags.wasm,
