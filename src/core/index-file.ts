@@ -89,7 +89,7 @@ export function scanIndexFile(text: string, options: IndexScanOptions = {}): Sca
   // `btime"` rather than `pubtime"`: string search skips ahead by the first character, and `b` is rarer than `p` in
   // index JSON (measured: 44 vs 148 ms over the 2020 index). It still finds every literal `pubtime` key.
   const middle = { pubtime: new NeedleCursor(text, 'btime"'), escape: new NeedleCursor(text, "\\u") };
-  const head: HeadPrefix = { prefix: null, read: false };
+  const head: EndAnchoredReading = { prefix: null, read: false, tryEndAnchored: true };
   let withoutPubtime = 0;
   let withPubtimeKey = 0;
   let start = 0;
@@ -97,10 +97,14 @@ export function scanIndexFile(text: string, options: IndexScanOptions = {}): Sca
     const newline = text.indexOf("\n", start);
     const contentEnd = newline === -1 ? text.length : newline;
     const end = newline === -1 ? text.length : newline + 1;
+    const anchored = head.tryEndAnchored ? endAnchoredLine(text, start, end, contentEnd, head) : null;
     const line =
-      endAnchoredLine(text, start, end, contentEnd, head) ??
+      anchored ??
       (contentEnd - start < parseBelow ? null : fastLine(text, start, end, contentEnd, middle, readTail)) ??
       exactLine(text, start, end, contentEnd);
+    // crates.io writes pubtime on every line of a file or on none: once a line without one is met, the end-anchored
+    // reading cannot apply to this file, and trying it on every line would only cost (a third more on the 2020 index).
+    if (anchored === null && !line.hasPubtimeKey) head.tryEndAnchored = false;
     if (!head.read && line.version !== null) {
       head.prefix = headPrefixOf(text, start);
       head.read = true;
@@ -125,11 +129,14 @@ const V_MEMBER_AFTER_PUBTIME = '","v":';
 const YANKED_FALSE = '},"yanked":false,';
 const YANKED_TRUE = '},"yanked":true,';
 
-/** `{"name":"<name>","vers":"` as the file's first readable line spells it: every crates.io line starts so. */
-interface HeadPrefix {
+/** What the end-anchored reading keeps for one file. */
+interface EndAnchoredReading {
+  /** `{"name":"<name>","vers":"` as the file's first readable line spells it: every crates.io line starts so. */
   prefix: string | null;
   /** Whether the first readable line has been looked at (once per file, whatever it held). */
   read: boolean;
+  /** Whether lines are still worth trying by their ends (see `scanIndexFile`). */
+  tryEndAnchored: boolean;
 }
 
 /** The head of the line at `start` up to its version, when it is plain (no escape in the name); else null. */
@@ -164,7 +171,7 @@ function endAnchoredLine(
   start: number,
   end: number,
   contentEnd: number,
-  head: HeadPrefix,
+  head: EndAnchoredReading,
 ): IndexLine | null {
   const prefix = head.prefix;
   if (prefix === null || !text.startsWith(prefix, start)) return null;

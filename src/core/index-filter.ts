@@ -119,8 +119,12 @@ export function filterIndexFile(
     const version = line.version;
     if (version !== null && !line.yanked) {
       const storedAt = stored === null ? undefined : stored.get(version);
-      // The latest known time (resolvePublishTime): pubtime, or the database's when later or the only one.
-      const at = storedAt !== undefined && (line.pubtime === null || storedAt > line.pubtime) ? storedAt : line.pubtime;
+      // The time resolvePublishTime gives: pubtime, or the database's when later or the only one, else the inferred
+      // bound of a file older than crates.io's pubtime.
+      const at =
+        storedAt !== undefined && (line.pubtime === null || storedAt > line.pubtime)
+          ? storedAt
+          : (line.pubtime ?? inferredBound);
       if (
         at !== null &&
         at <= matureBy &&
