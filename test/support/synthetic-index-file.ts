@@ -49,45 +49,25 @@ export function syntheticIndexFile(options: SyntheticIndexFileOptions): Syntheti
     }));
     const features: Record<string, string[]> = { default: ["std"], std: [] };
     if (options.depsPerLine > 10) features.rt = ["dep:tokio-1", "tokio-1/rt"];
-    const line: Record<string, unknown> = {
+    // Built in crates.io's key order; features2 (and v: 2) on every third line.
+    const modern = index % 3 === 0;
+    const line = {
       name: options.crate,
       vers: version,
       deps,
       cksum: hexDigest(random),
       features,
+      ...(modern ? { features2: { serde: ["dep:serde", "serde?/std"] } } : {}),
       yanked: yankEvery > 0 && index % yankEvery === yankEvery - 1,
       rust_version: "1.70",
       pubtime: new Date(time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      ...(modern ? { v: 2 } : {}),
     };
-    if (index % 3 === 0) {
-      line.features2 = { serde: ["dep:serde", "serde?/std"] };
-      line.v = 2;
-    }
-    lines.push(JSON.stringify(orderKeys(line)));
+    lines.push(JSON.stringify(line));
     versions.push(version);
     times.push(time);
   }
   return { text: `${lines.join("\n")}\n`, versions, times };
-}
-
-const KEY_ORDER = [
-  "name",
-  "vers",
-  "deps",
-  "cksum",
-  "features",
-  "features2",
-  "yanked",
-  "links",
-  "rust_version",
-  "pubtime",
-  "v",
-];
-
-function orderKeys(line: Record<string, unknown>): Record<string, unknown> {
-  const ordered: Record<string, unknown> = {};
-  for (const key of KEY_ORDER) if (key in line) ordered[key] = line[key];
-  return ordered;
 }
 
 function hexDigest(random: () => number): string {
