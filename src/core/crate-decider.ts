@@ -154,21 +154,25 @@ export function createCrateDecider(options: CrateDeciderOptions): {
   async function scanOf(path: string, bytes: Uint8Array, etag: string | null): Promise<ScannedIndexFile | null> {
     const cache = options.scanCache;
     const key = cache === undefined ? null : scanCacheKey(path, etag, bytes.byteLength);
-    if (cache !== undefined && key !== null) {
-      const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
-      const file = kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
-      if (file !== null) return file;
-    }
+    if (cache === undefined || key === null) return scanAfresh(bytes);
+    const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
+    const keptFile = kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
+    if (keptFile !== null) return keptFile;
+    const file = scanAfresh(bytes);
+    const value = file === null ? null : encodeKeptScan(file, bytes);
+    if (value !== null) await cache.put(key, value).catch(() => {});
+    return file;
+  }
+
+  /** Decodes and scans the body; null when it is not UTF-8. */
+  function scanAfresh(bytes: Uint8Array): ScannedIndexFile | null {
     let text: string;
     try {
       text = timed(options.timings, "decode", () => decodeUtf8Exactly(bytes));
     } catch {
       return null;
     }
-    const file = timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
-    const value = cache === undefined || key === null ? null : encodeKeptScan(file, bytes);
-    if (value !== null && key !== null) await cache?.put(key, value).catch(() => {});
-    return file;
+    return timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
   }
 
   return { decide, fetchUpstream };
