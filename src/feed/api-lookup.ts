@@ -1,3 +1,4 @@
+import { setTimeout as abortableSleep } from "node:timers/promises";
 import { UserError } from "../node/user-error.ts";
 import { recordProvenance } from "../store/provenance-reports.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
@@ -14,11 +15,21 @@ export interface ApiLookupOptions {
   /** Tries per request on 429 and 5xx before giving up (default 4). */
   readonly maxAttempts?: number;
   readonly minIntervalMs?: number;
-  /** Waits; tests pass one that records the waits instead. */
+  /** Waits; tests pass one that records the waits instead. The default ends at once when `signal` aborts. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly signal?: AbortSignal;
-  /** Shared by the lookups of one run, so requests stay a second apart across crates too. */
-  readonly pacer?: { lastRequestAt: number };
+  /** Shared by the lookups of one run (of a whole process, in `ingest watch`), so requests stay paced across crates. */
+  readonly pacer?: ApiPacer;
+}
+
+/** When the last request went out and when the next may, on `performance.now()`'s clock. */
+export interface ApiPacer {
+  lastRequestAt: number;
+  /**
+   * No request before this: set when crates.io kept refusing (the last `Retry-After`, or the back-off), so the lookups
+   * that come after the failed one — in this run or, with a shared pacer, in the next — honour it too.
+   */
+  notBefore?: number;
 }
 
 /** Why a lookup recorded nothing: the queue drops `not-found`, waits and tries the others again. */
@@ -39,30 +50,49 @@ export interface ApiLookupSummary {
   readonly publishersLearned: number;
 }
 
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects at once when `signal` aborts. */
+const sleepFor = (signal: AbortSignal | undefined) => (ms: number) =>
+  abortableSleep(ms, undefined, signal === undefined ? {} : { signal });
 
 /**
  * Looks up a crate's whole history on crates.io's web API (`/api/v1/crates/{name}/versions`, every page) and records
  * each version's publish time and publisher in one transaction, so its trust signals can be computed between dumps.
  * Requests are at least a second apart; 429 and 5xx are retried after `Retry-After` or a doubling back-off. Any
- * failure — an unknown crate, a malformed body, a server that keeps refusing — records nothing and throws a
- * `UserError` of one line.
+ * failure — an unknown crate, a malformed body, a server that keeps refusing, an abort (`interrupted`, at once, even
+ * in the middle of a wait) — records nothing and throws a `UserError` of one line.
  */
 export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<ApiLookupSummary> {
-  const sleep = options.sleep ?? sleepFor;
+  const interrupted = () =>
+    new ApiLookupFailure(`crates.io API lookup of ${options.crate}: interrupted`, "interrupted");
+  const rawSleep = options.sleep ?? sleepFor(options.signal);
+  const sleep = async (ms: number) => {
+    try {
+      await rawSleep(ms);
+    } catch (error) {
+      if (options.signal?.aborted) throw interrupted();
+      throw error;
+    }
+    if (options.signal?.aborted) throw interrupted();
+  };
   const interval = options.minIntervalMs ?? API_MIN_INTERVAL_MS;
   const maxAttempts = options.maxAttempts ?? 4;
   const base = options.apiBase.replace(/\/+$/, "");
   const path = `/api/v1/crates/${encodeURIComponent(options.crate)}/versions`;
   const found: ApiVersion[] = [];
   let requests = 0;
-  const pacer = options.pacer ?? { lastRequestAt: Number.NEGATIVE_INFINITY };
+  const pacer: ApiPacer = options.pacer ?? { lastRequestAt: Number.NEGATIVE_INFINITY };
+  /** A refusal that ends the lookup leaves its wait to whatever request comes next. */
+  const holdOff = (ms: number) => {
+    pacer.notBefore = Math.max(pacer.notBefore ?? Number.NEGATIVE_INFINITY, performance.now() + ms);
+  };
   let page: string | null = "";
   while (page !== null) {
     const url = `${base}${path}${page}`;
     let text: string | null = null;
     for (let attempt = 1; text === null; attempt++) {
-      const wait = pacer.lastRequestAt + interval - performance.now();
+      if (options.signal?.aborted) throw interrupted();
+      const wait =
+        Math.max(pacer.lastRequestAt + interval, pacer.notBefore ?? Number.NEGATIVE_INFINITY) - performance.now();
       if (wait > 0) await sleep(wait);
       pacer.lastRequestAt = performance.now();
       requests++;
@@ -73,9 +103,9 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
       } catch (error) {
-        if (options.signal?.aborted)
-          throw new ApiLookupFailure(`crates.io API lookup of ${options.crate}: interrupted`, "interrupted");
+        if (options.signal?.aborted) throw interrupted();
         if (attempt >= maxAttempts) {
+          holdOff(backoffMs(attempt, null));
           throw new ApiLookupFailure(
             `crates.io API unreachable for ${options.crate}: ${(error as Error).message}`,
             "unreachable",
@@ -85,7 +115,12 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
         continue;
       }
       if (response.status === 200) {
-        text = await response.text();
+        try {
+          text = await response.text();
+        } catch (error) {
+          if (options.signal?.aborted) throw interrupted();
+          throw error;
+        }
         break;
       }
       await response.body?.cancel();
@@ -94,6 +129,7 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
       if (response.status !== 429 && response.status < 500)
         throw new ApiLookupFailure(`crates.io API answered ${response.status} for ${options.crate}`, "refused");
       if (attempt >= maxAttempts) {
+        holdOff(backoffMs(attempt, response.headers.get("retry-after")));
         throw new ApiLookupFailure(
           `crates.io API answered ${response.status} for ${options.crate} ${attempt} times; nothing recorded, try later`,
           "refused",

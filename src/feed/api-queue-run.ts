@@ -1,6 +1,6 @@
 import { deferApiLookup, dueApiLookups, finishApiLookup } from "../store/api-queue.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
-import { ApiLookupFailure, lookUpCrateHistory } from "./api-lookup.ts";
+import { ApiLookupFailure, type ApiPacer, lookUpCrateHistory } from "./api-lookup.ts";
 
 export interface ApiQueueRunOptions {
   readonly database: TimestampDatabase;
@@ -10,8 +10,14 @@ export interface ApiQueueRunOptions {
   readonly maxCrates?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Aborting stops the run at once, even in the middle of a wait; the crate being looked up records nothing. */
   readonly signal?: AbortSignal;
   readonly warn?: (line: string) => void;
+  /**
+   * Shared across runs (`ingest watch` keeps one for the whole process), so requests stay a second apart and a
+   * refusal's `Retry-After` is honoured from one run to the next; default: one for this run.
+   */
+  readonly pacer?: ApiPacer;
 }
 
 export interface ApiQueueRunSummary {
@@ -33,7 +39,7 @@ export interface ApiQueueRunSummary {
 export async function runApiQueue(options: ApiQueueRunOptions): Promise<ApiQueueRunSummary> {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const crates = dueApiLookups(options.database, now(), options.maxCrates ?? 100);
-  const pacer = { lastRequestAt: Number.NEGATIVE_INFINITY };
+  const pacer = options.pacer ?? { lastRequestAt: Number.NEGATIVE_INFINITY };
   let looked = 0;
   let versions = 0;
   let publishersLearned = 0;
@@ -81,4 +87,9 @@ export async function runApiQueue(options: ApiQueueRunOptions): Promise<ApiQueue
     }
   }
   return { looked, versions, publishersLearned, dropped, deferred, stopped };
+}
+
+/** The one-line summary of a run, as `ingest api` and `ingest watch` print it. */
+export function formatApiQueueSummary(s: ApiQueueRunSummary): string {
+  return `ingest api: ${s.looked} queued crates looked up (${s.versions} versions, ${s.publishersLearned} publishers learned), ${s.dropped} unknown to crates.io dropped, ${s.deferred} deferred${s.stopped === null ? "" : `; stopped early: ${s.stopped}`}`;
 }

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { crateNameProblem } from "../core/index-path.ts";
 import { lookUpCrateHistory } from "../feed/api-lookup.ts";
-import { runApiQueue } from "../feed/api-queue-run.ts";
+import { formatApiQueueSummary, runApiQueue } from "../feed/api-queue-run.ts";
 import { DEFAULT_API_BASE } from "../feed/crates-io-api.ts";
 import { openTimestampDatabaseForWriting } from "../node/open-database.ts";
 import { ingestUserAgent } from "../node/user-agent.ts";
@@ -42,16 +42,14 @@ export function apiCommand(): Command {
       const database = openTimestampDatabaseForWriting(flags.db);
       try {
         if (crates.length === 0) {
-          const s = await runApiQueue({
+          const summary = await runApiQueue({
             database,
             apiBase: flags.api,
             userAgent: ingestUserAgent(contact),
             maxCrates,
             warn: (line) => process.stderr.write(`${line}\n`),
           });
-          process.stdout.write(
-            `ingest api: ${s.looked} queued crates looked up (${s.versions} versions, ${s.publishersLearned} publishers learned), ${s.dropped} unknown to crates.io dropped, ${s.deferred} deferred${s.stopped === null ? "" : `; stopped early: ${s.stopped}`}\n`,
-          );
+          process.stdout.write(`${formatApiQueueSummary(summary)}\n`);
           return;
         }
         for (const crate of crates) {

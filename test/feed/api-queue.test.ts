@@ -9,7 +9,7 @@ import { apiLookupBacklog } from "../../src/store/api-queue.ts";
 import { readFreshness } from "../../src/store/database-freshness.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
-import { scratch } from "../support/dump-test-kit.ts";
+import { databaseContents, scratch } from "../support/dump-test-kit.ts";
 import { type FakeCratesIoApi, startFakeCratesIoApi } from "../support/fake-crates-io-api.ts";
 import { renderFeed } from "../support/fake-updates-feed.ts";
 
@@ -107,6 +107,49 @@ describe("the API lookup queue", () => {
     expect(apiLookupBacklog(database).backlog).toBeGreaterThan(0);
     await runApiQueue({ database, apiBase: api.url, userAgent: USER_AGENT, sleep });
     expect(apiLookupBacklog(database).backlog).toBe(0);
+  });
+
+  it("with a pacer shared across runs, holds the next run off until the last refusal's Retry-After is over", async () => {
+    // `ingest watch` keeps one pacer for the process: a run that crates.io stopped with 429 leaves its wait to the next.
+    api.failNext({ status: 429 }, { status: 429 }, { status: 429 }, { status: 429, retryAfter: "120" });
+    const pacer = { lastRequestAt: Number.NEGATIVE_INFINITY };
+    const refused = await runApiQueue({ database, apiBase: api.url, userAgent: USER_AGENT, sleep, pacer });
+    expect(refused.stopped).toMatch(/answered 429 for \w+ 4 times/);
+    const waits: number[] = [];
+    const next = await runApiQueue({
+      database,
+      apiBase: api.url,
+      userAgent: USER_AGENT,
+      pacer,
+      sleep: async (ms) => void waits.push(ms),
+    });
+    expect(next.looked + next.dropped).toBe(2);
+    expect(waits[0]).toBeGreaterThan(119_000);
+    expect(waits[0]).toBeLessThanOrEqual(120_000);
+  });
+
+  it("stops at once when aborted in the middle of a Retry-After wait, and records nothing for that crate", async () => {
+    api.failNext({ status: 429, retryAfter: "30" });
+    const before = databaseContents(dbPath);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const started = performance.now();
+    const run = await runApiQueue({
+      database,
+      apiBase: api.url,
+      userAgent: USER_AGENT,
+      signal: controller.signal,
+    });
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(run).toEqual({
+      looked: 0,
+      versions: 0,
+      publishersLearned: 0,
+      dropped: 0,
+      deferred: 0,
+      stopped: "interrupted",
+    });
+    expect(databaseContents(dbPath)).toEqual(before);
   });
 
   it("is not filled while the database holds no trust data (no dump with publishers yet)", async () => {
