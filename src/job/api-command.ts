@@ -52,12 +52,15 @@ export function apiCommand(): Command {
           process.stdout.write(`${formatApiQueueSummary(summary)}\n`);
           return;
         }
+        // One pace across the crates: their requests stay a second apart too.
+        const pacer = { lastRequestAt: Number.NEGATIVE_INFINITY };
         for (const crate of crates) {
           const summary = await lookUpCrateHistory({
             database,
             crate: crate.toLowerCase(),
             apiBase: flags.api,
             userAgent: ingestUserAgent(contact),
+            pacer,
           });
           process.stdout.write(
             `ingest api: ${summary.crate}: ${summary.versions} versions in ${summary.requests} requests; ${summary.publishersLearned} publishers learned\n`,

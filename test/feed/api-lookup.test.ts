@@ -153,4 +153,17 @@ describe("crates-cooldown ingest api (the CLI)", () => {
     expect(run.stdout).toBe("ingest api: onering: 3 versions in 2 requests; 3 publishers learned\n");
     expect(api.requests.at(-1)?.userAgent).toMatch(/^crates-cooldown\/\S+ \(\+ops@example\.com\)$/);
   });
+
+  it("keeps the requests of several crates a second apart, from one crate to the next", async () => {
+    const { runCli } = await import("../support/cli-run.ts");
+    const db = join(scratch(), "cli.sqlite");
+    const env = { ...process.env, CRATES_COOLDOWN_CONTACT: "ops@example.com" };
+    const run = await runCli(["ingest", "api", "onering", "onering", "--api", api.url, "--db", db], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(api.requests).toHaveLength(4);
+    // Measured on arrival (a new connection and a loaded machine shift a request by some tens of milliseconds);
+    // without one pace across crates the second crate's first request follows the first crate's last at once.
+    const gaps = api.requests.slice(1).map((r, k) => r.at - (api.requests[k]?.at ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900);
+  });
 });
