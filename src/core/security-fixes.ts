@@ -1,10 +1,5 @@
-import {
-  compareIndexVersions,
-  compileCargoRequirement,
-  type IndexVersion,
-  meetsRequirement,
-  readIndexVersion,
-} from "./cargo-semver.ts";
+import { compileCargoRequirement } from "./cargo-semver.ts";
+import { FileVersions } from "./file-versions.ts";
 import type { IndexLine } from "./index-file.ts";
 
 /** A RustSec advisory as the timestamp record carries it: its id and the `patched` requirements (Cargo syntax). */
@@ -24,22 +19,18 @@ export function admittedFixes(
 ): Map<number, string> {
   const admitted = new Map<number, string>();
   if (advisories.length === 0) return admitted;
-  // Each version is read once per file and each requirement compiled once, then tested in numbers: this runs on every
-  // request for a crate with advisories, and at the edge semver's parse-per-test cost 80 µs a line per requirement
-  // (a 650-version crate with four requirements took 150 ms, three times Fastly's CPU limit; measured in the engine).
-  const versions = lines.map((line): IndexVersion | null =>
-    line.version === null || line.yanked ? null : readIndexVersion(line.version),
-  );
+  // Each version is read once per file and each requirement compiled once (file-versions.ts says why and how).
+  const versions = new Array<string | null>(lines.length);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as IndexLine;
+    versions[index] = line.yanked ? null : line.version;
+  }
+  const read = FileVersions.read(versions);
   for (const advisory of advisories) {
     for (const patched of advisory.patched) {
       const requirement = compileCargoRequirement(patched);
       if (requirement === null) continue;
-      let lowest = -1;
-      for (let index = 0; index < versions.length; index++) {
-        const version = versions[index];
-        if (version === null || version === undefined || !meetsRequirement(version, requirement)) continue;
-        if (lowest === -1 || compareIndexVersions(version, versions[lowest] as IndexVersion) < 0) lowest = index;
-      }
+      const lowest = read.lowestMeeting(requirement);
       if (lowest !== -1 && !admitted.has(lowest)) admitted.set(lowest, advisory.id);
     }
   }
