@@ -103,6 +103,7 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
       } catch (error) {
+        pacer.lastRequestAt = performance.now();
         if (options.signal?.aborted) throw interrupted();
         if (attempt >= maxAttempts) {
           holdOff(backoffMs(attempt, null));
@@ -114,6 +115,8 @@ export async function lookUpCrateHistory(options: ApiLookupOptions): Promise<Api
         await sleep(backoffMs(attempt, null));
         continue;
       }
+      // Paced from the answer too: however long a request took to go out, the next reaches crates.io a second later.
+      pacer.lastRequestAt = performance.now();
       if (response.status === 200) {
         try {
           text = await response.text();
