@@ -564,6 +564,13 @@ describe.each(["unsupported", "memory"] as const)('Core Cache (fastly:cache), ht
     expect((await get(host, `simple/get-or-set?key=${key}`)).text).toBe(`computed ${key} #2`);
   });
 
+  it("SimpleCache: get reads an entry CoreCache inserted under the same key (the answer cache reads hits so)", async () => {
+    const key = freshKey("core-then-simple");
+    expect(await get(host, `simple/get?key=${key}`)).toMatchObject({ status: 404 });
+    await get(host, `core/insert?key=${key}&value=answer&maxAge=60000&meta=head`);
+    expect(await get(host, `simple/get?key=${key}`)).toMatchObject({ status: 200, text: "answer" });
+  });
+
   it("SimpleCache: getOrSet recomputes after the TTL; get still reads the expired value, as in Viceroy", async () => {
     const key = freshKey("simple-ttl");
     expect((await get(host, `simple/get-or-set?key=${key}&ttl=60`)).text).toBe(`computed ${key} #1`);

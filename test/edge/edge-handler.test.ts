@@ -4,7 +4,7 @@ import { DEFAULT_POLICY, encodePolicy } from "../../src/core/policy-document.ts"
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { BackendRequestInit } from "../../src/edge/backend-upstream.ts";
 import { createEdgeHandler } from "../../src/edge/edge-handler.ts";
-import { resetCoreCache } from "./fastly-doubles/cache.ts";
+import { cacheLog, resetCoreCache, simpleCacheSharing } from "./fastly-doubles/cache.ts";
 import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
 import { kvLog, resetKvStores, seedKvStore } from "./fastly-doubles/kv-store.ts";
 
@@ -87,6 +87,53 @@ describe("the edge handler", () => {
       }),
     );
     expect(notModified.status).toBe(304);
+  });
+
+  it("reads a hit's body whole through SimpleCache, and a 304 or HEAD hit reads no body at all", async () => {
+    const fetch = async () =>
+      new Response(OLD + YOUNG, {
+        headers: {
+          "cache-control": "public, max-age=300",
+          etag: '"upstream"',
+          date: new Date(NOW * 1000).toUTCString(),
+        },
+      });
+    const handle = createEdgeHandler({ fetch, clock });
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const first = await handle(new Request(url));
+    const firstText = await first.text();
+    expect(cacheLog.simpleLookups).toEqual([]);
+    const hit = await handle(new Request(url));
+    expect(await hit.text()).toBe(firstText);
+    expect([...hit.headers]).toEqual([...first.headers]);
+    expect(cacheLog.simpleLookups).toHaveLength(1);
+    expect(cacheLog.simpleLookups[0]).toMatch(/^crates-cooldown\/answer\/v2\/7d\/de\/mo\/demo\//);
+    expect(cacheLog.inserts.map((insert) => insert.key)).toContain(cacheLog.simpleLookups[0]);
+    const etag = first.headers.get("etag") ?? "";
+    expect((await handle(new Request(url, { headers: { "if-none-match": etag } }))).status).toBe(304);
+    const head = await handle(new Request(url, { method: "HEAD" }));
+    expect([head.status, await head.text(), head.headers.get("etag")]).toEqual([200, "", etag]);
+    expect(cacheLog.simpleLookups).toHaveLength(1);
+  });
+
+  it("reads a hit's body from the Core Cache entry itself when SimpleCache does not find it", async () => {
+    const fetch = async () =>
+      new Response(OLD + YOUNG, {
+        headers: {
+          "cache-control": "public, max-age=300",
+          etag: '"upstream"',
+          date: new Date(NOW * 1000).toUTCString(),
+        },
+      });
+    const handle = createEdgeHandler({ fetch, clock });
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const first = await handle(new Request(url));
+    const firstText = await first.text();
+    simpleCacheSharing.enabled = false;
+    const hit = await handle(new Request(url));
+    expect(await hit.text()).toBe(firstText);
+    expect([...hit.headers]).toEqual([...first.headers]);
+    expect(cacheLog.simpleLookups).toHaveLength(1);
   });
 
   it("asks the core every time with answer_cache off in the Config Store (the policy stays cached)", async () => {

@@ -1,5 +1,6 @@
 /**
- * Test double for `fastly:cache` (CoreCache transactions, and the plain lookup/insert kept scans use): one in-memory cache, entries
+ * Test double for `fastly:cache` (CoreCache transactions, the plain lookup/insert kept scans use, and `SimpleCache.get`,
+ * which the SDK answers with the same lookup hostcall, so it sees the same entries): one in-memory cache, entries
  * fresh while age < maxAge by a clock tests may move, and a log of lookups and inserts so adapter tests can prove what
  * the edge stores and under which key. No collapsing of concurrent misses (unit tests run one request at a time); the
  * contract suite proves the real behaviour under the local Compute host.
@@ -14,15 +15,25 @@ interface Stored {
 const entries = new Map<string, Stored>();
 let nowMs = (): number => Date.now();
 
-export const cacheLog: { lookups: string[]; inserts: Array<{ key: string; maxAge: number }> } = {
+export const cacheLog: {
+  lookups: string[];
+  inserts: Array<{ key: string; maxAge: number }>;
+  simpleLookups: string[];
+} = {
   lookups: [],
   inserts: [],
+  simpleLookups: [],
 };
+
+/** Whether `SimpleCache.get` finds Core Cache entries (as the SDK's does); tests turn it off to prove the fallback. */
+export const simpleCacheSharing = { enabled: true };
 
 export function resetCoreCache(clock: () => number = () => Date.now()): void {
   entries.clear();
   cacheLog.lookups.length = 0;
   cacheLog.inserts.length = 0;
+  cacheLog.simpleLookups.length = 0;
+  simpleCacheSharing.enabled = true;
   nowMs = clock;
 }
 
@@ -130,5 +141,13 @@ export const CoreCache = {
     return new BodyWriter((body) =>
       entries.set(key, { body, maxAgeMs: options.maxAge, storedAtMs, userMetadata: new Uint8Array() }),
     );
+  },
+};
+
+export const SimpleCache = {
+  get(key: string): { arrayBuffer(): Promise<ArrayBuffer> } | null {
+    cacheLog.simpleLookups.push(key);
+    const fresh = simpleCacheSharing.enabled ? freshEntry(key) : undefined;
+    return fresh === undefined ? null : { arrayBuffer: async () => fresh.body.slice().buffer };
   },
 };
