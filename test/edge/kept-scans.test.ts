@@ -17,6 +17,7 @@ describe("kept scans in the Core Cache", () => {
       { key: 'crates-cooldown/scan-v1/de/mo/demo/10/"a"', maxAge: KEPT_SCAN_SECONDS * 1000 },
     ]);
     expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBe('{"lines":[]}');
+    expect(cacheLog.simpleLookups).toHaveLength(2);
     nowMs += KEPT_SCAN_SECONDS * 1000;
     expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
   });

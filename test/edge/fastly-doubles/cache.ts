@@ -145,9 +145,13 @@ export const CoreCache = {
 };
 
 export const SimpleCache = {
-  get(key: string): { arrayBuffer(): Promise<ArrayBuffer> } | null {
+  get(key: string): { arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> } | null {
     cacheLog.simpleLookups.push(key);
     const fresh = simpleCacheSharing.enabled ? freshEntry(key) : undefined;
-    return fresh === undefined ? null : { arrayBuffer: async () => fresh.body.slice().buffer };
+    if (fresh === undefined) return null;
+    return {
+      arrayBuffer: async () => fresh.body.slice().buffer,
+      text: async () => new TextDecoder().decode(fresh.body),
+    };
   },
 };
