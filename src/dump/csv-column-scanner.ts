@@ -95,10 +95,11 @@ export class CsvColumnScanner {
       if (state === UNQUOTED) {
         let j = i;
         let c = 0;
-        // Four compares beat a lookup table here (measured).
+        // The four delimiters are all at or below the comma, and most bytes are above it: one compare for those.
+        // (Four compares beat a lookup table here, measured.)
         while (j < n) {
           c = chunk[j] as number;
-          if (c === COMMA || c === LF || c === QUOTE || c === CR) break;
+          if (c <= COMMA && (c === COMMA || c === LF || c === QUOTE || c === CR)) break;
           j++;
         }
         if (j === n) {
