@@ -1,14 +1,15 @@
 import type { UnixSeconds } from "../core/time.ts";
 import type { CrateOwnerAddition } from "../core/trust-signals.ts";
 import type { DumpCrateView, DumpView } from "../store/dump-merge.ts";
-import { StringColumn } from "./string-column.ts";
+import { type PackedStrings, StringColumn, StringLog } from "./string-column.ts";
 
 /**
  * What one dump says, held compactly until it is applied in one transaction: 3 million version rows in typed-array
  * columns (~50 MB, against ~300 MB as JS objects) and the crates' lowercased names as bytes. Nothing per row lives on the JS
  * heap while the archive streams: the zlib output buffers trigger a full GC every ~64 MB, and each one would otherwise
  * walk hundreds of thousands of strings. Rows are grouped by crate once reading is done (versions.csv is in publish
- * order); `crates()` then visits crates in name order, so inserts land in primary-key order.
+ * order), and their columns rewritten in that order, so a crate's rows lie side by side; `crates()` then visits crates
+ * in name order, so inserts land in primary-key order.
  */
 export class DumpSnapshot implements DumpView {
   /** metadata.json's `timestamp`. */
@@ -31,7 +32,7 @@ export class DumpSnapshot implements DumpView {
   private readonly publishedAtBlocks: Uint32Array[] = [];
   /** versions.csv `published_by`: a users.csv id, or -1 when empty. */
   private readonly publisherBlocks: Int32Array[] = [];
-  private readonly versions = new StringColumn();
+  private readonly versions = new StringLog();
 
   // users.csv and teams.csv: id → login, looked up when the crates are merged (the tables may come in any order).
   private readonly userLogins = new Map<number, string>();
@@ -159,10 +160,6 @@ export class DumpSnapshot implements DumpView {
     return owners;
   }
 
-  publisherOf(row: number): number {
-    return (this.publisherBlocks[row >>> BLOCK_BITS] as Int32Array)[row & BLOCK_MASK] as number;
-  }
-
   addDeletedCrate(name: string, deletedAt: UnixSeconds): void {
     this.deletedRows++;
     const lower = name.toLowerCase();
@@ -189,7 +186,7 @@ export class DumpSnapshot implements DumpView {
   /** Each crate with versions, in ascending name order, through one reused cursor (valid until the next step). */
   *crates(): IterableIterator<DumpCrateView> {
     const grouping = this.group();
-    const cursor = new CrateCursor(this, grouping.order);
+    const cursor = new CrateCursor(this, grouping);
     for (let index = 0; index < grouping.nameRows.length; index++) {
       const from = grouping.groupStart[index] as number;
       const to = grouping.groupStart[index + 1] as number;
@@ -197,14 +194,6 @@ export class DumpSnapshot implements DumpView {
       cursor.moveTo(index, this.nameOf(index), from, to);
       yield cursor;
     }
-  }
-
-  versionOf(row: number): string {
-    return this.versions.text(row);
-  }
-
-  publishedAtOf(row: number): UnixSeconds {
-    return (this.publishedAtBlocks[row >>> BLOCK_BITS] as Uint32Array)[row & BLOCK_MASK] as number;
   }
 
   /** The digest of crate `index`'s rows: the two lanes summed over its crate ids, as one 52-bit safe integer. */
@@ -271,34 +260,41 @@ export class DumpSnapshot implements DumpView {
       if (id < indexOfId.length) indexOfId[id] = nameRows.length - 1;
       else indexOfLargeId.set(id, nameRows.length - 1);
     }
-    const indexOfRow = (row: number): number => {
-      const id = (this.crateIdBlocks[row >>> BLOCK_BITS] as Int32Array)[row & BLOCK_MASK] as number;
-      return id >= 0 && id < indexOfId.length ? (indexOfId[id] as number) : (indexOfLargeId.get(id) ?? -1);
-    };
-
-    // Counting sort of the rows by crate, in two passes (count, place) rather than a per-row crate column.
+    // Counting sort of the rows by crate: the first pass writes each row's crate index (-1: an orphan) over its
+    // crate_id and counts, the versions then move to their crates, and the second pass writes each row's place in
+    // crate order over its index (orphans go last). Times and publishers then move there in place: no second copy.
     const crates = nameRows.length;
     const rows = this.versionRows;
+    const rowsOf = this.crateIdBlocks;
     const counts = new Uint32Array(crates + 1);
     let orphans = 0;
     for (let row = 0; row < rows; row++) {
-      const index = indexOfRow(row);
+      const block = rowsOf[row >>> BLOCK_BITS] as Int32Array;
+      const id = block[row & BLOCK_MASK] as number;
+      const index = id >= 0 && id < indexOfId.length ? (indexOfId[id] as number) : (indexOfLargeId.get(id) ?? -1);
+      block[row & BLOCK_MASK] = index;
       if (index < 0) orphans++;
       else counts[index + 1] = (counts[index + 1] as number) + 1;
     }
     this.orphanRows = orphans;
     const groupStart = new Uint32Array(crates + 1);
     for (let g = 0; g < crates; g++) groupStart[g + 1] = (groupStart[g] as number) + (counts[g + 1] as number);
+    const versions = this.versions.group(rowsOf, crates);
     const next = groupStart.slice(0, crates);
-    const order = new Uint32Array(rows - orphans);
+    let nextOrphan = rows - orphans;
     for (let row = 0; row < rows; row++) {
-      const index = indexOfRow(row);
-      if (index < 0) continue;
-      const at = next[index] as number;
-      order[at] = row;
-      next[index] = at + 1;
+      const block = rowsOf[row >>> BLOCK_BITS] as Int32Array;
+      const index = block[row & BLOCK_MASK] as number;
+      let at: number;
+      if (index < 0) {
+        at = nextOrphan++;
+      } else {
+        at = next[index] as number;
+        next[index] = at + 1;
+      }
+      block[row & BLOCK_MASK] = at;
     }
-    // crate_id has done its work.
+    permuteInPlace(rows, rowsOf, this.publishedAtBlocks, this.publisherBlocks);
     this.crateIdBlocks.length = 0;
     // The owners, grouped by crate the same way (owners of crates not in crates.csv are dropped).
     const ownerIndex = (k: number): number => {
@@ -323,8 +319,10 @@ export class DumpSnapshot implements DumpView {
     this.ownerCrateIds = new Int32Array(0);
     this.grouping = {
       nameRows: Uint32Array.from(nameRows),
-      order,
       groupStart,
+      publishedAt: this.publishedAtBlocks,
+      publishers: this.publisherBlocks,
+      versions,
       firstId,
       moreIds,
       ownerOrder,
@@ -357,9 +355,12 @@ export class DumpSnapshot implements DumpView {
 interface Grouping {
   /** Crate index → its row in crates.csv (whose stored name is the crate's); ascending by name. */
   readonly nameRows: Uint32Array;
-  /** Version rows, grouped by crate index: crate k's rows are order[groupStart[k] … groupStart[k+1]). */
-  readonly order: Uint32Array;
+  /** Version rows grouped by crate index, in crate order: crate k's rows are groupStart[k] … groupStart[k+1]. */
   readonly groupStart: Uint32Array;
+  /** The rows' created_at and published_by (-1: none) in that order, in blocks of BLOCK; their num by crate index. */
+  readonly publishedAt: readonly Uint32Array[];
+  readonly publishers: readonly Int32Array[];
+  readonly versions: PackedStrings;
   /** Each crate's crate_id; a name spelled twice in crates.csv (in different cases) has its other ids aside. */
   readonly firstId: readonly number[];
   readonly moreIds: ReadonlyMap<number, readonly number[]>;
@@ -381,6 +382,45 @@ function denseLimit(ids: readonly number[]): number {
   return max + 1;
 }
 
+/**
+ * Moves row r of both column sets to row `destinations[r]` (a permutation of 0 … rows − 1, in blocks of BLOCK), in
+ * place: each cycle of the permutation is followed once, carrying one row along; a row moved is marked by flipping
+ * the bits of its destination (the destinations are spent afterwards).
+ */
+function permuteInPlace(
+  rows: number,
+  destinations: readonly Int32Array[],
+  times: readonly Uint32Array[],
+  ids: readonly Int32Array[],
+): void {
+  for (let start = 0; start < rows; start++) {
+    const startBlock = destinations[start >>> BLOCK_BITS] as Int32Array;
+    const startSlot = start & BLOCK_MASK;
+    let to = startBlock[startSlot] as number;
+    if (to < 0) continue;
+    startBlock[startSlot] = ~to;
+    let time = (times[start >>> BLOCK_BITS] as Uint32Array)[startSlot] as number;
+    let id = (ids[start >>> BLOCK_BITS] as Int32Array)[startSlot] as number;
+    while (to !== start) {
+      const slot = to & BLOCK_MASK;
+      const timeBlock = times[to >>> BLOCK_BITS] as Uint32Array;
+      const idBlock = ids[to >>> BLOCK_BITS] as Int32Array;
+      const nextTime = timeBlock[slot] as number;
+      const nextId = idBlock[slot] as number;
+      timeBlock[slot] = time;
+      idBlock[slot] = id;
+      time = nextTime;
+      id = nextId;
+      const destinationBlock = destinations[to >>> BLOCK_BITS] as Int32Array;
+      const next = destinationBlock[slot] as number;
+      destinationBlock[slot] = ~next;
+      to = next;
+    }
+    (times[start >>> BLOCK_BITS] as Uint32Array)[startSlot] = time;
+    (ids[start >>> BLOCK_BITS] as Int32Array)[startSlot] = id;
+  }
+}
+
 function grownTo<T extends Int32Array | Uint32Array | Uint8Array>(array: T, next: T): T {
   next.set(array);
   return next;
@@ -400,7 +440,7 @@ class CrateCursor implements DumpCrateView {
 
   constructor(
     private readonly snapshot: DumpSnapshot,
-    private readonly order: Uint32Array,
+    private readonly grouping: Grouping,
   ) {}
 
   moveTo(index: number, crate: string, from: number, to: number): void {
@@ -419,11 +459,16 @@ class CrateCursor implements DumpCrateView {
   }
 
   forEachVersion(visit: (version: string, publishedAt: UnixSeconds, publishedBy: number) => void): void {
-    const snapshot = this.snapshot;
-    for (let k = this.from; k < this.to; k++) {
-      const row = this.order[k] as number;
-      visit(snapshot.versionOf(row), snapshot.publishedAtOf(row), snapshot.publisherOf(row));
-    }
+    const { publishedAt, publishers } = this.grouping;
+    const from = this.from;
+    this.grouping.versions.forEachInGroup(this.index, (version, position) => {
+      const k = from + position;
+      visit(
+        version,
+        (publishedAt[k >>> BLOCK_BITS] as Uint32Array)[k & BLOCK_MASK] as number,
+        (publishers[k >>> BLOCK_BITS] as Int32Array)[k & BLOCK_MASK] as number,
+      );
+    });
   }
 
   owners(): CrateOwnerAddition[] {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StringColumn } from "../../src/dump/string-column.ts";
+import { StringColumn, StringLog } from "../../src/dump/string-column.ts";
 
 function columnOf(texts: readonly string[]): StringColumn {
   const column = new StringColumn();
@@ -43,5 +43,71 @@ describe("StringColumn", () => {
 
   it("refuses a string longer than 32,767 bytes", () => {
     expect(() => new StringColumn().push(Buffer.alloc(40_000), 0, 40_000)).toThrow(RangeError);
+  });
+});
+
+/** Per-entry groups in blocks of 65,536, the layout `StringLog.group` reads. */
+function groupBlocks(groups: readonly number[]): Int32Array[] {
+  const blocks: Int32Array[] = [];
+  for (let k = 0; k < groups.length; k += 65_536) blocks.push(Int32Array.from(groups.slice(k, k + 65_536)));
+  return blocks;
+}
+
+function groupTexts(log: StringLog, groups: readonly number[], groupCount: number): string[][] {
+  const packed = log.group(groupBlocks(groups), groupCount);
+  return Array.from({ length: groupCount }, (_, g) => {
+    const texts: string[] = [];
+    packed.forEachInGroup(g, (text, position) => {
+      expect(position).toBe(texts.length);
+      texts.push(text);
+    });
+    return texts;
+  });
+}
+
+describe("StringLog", () => {
+  it("groups every entry, in entry order within its group, and drops those of no group", () => {
+    // Short and long entries (one- and two-byte headers), non-ASCII ones, several pages and group blocks.
+    const texts = Array.from({ length: 150_000 }, (_, i) =>
+      i % 997 === 0
+        ? `\u00e9t\u00e9-${i}-\u{1f980}`
+        : i % 101 === 0
+          ? `${"x".repeat(60 + (i % 200))}-${i}`
+          : `${i >> 8}.${i & 255}.0`,
+    );
+    const log = new StringLog();
+    for (const text of texts) {
+      const bytes = Buffer.from(`xx${text}yy`, "utf8");
+      log.push(bytes, 2, bytes.length - 2);
+    }
+    expect(log.length).toBe(texts.length);
+    // 50 groups, group 49 left empty; every seventh entry in none.
+    const groups = texts.map((_, i) => (i % 7 === 0 ? -1 : (i * 31) % 49));
+    const expected: string[][] = Array.from({ length: 50 }, () => []);
+    texts.forEach((text, i) => {
+      if ((groups[i] as number) >= 0) expected[groups[i] as number]?.push(text);
+    });
+    expect(groupTexts(log, groups, 50)).toEqual(expected);
+    expect(log.length).toBe(0);
+  });
+
+  it("reads a group of ASCII entries, and one with a non-ASCII entry among them, exactly", () => {
+    const log = new StringLog();
+    const texts = ["1.0.0", "0.1.0-alpha.1+build.5", "caf\u00e9", "10.20.30", "y".repeat(64), "2.0.0"];
+    for (const text of texts) {
+      const bytes = Buffer.from(text, "utf8");
+      log.push(bytes, 0, bytes.length);
+    }
+    expect(groupTexts(log, [1, 0, 0, 1, 1, 0], 2)).toEqual([
+      ["0.1.0-alpha.1+build.5", "caf\u00e9", "2.0.0"],
+      ["1.0.0", "10.20.30", "y".repeat(64)],
+    ]);
+  });
+
+  it("refuses a string longer than 16,383 bytes", () => {
+    expect(() => new StringLog().push(Buffer.alloc(20_000), 0, 20_000)).toThrow(RangeError);
+    const log = new StringLog();
+    log.push(Buffer.alloc(16_383, 0x61), 0, 16_383);
+    expect(groupTexts(log, [0], 1)).toEqual([["a".repeat(16_383)]]);
   });
 });
