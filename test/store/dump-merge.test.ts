@@ -185,6 +185,76 @@ describe("mergeDump", () => {
     db.close();
   });
 
+  it("writes every row of a dump bigger than one batch, whole batches and the rest (versions, owners, digests)", () => {
+    const db = database();
+    const seed = digestSeedOf(db);
+    // 150 crates of 0–4 versions (300 rows: four whole batches of 64 and 44), 1–2 owners each (225), 120 digests.
+    const names = Array.from({ length: 150 }, (_, i) => `crate-${String(i).padStart(3, "0")}`);
+    const versionsOf = (i: number) =>
+      Array.from({ length: i % 5 }, (_, v) => ({
+        version: `${v}.${i}.0`,
+        at: 1000 + i * 10 + v,
+        by: (i + v) % 3 === 0 ? -1 : i + v,
+      }));
+    const ownersOf = (i: number) => [
+      { owner: `user-${i}`, addedAt: 500 + i },
+      ...(i % 2 === 0 ? [{ owner: `github:org:team-${i}`, addedAt: 600 + i }] : []),
+    ];
+    const withVersions = names.map((_, i) => i).filter((i) => i % 5 !== 0);
+    const views: DumpCrateView[] = withVersions.map((i, index) => ({
+      crate: names[i] as string,
+      index,
+      versionCount: versionsOf(i).length,
+      digest: () => i * 1_000_003,
+      forEachVersion: (visit) => {
+        for (const { version, at, by } of versionsOf(i)) visit(version, at, by);
+      },
+      owners: () => ownersOf(i),
+    }));
+    const crateNames = withVersions.map((i) => names[i] as string);
+    const dump: DumpView = {
+      digestSeed: seed,
+      watermark: 2_000_000_000,
+      crates: () => views,
+      deletedCrates: new Map(),
+      hasVersionsOf: (crate) => crateNames.includes(crate),
+      crateCount: crateNames.length,
+      indexOf: (crate) => crateNames.indexOf(crate),
+      accounts: () => [],
+    };
+    const outcome = mergeDump(db, dump);
+    expect(outcome).toMatchObject({ added: 300, changedCrates: 120, ownersChanged: 120 });
+    const expectedVersions = withVersions.flatMap((i) =>
+      versionsOf(i).map(({ version, at, by }) => ({
+        crate: names[i] as string,
+        version,
+        published_at: at,
+        publish_via: by >= 0 ? 0 : 2,
+        publisher_id: by >= 0 ? by : null,
+      })),
+    );
+    const byKey = (a: { crate: string; version?: string; owner?: string }, b: typeof a) =>
+      a.crate < b.crate ? -1 : a.crate > b.crate ? 1 : `${a.version ?? a.owner}` < `${b.version ?? b.owner}` ? -1 : 1;
+    expect(
+      db.db
+        .prepare("SELECT crate, version, published_at, publish_via, publisher_id FROM versions ORDER BY crate, version")
+        .all(),
+    ).toEqual(expectedVersions.sort(byKey));
+    expect(db.db.prepare("SELECT crate, owner, added_at FROM crate_owners ORDER BY crate, owner").all()).toEqual(
+      withVersions
+        .flatMap((i) =>
+          ownersOf(i).map(({ owner, addedAt }) => ({ crate: names[i] as string, owner, added_at: addedAt })),
+        )
+        .sort(byKey),
+    );
+    expect(db.db.prepare("SELECT crate, digest FROM dump_digests ORDER BY crate").all()).toEqual(
+      withVersions.map((i) => ({ crate: names[i], digest: i * 1_000_003 })),
+    );
+    // The same dump again: every digest matches, nothing is written.
+    expect(mergeDump(db, dump)).toMatchObject({ added: 0, changedCrates: 0, unchangedCrates: 120 });
+    db.close();
+  });
+
   it("stores the digest key with the first dump's rows, and keeps it", () => {
     const db = database();
     const seed = digestSeedOf(db);
