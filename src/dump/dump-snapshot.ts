@@ -29,9 +29,8 @@ export class DumpSnapshot implements DumpView {
 
   // versions.csv, in file order, in blocks of BLOCK rows (no doubling copies, no slack beyond one block).
   private readonly crateIdBlocks: Int32Array[] = [];
-  private readonly publishedAtBlocks: Uint32Array[] = [];
-  /** versions.csv `published_by`: a users.csv id, or -1 when empty. */
-  private readonly publisherBlocks: Int32Array[] = [];
+  /** versions.csv `created_at` (as uint32) and `published_by` (a users.csv id, or -1 when empty), side by side. */
+  private readonly timeAndPublisherBlocks: Int32Array[] = [];
   private readonly versions = new StringLog();
 
   // users.csv and teams.csv: id → login, looked up when the crates are merged (the tables may come in any order).
@@ -94,12 +93,12 @@ export class DumpSnapshot implements DumpView {
     const slot = row & BLOCK_MASK;
     if (slot === 0) {
       this.crateIdBlocks.push(new Int32Array(BLOCK));
-      this.publishedAtBlocks.push(new Uint32Array(BLOCK));
-      this.publisherBlocks.push(new Int32Array(BLOCK));
+      this.timeAndPublisherBlocks.push(new Int32Array(2 * BLOCK));
     }
     (this.crateIdBlocks[row >>> BLOCK_BITS] as Int32Array)[slot] = crateId;
-    (this.publishedAtBlocks[row >>> BLOCK_BITS] as Uint32Array)[slot] = publishedAt;
-    (this.publisherBlocks[row >>> BLOCK_BITS] as Int32Array)[slot] = publishedBy;
+    const pairs = this.timeAndPublisherBlocks[row >>> BLOCK_BITS] as Int32Array;
+    pairs[2 * slot] = publishedAt;
+    pairs[2 * slot + 1] = publishedBy;
     this.versions.push(version, start, end);
     if (yanked) this.yankedRows++;
 
@@ -294,7 +293,7 @@ export class DumpSnapshot implements DumpView {
       }
       block[row & BLOCK_MASK] = at;
     }
-    permuteInPlace(rows, rowsOf, this.publishedAtBlocks, this.publisherBlocks);
+    permuteInPlace(rows, rowsOf, this.timeAndPublisherBlocks);
     this.crateIdBlocks.length = 0;
     // The owners, grouped by crate the same way (owners of crates not in crates.csv are dropped).
     const ownerIndex = (k: number): number => {
@@ -320,8 +319,7 @@ export class DumpSnapshot implements DumpView {
     this.grouping = {
       nameRows: Uint32Array.from(nameRows),
       groupStart,
-      publishedAt: this.publishedAtBlocks,
-      publishers: this.publisherBlocks,
+      timeAndPublisher: this.timeAndPublisherBlocks,
       versions,
       firstId,
       moreIds,
@@ -357,9 +355,9 @@ interface Grouping {
   readonly nameRows: Uint32Array;
   /** Version rows grouped by crate index, in crate order: crate k's rows are groupStart[k] … groupStart[k+1]. */
   readonly groupStart: Uint32Array;
-  /** The rows' created_at and published_by (-1: none) in that order, in blocks of BLOCK; their num by crate index. */
-  readonly publishedAt: readonly Uint32Array[];
-  readonly publishers: readonly Int32Array[];
+  /** The rows' created_at (as uint32) and published_by (-1: none) side by side in that order, in blocks of BLOCK
+   * rows; their num by crate index. */
+  readonly timeAndPublisher: readonly Int32Array[];
   readonly versions: PackedStrings;
   /** Each crate's crate_id; a name spelled twice in crates.csv (in different cases) has its other ids aside. */
   readonly firstId: readonly number[];
@@ -383,32 +381,27 @@ function denseLimit(ids: readonly number[]): number {
 }
 
 /**
- * Moves row r of both column sets to row `destinations[r]` (a permutation of 0 … rows − 1, in blocks of BLOCK), in
- * place: each cycle of the permutation is followed once, carrying one row along; a row moved is marked by flipping
- * the bits of its destination (the destinations are spent afterwards).
+ * Moves row r's pair (time, publisher) to row `destinations[r]` (a permutation of 0 … rows − 1, both in blocks of BLOCK
+ * rows), in place: each cycle of the permutation is followed once, carrying one pair along; a row moved is marked by
+ * flipping the bits of its destination (the destinations are spent afterwards).
  */
-function permuteInPlace(
-  rows: number,
-  destinations: readonly Int32Array[],
-  times: readonly Uint32Array[],
-  ids: readonly Int32Array[],
-): void {
+function permuteInPlace(rows: number, destinations: readonly Int32Array[], pairs: readonly Int32Array[]): void {
   for (let start = 0; start < rows; start++) {
     const startBlock = destinations[start >>> BLOCK_BITS] as Int32Array;
     const startSlot = start & BLOCK_MASK;
     let to = startBlock[startSlot] as number;
     if (to < 0) continue;
     startBlock[startSlot] = ~to;
-    let time = (times[start >>> BLOCK_BITS] as Uint32Array)[startSlot] as number;
-    let id = (ids[start >>> BLOCK_BITS] as Int32Array)[startSlot] as number;
+    const startPairs = pairs[start >>> BLOCK_BITS] as Int32Array;
+    let time = startPairs[2 * startSlot] as number;
+    let id = startPairs[2 * startSlot + 1] as number;
     while (to !== start) {
       const slot = to & BLOCK_MASK;
-      const timeBlock = times[to >>> BLOCK_BITS] as Uint32Array;
-      const idBlock = ids[to >>> BLOCK_BITS] as Int32Array;
-      const nextTime = timeBlock[slot] as number;
-      const nextId = idBlock[slot] as number;
-      timeBlock[slot] = time;
-      idBlock[slot] = id;
+      const pairBlock = pairs[to >>> BLOCK_BITS] as Int32Array;
+      const nextTime = pairBlock[2 * slot] as number;
+      const nextId = pairBlock[2 * slot + 1] as number;
+      pairBlock[2 * slot] = time;
+      pairBlock[2 * slot + 1] = id;
       time = nextTime;
       id = nextId;
       const destinationBlock = destinations[to >>> BLOCK_BITS] as Int32Array;
@@ -416,8 +409,8 @@ function permuteInPlace(
       destinationBlock[slot] = ~next;
       to = next;
     }
-    (times[start >>> BLOCK_BITS] as Uint32Array)[startSlot] = time;
-    (ids[start >>> BLOCK_BITS] as Int32Array)[startSlot] = id;
+    startPairs[2 * startSlot] = time;
+    startPairs[2 * startSlot + 1] = id;
   }
 }
 
@@ -459,15 +452,13 @@ class CrateCursor implements DumpCrateView {
   }
 
   forEachVersion(visit: (version: string, publishedAt: UnixSeconds, publishedBy: number) => void): void {
-    const { publishedAt, publishers } = this.grouping;
+    const { timeAndPublisher } = this.grouping;
     const from = this.from;
     this.grouping.versions.forEachInGroup(this.index, (version, position) => {
       const k = from + position;
-      visit(
-        version,
-        (publishedAt[k >>> BLOCK_BITS] as Uint32Array)[k & BLOCK_MASK] as number,
-        (publishers[k >>> BLOCK_BITS] as Int32Array)[k & BLOCK_MASK] as number,
-      );
+      const pairs = timeAndPublisher[k >>> BLOCK_BITS] as Int32Array;
+      const slot = k & BLOCK_MASK;
+      visit(version, (pairs[2 * slot] as number) >>> 0, pairs[2 * slot + 1] as number);
     });
   }
 

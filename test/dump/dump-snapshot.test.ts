@@ -35,7 +35,8 @@ describe("DumpSnapshot", () => {
     for (let row = 0; row < rows; row++) {
       const id = ids[(row * 7 + (row >> 9)) % ids.length] as number;
       const version = row % 4999 === 0 ? `1.0.${row}-\u00e9` : `${row >> 10}.${row & 1023}.0`;
-      const at = 1_500_000_000 + row;
+      // Times up to 2^32 (after 2038 as well).
+      const at = row % 11 === 0 ? 4_000_000_000 + row : 1_500_000_000 + row;
       const by = row % 3 === 0 ? -1 : row % 1000;
       const raw = bytes(`,${version},`);
       snapshot.addVersion(id, raw, 1, raw.length - 1, at, false, by);
