@@ -65,6 +65,8 @@ export interface DumpMergeOutcome {
 const BATCH_ROWS = 64;
 /** Accounts per JSON array handed to one statement: few statements, bounded memory. */
 const ACCOUNT_BATCH = 4096;
+/** Changed crates per revision bump. */
+const CHANGED_BATCH = 4096;
 
 export interface DumpMergeHooks {
   /** Called every 10,000 crates. */
@@ -102,7 +104,7 @@ export function mergeDump(database: TimestampDatabase, dump: DumpView, hooks: Du
       merge.saveAccounts();
       merge.forgetDeletedCrates();
       merge.flushDigests();
-      database.markChanged(merge.changed);
+      merge.flushChanged();
       // From now on records carry trust data (see trust-data.ts).
       if (database.getMeta(META_KEYS.trustDataSince) === null)
         database.setMeta(META_KEYS.trustDataSince, String(Math.floor(dump.watermark)));
@@ -135,7 +137,9 @@ class DumpMerge {
   private known = new Uint8Array(0);
   /** By the dump's crate index: the digest the last dump stored, or -1. */
   private digests = new Float64Array(0);
-  readonly changed: string[] = [];
+  /** Changed crates whose revision is not bumped yet (bumped a batch at a time: 250,000 names need not sit on the heap). */
+  private changed: string[] = [];
+  private changedCrates = 0;
   private added = 0;
   private movedLater = 0;
   private earlierIgnored = 0;
@@ -228,7 +232,7 @@ class DumpMerge {
       return;
     }
     if (this.known[entry.index] !== 1) this.insertNewCrate(entry);
-    else if (this.mergeKnownCrate(entry, deletedAt)) this.changed.push(entry.crate);
+    else if (this.mergeKnownCrate(entry, deletedAt)) this.markChanged(entry.crate);
     if (storedDigest !== digest) this.saveDigest(entry.crate, digest);
   }
 
@@ -239,7 +243,7 @@ class DumpMerge {
     this.added += entry.versionCount;
     this.publishersLearned += entry.versionCount;
     this.mergeOwners(entry);
-    this.changed.push(crate);
+    this.markChanged(crate);
   }
 
   /** Makes the crate's recorded owners the dump's; says whether they changed. */
@@ -378,9 +382,20 @@ class DumpMerge {
       this.deleteDigest.run(crate);
       if (removed > 0) {
         this.forgotten += removed;
-        this.changed.push(crate);
+        this.markChanged(crate);
       }
     }
+  }
+
+  /** The crate's revision is bumped (in order: revisions follow the order crates are marked in). */
+  private markChanged(crate: string): void {
+    this.changedCrates++;
+    if (this.changed.push(crate) === CHANGED_BATCH) this.flushChanged();
+  }
+
+  flushChanged(): void {
+    this.database.markChanged(this.changed);
+    this.changed = [];
   }
 
   /** The newest watermark (a dump older than one applied before does not move it back), recorded. */
@@ -399,7 +414,7 @@ class DumpMerge {
       movedLater,
       earlierIgnored,
       forgotten,
-      changedCrates: this.changed.length,
+      changedCrates: this.changedCrates,
       unchangedCrates,
       publishersLearned,
       ownersChanged,
