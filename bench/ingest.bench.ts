@@ -1,9 +1,9 @@
 /**
  * `ingest dump` at crates.io scale: a generated dump of 250,000 crates and 3,000,000 versions (~1 GB of CSV, ~350 MB
- * gzipped) in the exact real layout, with publishers (`published_by`, 50,000 users) and 275,000 crate owners, ingested into a fresh database, against Node merely gunzipping the same archive,
- * measured side by side in this run (each in its own process, interleaved round by round; medians). Targets (issue
- * 3): ingest ≤ 4× the gunzip time, peak RSS ≤ 300 MB. Also times re-ingesting the identical dump (digests let it skip
- * every crate).
+ * gzipped) in the exact real layout, with publishers (`published_by`, 50,000 users) and 275,000 crate owners, ingested
+ * into a fresh database, against Node merely gunzipping the same archive, measured side by side in this run (each in
+ * its own process, interleaved round by round; medians). Targets: ingest ≤ 4× the gunzip time, peak RSS ≤ 300 MB.
+ * Also times re-ingesting the identical dump (digests let it skip every crate).
  *
  * The archive is generated once (~2–3 min at full scale) and cached in the temp dir between runs.
  *
