@@ -80,13 +80,14 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     if (maxAge <= 0) {
       entry.cancel();
     } else {
-      const stored = storedBytesOf(head, body);
+      const prefix = storedPrefixOf(head);
       const writer = entry.insert({
         maxAge: maxAge * 1000,
         userMetadata: JSON.stringify(head),
-        length: stored.byteLength,
+        length: prefix.byteLength + body.byteLength,
       });
-      writer.append(stored);
+      writer.append(prefix);
+      writer.append(body);
       writer.close();
     }
     entry.close();
@@ -147,17 +148,17 @@ export function answerLifetime(
 }
 
 /**
- * What an entry's body holds: the head's length (4 bytes, big-endian), the head as JSON, then the answer's bytes. The
- * head travels with the bytes so that a 200 is always made from one entry's head and bytes together, even when the
- * body is read through a second lookup (see {@link readStoredBytes}) that another request's insert may have answered.
+ * What an entry's body starts with: the head's length (4 bytes, big-endian) and the head as JSON; the answer's bytes
+ * follow, appended as they are (no copy of the body to make one buffer). The head travels with the bytes so that a 200
+ * is always made from one entry's head and bytes together, even when the body is read through a second lookup (see
+ * {@link readStoredBytes}) that another request's insert may have answered.
  */
-function storedBytesOf(head: StoredHead, body: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+function storedPrefixOf(head: StoredHead): Uint8Array<ArrayBuffer> {
   const headBytes = new TextEncoder().encode(JSON.stringify(head));
-  const stored = new Uint8Array(4 + headBytes.byteLength + body.byteLength);
-  new DataView(stored.buffer).setUint32(0, headBytes.byteLength);
-  stored.set(headBytes, 4);
-  stored.set(body, 4 + headBytes.byteLength);
-  return stored;
+  const prefix = new Uint8Array(4 + headBytes.byteLength);
+  new DataView(prefix.buffer).setUint32(0, headBytes.byteLength);
+  prefix.set(headBytes, 4);
+  return prefix;
 }
 
 /** An entry's body read back: its head and the answer's bytes (a view, not a copy). */
