@@ -127,6 +127,11 @@ export function compileCargoRequirement(requirement: string): CargoRequirement |
   return { range: () => range, sets };
 }
 
+/** A comparator against a plain release. */
+function at(major: number, minor: number, patch: number, operator: number): ReleaseComparator {
+  return { operator, major, minor, patch, prerelease: false };
+}
+
 /** One comparator of the common form: an optional operator, then one to three numbers without leading zeros. */
 const PLAIN_COMPARATOR = /^(\^|~|=|>=|<=|>|<)?\s*(0|[1-9]\d{0,14})(?:\.(0|[1-9]\d{0,14})(?:\.(0|[1-9]\d{0,14}))?)?$/;
 
@@ -146,13 +151,6 @@ function plainComparators(requirement: string): ReleaseComparator[] | null {
     const major = Number(match[2]);
     const minor = match[3] === undefined ? null : Number(match[3]);
     const patch = match[4] === undefined ? null : Number(match[4]);
-    const at = (major: number, minor: number, patch: number, operator: number): ReleaseComparator => ({
-      operator,
-      major,
-      minor,
-      patch,
-      prerelease: false,
-    });
     // The first release past the partial version's last given number (1.2 → 1.3.0, 1 → 2.0.0).
     const past = () => (minor === null ? at(major + 1, 0, 0, LT) : at(major, minor + 1, 0, LT));
     const low = at(major, minor ?? 0, patch ?? 0, GE);
@@ -176,7 +174,7 @@ function plainComparators(requirement: string): ReleaseComparator[] | null {
         else comparators.push(past());
         break;
       case "~":
-        comparators.push(low, minor === null ? at(major + 1, 0, 0, LT) : at(major, minor + 1, 0, LT));
+        comparators.push(low, past());
         break;
       default: {
         // Caret: the left-most non-zero number given may not change; with none, the last number given.
