@@ -30,6 +30,13 @@ function fakeIndex(files: Record<string, string>) {
   return { calls, fetch };
 }
 
+/** demo's file as upstream sends it: with a strong ETag, a lifetime and a `Date`, so its answer is cached. */
+function cacheableDemo(): Response {
+  return new Response(OLD + YOUNG, {
+    headers: { "cache-control": "public, max-age=300", etag: '"upstream"', date: new Date(NOW * 1000).toUTCString() },
+  });
+}
+
 describe("the edge handler", () => {
   beforeEach(() => {
     resetKvStores();
@@ -64,13 +71,7 @@ describe("the edge handler", () => {
     const calls: string[] = [];
     const fetch = async (url: string) => {
       calls.push(url);
-      return new Response(OLD + YOUNG, {
-        headers: {
-          "cache-control": "public, max-age=300",
-          etag: '"upstream"',
-          date: new Date(NOW * 1000).toUTCString(),
-        },
-      });
+      return cacheableDemo();
     };
     const handle = createEdgeHandler({ fetch, clock });
     const first = await handle(new Request("https://cooldown.example/7d/de/mo/demo"));
@@ -90,15 +91,7 @@ describe("the edge handler", () => {
   });
 
   it("reads a hit's body whole through SimpleCache, and a 304 or HEAD hit reads no body at all", async () => {
-    const fetch = async () =>
-      new Response(OLD + YOUNG, {
-        headers: {
-          "cache-control": "public, max-age=300",
-          etag: '"upstream"',
-          date: new Date(NOW * 1000).toUTCString(),
-        },
-      });
-    const handle = createEdgeHandler({ fetch, clock });
+    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock });
     const url = "https://cooldown.example/7d/de/mo/demo";
     const first = await handle(new Request(url));
     const firstText = await first.text();
@@ -117,15 +110,7 @@ describe("the edge handler", () => {
   });
 
   it("reads a hit's body from the Core Cache entry itself when SimpleCache does not find it", async () => {
-    const fetch = async () =>
-      new Response(OLD + YOUNG, {
-        headers: {
-          "cache-control": "public, max-age=300",
-          etag: '"upstream"',
-          date: new Date(NOW * 1000).toUTCString(),
-        },
-      });
-    const handle = createEdgeHandler({ fetch, clock });
+    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock });
     const url = "https://cooldown.example/7d/de/mo/demo";
     const first = await handle(new Request(url));
     const firstText = await first.text();
