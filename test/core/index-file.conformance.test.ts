@@ -442,6 +442,62 @@ describe("scanIndexFile agrees with JSON.parse on pubtime", () => {
   });
 });
 
+describe("scanIndexFile agrees with JSON.parse on pubtimes and versions of lines shaped as crates.io writes them", () => {
+  // Such lines are read by their ends, and their pubtimes and versions checked once for the whole file: one odd line
+  // among lines that are fine must be read exactly, and so must the lines around it.
+  const cratesIo = (vers: string, pubtime: string, yanked = "false") =>
+    `{"name":"demo","vers":${vers},"deps":[{"name":"a","req":"^1"}],"cksum":"ab","features":{},"yanked":${yanked},"pubtime":${pubtime}}\n`;
+  const amongFine = (odd: string) =>
+    cratesIo('"1.0.0"', '"2026-01-20T10:11:12Z"') +
+    odd +
+    cratesIo('"1.0.2"', '"2026-01-22T10:11:12Z"', "true") +
+    cratesIo('"1.0.3"', '"2026-01-23T10:11:12Z"');
+  const pubtimes: Record<string, string> = {
+    "Feb 29 of a leap year": '"2024-02-29T00:00:00Z"',
+    "Feb 29 of a 400-year leap year": '"2000-02-29T00:00:00Z"',
+    "Jan 31, Mar 31 and Dec 31": '"2026-01-31T00:00:00Z"',
+    "year 0000": '"0000-01-01T00:00:00Z"',
+    "Feb 30": '"2026-02-30T00:00:00Z"',
+    "Feb 31": '"2026-02-31T00:00:00Z"',
+    "Feb 29 of a common year": '"2025-02-29T00:00:00Z"',
+    "Feb 29 of a century that is not a leap year": '"2100-02-29T00:00:00Z"',
+    "April, June, September and November 31": '"2026-04-31T00:00:00Z"',
+    "June 31": '"2026-06-31T00:00:00Z"',
+    "September 31": '"2026-09-31T00:00:00Z"',
+    "November 31": '"2026-11-31T00:00:00Z"',
+    "month 13": '"2026-13-10T00:00:00Z"',
+    "day 00": '"2026-01-00T00:00:00Z"',
+    "hour 24": '"2026-01-20T24:00:00Z"',
+    "a space instead of T": '"2026-01-20 10:11:12Z"',
+    "an offset of the same length": '"2026-01-20T10:11+01Z"',
+    "a lowercase z": '"2026-01-20T10:11:12z"',
+    "non-ASCII digits": '"２０２６-01-20T10:11:12Z"',
+    "an escaped digit": '"2026-01-20T10:11:1\\u0032Z"',
+  };
+  const versions: Record<string, string> = {
+    "an escaped quote": '"1.0.1\\"x"',
+    "an escaped quote then a comma": '"1.0.1\\",x"',
+    "a backslash escape": '"1.0.1\\u002bx"',
+    "an escaped backslash": '"1.0.1\\\\"',
+    "an empty string": '""',
+    "build metadata": '"1.0.1+build.5"',
+  };
+  edgeCases({
+    ...Object.fromEntries(
+      Object.entries(pubtimes).map(([name, pubtime]) => [
+        `reads a pubtime with ${name}`,
+        amongFine(cratesIo('"1.0.1"', pubtime)),
+      ]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(versions).map(([name, vers]) => [
+        `reads a version with ${name}`,
+        amongFine(cratesIo(vers, '"2026-01-21T10:11:12Z"')),
+      ]),
+    ),
+  });
+});
+
 describe("scanIndexFile agrees with JSON.parse on yanked and vers values", () => {
   edgeCases({
     "reads yanked true": '{"name":"demo","vers":"1.0.0","yanked":true}\n',
