@@ -489,6 +489,9 @@ describe("scanIndexFile agrees with JSON.parse on pubtimes and versions of lines
         amongFine(cratesIo('"1.0.1"', pubtime)),
       ]),
     ),
+    "reads Feb 29 of a common year after Feb 29 of a leap year": amongFine(
+      cratesIo('"1.0.1"', '"2024-02-29T00:00:00Z"') + cratesIo('"1.0.1"', '"2025-02-29T00:00:00Z"'),
+    ),
     ...Object.fromEntries(
       Object.entries(versions).map(([name, vers]) => [
         `reads a version with ${name}`,
