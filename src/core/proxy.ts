@@ -7,6 +7,7 @@ import { filteredBodyBytes } from "./filtered-body.ts";
 import { type FreshnessSource, NO_FRESHNESS } from "./freshness.ts";
 import { ifNoneMatchHolds } from "./if-none-match.ts";
 import type { FilteredIndexFile } from "./index-filter.ts";
+import { responseOfBytes } from "./known-body.ts";
 import { systemClock } from "./ports.ts";
 import { plainText, withoutBody } from "./responses.ts";
 import { parseRoute } from "./route.ts";
@@ -89,7 +90,8 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
       return new Response(null, { status: 304, headers });
     }
     headers.set("content-length", String(body.byteLength));
-    return new Response(request.method === "HEAD" ? null : body, { status: 200, headers });
+    if (request.method === "HEAD") return new Response(null, { status: 200, headers });
+    return responseOfBytes(body, { status: 200, headers });
   }
 
   async function explain(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {

@@ -1,6 +1,7 @@
 import { CoreCache, SimpleCache } from "fastly:cache";
 import { maxAgeOf } from "../core/cache-control.ts";
 import { ifNoneMatchHolds } from "../core/if-none-match.ts";
+import { bodyBytesOf } from "../core/known-body.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import { parseRoute } from "../core/route.ts";
@@ -116,7 +117,7 @@ async function compute(proxy: CooldownProxy, request: Request, context: AnswerCa
   headers.delete("if-none-match");
   const response = await proxy(new Request(request.url, { method: "GET", headers }));
   if (response.status !== 200) return { uncacheable: response };
-  const body = new Uint8Array(await response.arrayBuffer());
+  const body = await bodyBytesOf(response);
   const now = context.clock.now();
   const maxAge = answerLifetime(
     maxAgeOf(response.headers.get("cache-control")),

@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { maxAgeOf } from "../core/cache-control.ts";
 import { COOLDOWN_HEADER } from "../core/cooldown-header.ts";
 import { ifNoneMatchHolds } from "../core/if-none-match.ts";
+import { bodyBytesOf } from "../core/known-body.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import type { UnixSeconds } from "../core/time.ts";
@@ -159,7 +160,7 @@ export function recordingFilteredResponses(proxy: CooldownProxy, cache: Filtered
     const generation = cache.currentGeneration();
     const response = await proxy(request);
     if (request.method !== "GET" || response.status !== 200 || !response.headers.has(COOLDOWN_HEADER)) return response;
-    const body = new Uint8Array(await response.arrayBuffer());
+    const body = await bodyBytesOf(response);
     cache.store(new URL(request.url).pathname, response.headers, body, generation);
     return new Response(body, { status: 200, headers: response.headers });
   };
