@@ -22,7 +22,15 @@ export interface EdgeHandlerOptions {
   readonly clock?: Clock;
 }
 
-export type EdgeHandler = (request: Request) => Promise<Response>;
+/**
+ * What the handler may ask of the request's event besides its answer: `afterAnswer` runs work after the answer has
+ * been sent, keeping the request alive until it is done (answer-cache.ts stores new answers so).
+ */
+export interface RequestLifetime {
+  readonly afterAnswer?: (work: () => void) => void;
+}
+
+export type EdgeHandler = (request: Request, lifetime?: RequestLifetime) => Promise<Response>;
 
 /**
  * The core proxy wired to Fastly: backend + edge cache upstream, KV publish times, policy and freshness, Config Store
@@ -35,7 +43,7 @@ export type EdgeHandler = (request: Request) => Promise<Response>;
  */
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const clock = options.clock ?? systemClock;
-  return async (request) => {
+  return async (request, lifetime = {}) => {
     const settings = readEdgeSettings();
     const serverTiming = settings.serverTiming ? new ServerTiming() : undefined;
     const log = DecisionLog.start(request, settings, clock);
@@ -59,7 +67,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         return response;
       },
     };
-    const scanCache = settings.scanCache ? keptScans() : undefined;
+    const scanCache = settings.scanCache ? keptScans(lifetime.afterAnswer) : undefined;
     const proxy = async (forward: Request) => {
       log?.computing();
       let policy: Awaited<ReturnType<RevisedPolicy["policy"]>>;
@@ -88,6 +96,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
           upstreamMaxTtlSeconds: settings.upstreamMaxTtlSeconds,
           upstreamCopy: () => upstreamCopy,
           clock,
+          ...(lifetime.afterAnswer === undefined ? {} : { afterAnswer: lifetime.afterAnswer }),
         })
       : proxy;
     const answered = await answer(request);

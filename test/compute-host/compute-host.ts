@@ -79,6 +79,11 @@ export interface RunningComputeHost {
    * `fastly_purge.purge_surrogate_key`) does: `soft` marks them stale instead. Answers how many variants it hit.
    */
   purgeSurrogateKey(surrogateKey: string, options?: { soft?: boolean }): number;
+  /**
+   * Resolves once no instance is running: every request has ended, including work after its answer (`waitUntil`).
+   * Tests that move the clock between requests wait for it, as time never jumps while an instance still runs.
+   */
+  settled(): Promise<void>;
   /** Stops the server (in-flight requests get a few seconds) and the workers; idempotent. */
   close(): Promise<void>;
 }
@@ -517,6 +522,9 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     clearHttpCache: () => cache.clear(),
     clearCoreCache: () => coreCache.clear(),
     purgeSurrogateKey: (surrogateKey, purgeOptions) => coreCache.purge(surrogateKey, purgeOptions?.soft ?? false),
+    settled: async () => {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

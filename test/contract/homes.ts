@@ -131,6 +131,16 @@ export interface RunningHome {
 
 const DEFAULT_LIFETIME_MS = 600_000;
 
+/** The home behind the recording front. */
+interface InnerHome {
+  readonly url: string;
+  readonly sync: () => void;
+  readonly usePolicy: (policy: Policy) => void;
+  readonly rawKv: RunningHome["rawKv"];
+  /** Resolves when the home has finished all work for the requests answered so far (edge: instances ended). */
+  readonly settled?: () => Promise<void>;
+}
+
 export async function startHome(kind: HomeKind, options: HomeOptions): Promise<RunningHome> {
   const lifetimeMs = options.lifetimeMs ?? DEFAULT_LIFETIME_MS;
   const scratch = mkdtempSync(join(tmpdir(), `crates-cooldown-home-${kind}-`));
@@ -145,7 +155,7 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
   ];
   let advisoryRuns = 0;
 
-  let inner: { url: string; sync: () => void; usePolicy: (policy: Policy) => void; rawKv: RunningHome["rawKv"] };
+  let inner: InnerHome;
   try {
     if (kind === "node") {
       const clock = options.clock;
@@ -170,7 +180,7 @@ export async function startHome(kind: HomeKind, options: HomeOptions): Promise<R
     throw error;
   }
 
-  const front = await startRecordingFront(inner.url);
+  const front = await startRecordingFront(inner.url, inner.settled);
   cleanups.unshift(() => front.close());
 
   let closing: Promise<void> | undefined;
@@ -231,7 +241,7 @@ async function startEdge(
     cleanups: (() => Promise<void> | void)[];
     policy: () => Policy | undefined;
   },
-): Promise<{ url: string; sync: () => void; usePolicy: (policy: Policy) => void; rawKv: RunningHome["rawKv"] }> {
+): Promise<InnerHome> {
   const exportPath = join(home.scratch, "kv-export.json");
   const overrides = new Map<string, string>();
   const kvContent = (): Record<string, string> => {
@@ -267,6 +277,7 @@ async function startEdge(
   };
   return {
     url: host.url,
+    settled: () => host.settled(),
     sync,
     usePolicy: () => sync(),
     rawKv: (key, value) => {
@@ -302,6 +313,7 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
  */
 async function startRecordingFront(
   target: string,
+  settled?: () => Promise<void>,
 ): Promise<{ url: string; requests: AnsweredRequest[]; close: () => Promise<void> }> {
   const base = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -321,10 +333,35 @@ async function startRecordingFront(
       (homeResponse) => {
         const status = homeResponse.statusCode ?? 0;
         requests.push({ method, path, status });
-        clientResponse.writeHead(status, homeResponse.statusMessage, endToEnd(homeResponse.headers));
-        homeResponse.pipe(clientResponse);
-        homeResponse.on("aborted", () => clientResponse.destroy());
-        homeResponse.on("error", () => clientResponse.destroy());
+        const writeHead = () =>
+          clientResponse.writeHead(status, homeResponse.statusMessage, endToEnd(homeResponse.headers));
+        if (settled === undefined) {
+          writeHead();
+          homeResponse.pipe(clientResponse);
+          homeResponse.on("aborted", () => clientResponse.destroy());
+          homeResponse.on("error", () => clientResponse.destroy());
+          return;
+        }
+        // The client gets the answer once the home has also finished the request's work after it (the edge stores new
+        // answers then): tests move the clock as soon as they have an answer, and time never jumps while an instance
+        // still runs. A body the home cuts short still reaches the client cut short.
+        const chunks: Buffer[] = [];
+        homeResponse.on("data", (chunk: Buffer) => chunks.push(chunk));
+        homeResponse.on("end", () => {
+          void settled().then(() => {
+            writeHead();
+            clientResponse.end(Buffer.concat(chunks));
+          });
+        });
+        const cut = () => {
+          if (!clientResponse.headersSent) {
+            writeHead();
+            clientResponse.write(Buffer.concat(chunks));
+          }
+          clientResponse.destroy();
+        };
+        homeResponse.on("aborted", cut);
+        homeResponse.on("error", cut);
       },
     );
     // The home cut the connection: the client sees the same cut (status 0 in the log: no answer).

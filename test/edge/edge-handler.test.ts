@@ -109,6 +109,67 @@ describe("the edge handler", () => {
     expect(cacheLog.simpleLookups).toHaveLength(1);
   });
 
+  it("stores a new answer and its kept scan only after the answer has gone out, given work after the answer", async () => {
+    const later: Array<() => void> = [];
+    const afterAnswer = (work: () => void) => later.push(work);
+    // Large enough for its scan to be kept (scan-cache.ts).
+    const old = Array.from({ length: 400 }, (_, patch) => OLD.replace('"1.0.0"', `"1.0.${patch}"`)).join("");
+    const calls: string[] = [];
+    const fetch = async (url: string) => {
+      calls.push(url);
+      return new Response(old + YOUNG, { headers: cacheableDemo().headers });
+    };
+    const handle = createEdgeHandler({ fetch, clock });
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const stored = () =>
+      cacheLog.inserts
+        .map((insert) => insert.key.split("/")[1])
+        .filter((kind) => kind === "answer" || kind === "scan-v1");
+    const first = await handle(new Request(url), { afterAnswer });
+    expect(await first.text()).toBe(old);
+    expect(stored()).toEqual([]);
+    expect(later).toHaveLength(2);
+    for (const work of later.splice(0)) work();
+    expect(stored().sort()).toEqual(["answer", "scan-v1"]);
+    const hit = await handle(new Request(url), { afterAnswer });
+    expect(await hit.text()).toBe(old);
+    expect([...hit.headers]).toEqual([...first.headers]);
+    expect(calls).toHaveLength(1);
+    expect(later).toEqual([]);
+  });
+
+  it("keeps an answer stored after it went out no longer than it would have kept it stored at once", async () => {
+    let now = NOW;
+    const moving = { now: () => now };
+    let computed = 0;
+    const fetch = async () => {
+      computed++;
+      return cacheableDemo();
+    };
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const answerLifetime = () => cacheLog.inserts.find((insert) => insert.key.includes("/answer/"))?.maxAge ?? 0;
+    resetCoreCache(() => now * 1000);
+    await (await createEdgeHandler({ fetch, clock: moving })(new Request(url))).text();
+    // The max-age it was stored with, in whole seconds (less the moments the request took).
+    const atOnce = Math.ceil(answerLifetime() / 1000);
+    expect(atOnce).toBeGreaterThan(20);
+    resetCoreCache(() => now * 1000);
+    const later: Array<() => void> = [];
+    const handle = createEdgeHandler({ fetch, clock: moving });
+    const ask = async () => (await handle(new Request(url), { afterAnswer: (work) => later.push(work) })).text();
+    await ask();
+    now += 10;
+    for (const work of later.splice(0)) work();
+    expect(answerLifetime()).toBeLessThanOrEqual((atOnce - 10) * 1000);
+    expect(answerLifetime()).toBeGreaterThan((atOnce - 11) * 1000);
+    now = NOW + atOnce - 1;
+    await ask();
+    expect(computed).toBe(2);
+    now = NOW + atOnce;
+    await ask();
+    expect(computed).toBe(3);
+  });
+
   it("reads a hit's body from the Core Cache entry itself when SimpleCache does not find it", async () => {
     const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock });
     const url = "https://cooldown.example/7d/de/mo/demo";
