@@ -8,7 +8,8 @@ import type { FilteredIndexFile } from "./index-filter.ts";
  *
  * The ASCII copy goes run by run, between hidden lines (few: young versions sit together at the end), through plain
  * `Uint8Array` views: measured in the Compute engine, `subarray` per line cost twice the copying itself. Its cost
- * grows with the hidden lines, not with the file's.
+ * grows with the hidden lines, not with the file's. A single run (only the last lines hidden) is not copied at all:
+ * the body is a view of upstream's bytes, which nothing changes afterwards.
  */
 export function filteredBodyBytes(
   upstream: Uint8Array<ArrayBuffer>,
@@ -33,6 +34,8 @@ export function filteredBodyBytes(
     runs.push(from, upstream.byteLength);
     length += upstream.byteLength - from;
   }
+  // One run (young versions sit together at the end, so this is the common case): a view of upstream's bytes, no copy.
+  if (runs.length === 2) return new Uint8Array(upstream.buffer, upstream.byteOffset + (runs[0] as number), length);
   const out = new Uint8Array(length);
   let at = 0;
   for (let run = 0; run < runs.length; run += 2) {

@@ -49,6 +49,22 @@ describe("filteredBodyBytes", () => {
     expect(bytes).toBe(upstream);
   });
 
+  it("gives a view of upstream's own bytes, not a copy, when the kept lines are one run", () => {
+    const text = indexText([30, 40, 20, 1, 2]);
+    const encoded = new TextEncoder().encode(text);
+    const padded = new Uint8Array(encoded.byteLength + 64);
+    padded.set(encoded, 32);
+    const upstream = padded.subarray(32, 32 + encoded.byteLength);
+    const { bytes, filtered } = bodyOf(text, upstream);
+    expect(filtered.kept).toBe(3);
+    expect(bytes.buffer).toBe(padded.buffer);
+    expect(bytes.byteOffset).toBe(32);
+    expect(new TextDecoder().decode(bytes)).toBe(filtered.body);
+    const middle = bodyOf(indexText([1, 30, 40, 2]));
+    expect(middle.bytes.buffer).toBe(middle.upstream.buffer);
+    expect(new TextDecoder().decode(middle.bytes)).toBe(middle.filtered.body);
+  });
+
   it("gives an empty body when every line is hidden", () => {
     const { bytes } = bodyOf(indexText([1, -30, 2]));
     expect(bytes.byteLength).toBe(0);
