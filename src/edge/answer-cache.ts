@@ -7,6 +7,7 @@ import type { CooldownProxy } from "../core/proxy.ts";
 import { parseRoute } from "../core/route.ts";
 import type { UnixSeconds } from "../core/time.ts";
 import { isPassThrough } from "../core/window.ts";
+import type { AfterAnswer } from "./after-answer.ts";
 
 /**
  * Bumped whenever what an entry holds or what the core would answer for the same key changes shape, so a deploy never
@@ -26,11 +27,8 @@ export interface AnswerCacheContext {
   /** The headers of the upstream copy the proxy read for this request (null when it read none). */
   readonly upstreamCopy: () => Headers | null;
   readonly clock: Clock;
-  /**
-   * Runs work once the answer has gone out (Compute: a timer kept alive by `event.waitUntil`); without it, work runs
-   * before the answer. Storing a new answer is left to it: the client need not wait while a megabyte is written.
-   */
-  readonly afterAnswer?: (work: () => void) => void;
+  /** Where storing a new answer goes, once the answer has gone out; without it, the answer is stored first. */
+  readonly afterAnswer?: AfterAnswer;
 }
 
 /** What an entry carries besides the body, as its user metadata. */

@@ -3,6 +3,7 @@ import { applyPolicy } from "../core/policy-document.ts";
 import { type Clock, systemClock, type Upstream } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
+import type { AfterAnswer } from "./after-answer.ts";
 import { cachedAnswers } from "./answer-cache.ts";
 import { type BackendFetch, backendUpstream } from "./backend-upstream.ts";
 import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
@@ -27,7 +28,7 @@ export interface EdgeHandlerOptions {
  * been sent, keeping the request alive until it is done (answer-cache.ts stores new answers so).
  */
 export interface RequestLifetime {
-  readonly afterAnswer?: (work: () => void) => void;
+  readonly afterAnswer?: AfterAnswer;
 }
 
 export type EdgeHandler = (request: Request, lifetime?: RequestLifetime) => Promise<Response>;

@@ -1,5 +1,6 @@
 import { CoreCache, SimpleCache } from "fastly:cache";
 import type { ScanCache } from "../core/ports.ts";
+import type { AfterAnswer } from "./after-answer.ts";
 
 const KEPT_SCAN_PREFIX = "crates-cooldown/";
 
@@ -14,11 +15,12 @@ export const KEPT_SCAN_SECONDS = 24 * 3600;
  * file once, and every other request for the same bytes (another window, a new policy, an answer past its max-age,
  * an upstream copy revalidated with a 304) reads the kept scan instead of decoding and scanning again.
  * Plain lookups and inserts, not transactions: two requests scanning the same new file at once both write the same
- * value, stored after the answer has gone out when the request allows (`afterAnswer`). The lookup is `SimpleCache.get`, which the SDK answers with the lookup hostcall `CoreCache` uses and whose body
- * it reads natively, where a Core Cache entry's body stream is fed to JavaScript 8 KB at a time (a kept scan of 4,000
- * lines is a few hundred KB). An SDK that kept SimpleCache's keys apart would only make every lookup a miss.
+ * value, stored after the answer has gone out when the request allows it (`afterAnswer`). The lookup is
+ * `SimpleCache.get`, which the SDK answers with the lookup hostcall `CoreCache` uses and whose body it reads natively,
+ * where a Core Cache entry's body stream is fed to JavaScript 8 KB at a time (a kept scan of 4,000 lines is a few
+ * hundred KB). An SDK that kept SimpleCache's keys apart would only make every lookup a miss.
  */
-export function keptScans(afterAnswer?: (work: () => void) => void): ScanCache {
+export function keptScans(afterAnswer?: AfterAnswer): ScanCache {
   return {
     async get(key) {
       const entry = SimpleCache.get(KEPT_SCAN_PREFIX + key);

@@ -1,4 +1,5 @@
 /// <reference types="@fastly/js-compute" />
+import { afterAnswerOf } from "./after-answer.ts";
 import { createEdgeHandler } from "./edge-handler.ts";
 
 // Runs once, at build time (Wizer): nothing here may touch a request, a store or the network.
@@ -10,9 +11,4 @@ const handle = createEdgeHandler();
 // compiled before the snapshot either way.)
 void crypto.subtle.digest("SHA-256", new Uint8Array(1));
 
-// Work after the answer (storing a new answer in the Core Cache) runs on a timer: timers run once the answer promise
-// has settled and the SDK has begun sending it, and \`waitUntil\` keeps the request alive until the work is done.
-const afterAnswer = (event: FetchEvent) => (work: () => void) =>
-  event.waitUntil(new Promise<void>((done) => setTimeout(() => done(work()), 0)));
-
-addEventListener("fetch", (event) => event.respondWith(handle(event.request, { afterAnswer: afterAnswer(event) })));
+addEventListener("fetch", (event) => event.respondWith(handle(event.request, { afterAnswer: afterAnswerOf(event) })));
