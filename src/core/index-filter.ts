@@ -9,7 +9,7 @@ import {
   type VersionException,
   type VisibilityRules,
 } from "./policy.ts";
-import type { CrateRecord } from "./publish-times.ts";
+import { type CrateRecord, timesInPlace } from "./publish-times.ts";
 import { admittedFixes } from "./security-fixes.ts";
 import type { UnixSeconds } from "./time.ts";
 import { trustHoldFor } from "./trust-signals.ts";
@@ -114,11 +114,13 @@ export function filterIndexFile(
   let nextChangeAt: UnixSeconds | null = null;
   let unknownAges = 0;
   // A plain loop with no closures on the fast path: this runs for every line of every file served.
+  const storedInPlace = stored === null ? null : timesInPlace(stored);
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] as IndexLine;
     const version = line.version;
     if (version !== null && !line.yanked) {
-      const storedAt = stored === null ? undefined : stored.get(version);
+      const storedAt =
+        storedInPlace !== null ? storedInPlace[version] : stored === null ? undefined : stored.get(version);
       // The time resolvePublishTime gives: pubtime, or the database's when later or the only one, else the inferred
       // bound of a file older than crates.io's pubtime.
       const at =

@@ -118,9 +118,18 @@ function timesOf(crate: string, times: Record<string, unknown>): ReadonlyMap<str
   return new ParsedTimes(Object.setPrototypeOf(times, null) as Record<string, UnixSeconds>);
 }
 
+/**
+ * The parsed object behind a decoded record's times, for a loop over every line of a file: there a `get` call per
+ * version cost ~1 µs in the Compute engine (4,000 lines: 8.8 against 5.1 ms read in place, measured there). Null for
+ * any other map (the Node home's), which is read with `get`.
+ */
+export function timesInPlace(times: ReadonlyMap<string, UnixSeconds>): Readonly<Record<string, UnixSeconds>> | null {
+  return times instanceof ParsedTimes ? times.times : null;
+}
+
 /** A read-only map over a parsed JSON object of version → time (no prototype, every value checked). */
 class ParsedTimes implements ReadonlyMap<string, UnixSeconds> {
-  constructor(private readonly times: Record<string, UnixSeconds>) {}
+  constructor(readonly times: Readonly<Record<string, UnixSeconds>>) {}
   get(version: string): UnixSeconds | undefined {
     return this.times[version];
   }

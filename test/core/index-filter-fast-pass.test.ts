@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { IndexLine, ScannedIndexFile } from "../../src/core/index-file.ts";
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules, type HiddenReason, type Verdict, type VisibilityRules } from "../../src/core/policy.ts";
-import type { CrateRecord } from "../../src/core/publish-times.ts";
+import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { TrustSignal } from "../../src/core/trust-signals.ts";
 import { windowOf } from "../support/window-of.ts";
 
@@ -70,6 +70,8 @@ const scenario = fc.record({
   lines: fc.array(line, { maxLength: 12 }),
   stored: fc.dictionary(fc.constantFrom(...VERSIONS), fc.integer({ min: NOW - 60 * DAY, max: NOW + DAY })),
   withRecord: fc.boolean(),
+  /** The record as the edge reads it: encoded and decoded (times read in place), or as the Node home builds it. */
+  decoded: fc.boolean(),
   advisories: fc.option(fc.constant([{ id: "RUSTSEC-2026-0001", patched: [">= 1.0.1"] }]), { freq: 2 }),
   trust: fc.option(
     fc.record({
@@ -114,7 +116,7 @@ describe("filterIndexFile's fast pass", () => {
           linesWithoutPubtime: lines.filter((l) => l.pubtime === null).length,
           linesWithPubtimeKey: lines.filter((l) => l.hasPubtimeKey).length,
         };
-        const record: CrateRecord | null = s.withRecord
+        const built: CrateRecord | null = s.withRecord
           ? {
               crate: "demo",
               versions: new Map(Object.entries(s.stored)),
@@ -129,6 +131,7 @@ describe("filterIndexFile's fast pass", () => {
                   }),
             }
           : null;
+        const record = built !== null && s.decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;
         const base = defaultRules(true);
         const rules: VisibilityRules = {
           ...base,
