@@ -4,6 +4,9 @@
  */
 export type AfterAnswer = (work: () => void) => void;
 
+/** Runs the work at once, before the answer: for callers that cannot run work after it. */
+export const AT_ONCE: AfterAnswer = (work) => work();
+
 /**
  * Compute's way: a timer, which runs once the answer's promise has settled and the SDK has begun sending it, kept
  * alive by `event.waitUntil` until the work is done.

@@ -27,8 +27,8 @@ export interface AnswerCacheContext {
   /** The headers of the upstream copy the proxy read for this request (null when it read none). */
   readonly upstreamCopy: () => Headers | null;
   readonly clock: Clock;
-  /** Where storing a new answer goes, once the answer has gone out; without it, the answer is stored first. */
-  readonly afterAnswer?: AfterAnswer;
+  /** Where storing a new answer goes: once the answer has gone out, or `AT_ONCE`, before it. */
+  readonly afterAnswer: AfterAnswer;
 }
 
 /** What an entry carries besides the body, as its user metadata. */
@@ -103,8 +103,7 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
       entry.close();
     };
     // Requests for the same key that arrived meanwhile wait on this transaction until `store` has run.
-    if (context.afterAnswer === undefined) store();
-    else context.afterAnswer(store);
+    context.afterAnswer(store);
     return answerFrom(request, head, context.clock, async () => ({ head, body }));
   };
 }

@@ -3,7 +3,7 @@ import { applyPolicy } from "../core/policy-document.ts";
 import { type Clock, systemClock, type Upstream } from "../core/ports.ts";
 import { createCooldownProxy } from "../core/proxy.ts";
 import { plainText } from "../core/responses.ts";
-import type { AfterAnswer } from "./after-answer.ts";
+import { type AfterAnswer, AT_ONCE } from "./after-answer.ts";
 import { cachedAnswers } from "./answer-cache.ts";
 import { type BackendFetch, backendUpstream } from "./backend-upstream.ts";
 import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
@@ -45,6 +45,7 @@ export type EdgeHandler = (request: Request, lifetime?: RequestLifetime) => Prom
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const clock = options.clock ?? systemClock;
   return async (request, lifetime = {}) => {
+    const afterAnswer = lifetime.afterAnswer ?? AT_ONCE;
     const settings = readEdgeSettings();
     const serverTiming = settings.serverTiming ? new ServerTiming() : undefined;
     const log = DecisionLog.start(request, settings, clock);
@@ -68,7 +69,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         return response;
       },
     };
-    const scanCache = settings.scanCache ? keptScans(lifetime.afterAnswer) : undefined;
+    const scanCache = settings.scanCache ? keptScans(afterAnswer) : undefined;
     const proxy = async (forward: Request) => {
       log?.computing();
       let policy: Awaited<ReturnType<RevisedPolicy["policy"]>>;
@@ -97,7 +98,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
           upstreamMaxTtlSeconds: settings.upstreamMaxTtlSeconds,
           upstreamCopy: () => upstreamCopy,
           clock,
-          ...(lifetime.afterAnswer === undefined ? {} : { afterAnswer: lifetime.afterAnswer }),
+          afterAnswer,
         })
       : proxy;
     const answered = await answer(request);

@@ -1,6 +1,6 @@
 import { CoreCache, SimpleCache } from "fastly:cache";
 import type { ScanCache } from "../core/ports.ts";
-import type { AfterAnswer } from "./after-answer.ts";
+import { type AfterAnswer, AT_ONCE } from "./after-answer.ts";
 
 const KEPT_SCAN_PREFIX = "crates-cooldown/";
 
@@ -20,7 +20,7 @@ export const KEPT_SCAN_SECONDS = 24 * 3600;
  * where a Core Cache entry's body stream is fed to JavaScript 8 KB at a time (a kept scan of 4,000 lines is a few
  * hundred KB). An SDK that kept SimpleCache's keys apart would only make every lookup a miss.
  */
-export function keptScans(afterAnswer?: AfterAnswer): ScanCache {
+export function keptScans(afterAnswer: AfterAnswer = AT_ONCE): ScanCache {
   return {
     async get(key) {
       const entry = SimpleCache.get(KEPT_SCAN_PREFIX + key);
@@ -36,8 +36,7 @@ export function keptScans(afterAnswer?: AfterAnswer): ScanCache {
         writer.append(bytes);
         writer.close();
       };
-      if (afterAnswer === undefined) store();
-      else afterAnswer(store);
+      afterAnswer(store);
     },
   };
 }
