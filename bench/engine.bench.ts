@@ -4,6 +4,10 @@
  *
  *   npx tsx bench/engine.bench.ts        (or call `engineBench()` from another bench)
  *
+ * Files: web-sys, the corpus's largest file, its crate with the most versions, typical files, and the biggest files
+ * crates.io serves, generated in its 2026 line shape (BIG_SYNTHETIC_FILES): the edge's cold path timed in the engine
+ * Fastly runs (Wasmtime), where the local host's own costs do not count.
+ *
  * Needs ../shared/fixtures/crates-io-2020 (web-sys and the corpus's largest file); prints why and stops without it.
  */
 import { resolve } from "node:path";

@@ -15,6 +15,7 @@ import { strongEtagFor } from "../../src/core/etag.ts";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { CORPUS_2020_MISSING, corpusAvailable, readCorpus2020, withSyntheticPubtimes } from "../support/corpus-2020.ts";
+import { syntheticIndexFile } from "../support/synthetic-index-file.ts";
 import { decideVector, filterJson, reasonsOf, scanJson } from "./decide-vector.ts";
 import { EDGE_CASE_INPUTS, type VectorInput } from "./edge-case-inputs.ts";
 import {
@@ -42,6 +43,14 @@ export const BENCH_ADVISORIES = [
 ];
 /** The typical-request benchmark's files: every 100th of the corpus (378 files), in the shape crates.io writes now. */
 const TYPICAL_SAMPLE_EVERY = 100;
+/**
+ * The largest files crates.io serves, generated in its 2026 line shape (the 2020 corpus has none this big): the cold
+ * path of the edge-cold-path benchmark, timed here in the engine Fastly runs, without the local host around it.
+ */
+export const BIG_SYNTHETIC_FILES = [
+  { crate: "aws-sdk-bench", versions: 1_500, depsPerLine: 30 },
+  { crate: "rustc-ap-bench", versions: 4_000, depsPerLine: 4 },
+] as const;
 /** Above this, a vector's expected body is carried as its hash and length, to keep the generated module small. */
 const LITERAL_BODY_LIMIT = 64 * 1024;
 
@@ -51,7 +60,10 @@ export interface EngineSelfTestOptions {
   readonly injectWrongVector?: boolean;
   /** Use the 2020 crates.io fixture when present (default true). */
   readonly corpus?: boolean;
-  /** Time web-sys and the largest file inside the engine (default true; needs the corpus). */
+  /**
+   * Time web-sys, the corpus's largest file and its crate with the most versions (these need the corpus), and the big
+   * generated files (default true).
+   */
   readonly bench?: boolean;
   /** Also check a sample of the corpus (default true); a bench leaves it out to keep the engine's heap small. */
   readonly corpusSample?: boolean;
@@ -87,6 +99,7 @@ export async function buildEngineSelfTest(options: EngineSelfTestOptions = {}): 
   if (options.corpus === false) corpusSkipped = "corpus vectors not requested";
   else if (!corpusAvailable()) corpusSkipped = CORPUS_2020_MISSING;
   else vectors.push(...(await corpusVectors(options.bench !== false, options.corpusSample !== false)));
+  if (options.bench !== false) vectors.push(...(await bigSyntheticVectors()));
   if (corpusSkipped !== null) say(`engine self-test: skipping the 2020 corpus vectors and timings: ${corpusSkipped}`);
   if (options.injectWrongVector === true) vectors.push(DELIBERATELY_WRONG_VECTOR);
   say(`engine self-test: generated ${vectors.length} vectors`);
@@ -225,6 +238,30 @@ async function corpusVectors(bench: boolean, sample: boolean): Promise<EngineVec
         bench: file.bench,
       }),
       await expectFromCore(modern),
+    );
+  }
+  return vectors;
+}
+
+/** The big generated files, each with a KV record holding every version's time (as the ingest job writes it). */
+async function bigSyntheticVectors(): Promise<EngineVector[]> {
+  const now = Date.parse("2026-09-21T12:00:00Z") / 1000;
+  const vectors: EngineVector[] = [];
+  for (const { crate, versions, depsPerLine } of BIG_SYNTHETIC_FILES) {
+    const file = syntheticIndexFile({ crate, versions, depsPerLine, now });
+    const times = new Map(file.versions.map((version, index) => [version, file.times[index] as number]));
+    vectors.push(
+      await expectFromCore({
+        name: `${crate}: ${versions} versions × ${depsPerLine} deps (generated in crates.io's 2026 shape; KV record)`,
+        crate,
+        text: file.text,
+        window: { label: "7d", seconds: 7 * 86_400 },
+        now,
+        record: encodeCrateRecord({ crate, versions: times }),
+        prePubtimeInference: true,
+        policy: null,
+        bench: true,
+      }),
     );
   }
   return vectors;

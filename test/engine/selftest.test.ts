@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sharedFixturesPresent } from "../support/corpus-2020.ts";
-import { buildEngineSelfTest } from "./build-selftest.ts";
+import { BIG_SYNTHETIC_FILES, buildEngineSelfTest } from "./build-selftest.ts";
 import { EDGE_CASE_INPUTS } from "./edge-case-inputs.ts";
 import { SELFTEST_FAILED } from "./engine-vector.ts";
 import { DELIBERATELY_WRONG_VECTOR, HAND_WRITTEN_VECTORS } from "./hand-written-vectors.ts";
@@ -51,9 +51,14 @@ describe("the core inside the Fastly Compute engine (StarlingMonkey, run by Wize
     async () => {
       const result = await builtSelfTest();
       expect(result.corpusSkipped).toBeNull();
-      // web-sys and the largest file (each dated by a KV record and by pubtime) and the crate with the most versions
-      // (with advisories; its admitted fixes are old enough anyway): the JSON.parse filter agrees on all.
-      expect(result.bench?.files.map((file) => file.agrees)).toEqual([true, true, true, true, true]);
+      // web-sys and the largest file (each dated by a KV record and by pubtime), the crate with the most versions
+      // (with advisories; its admitted fixes are old enough anyway) and the two big generated files: the JSON.parse
+      // filter agrees on all.
+      expect(result.bench?.files.map((file) => file.agrees)).toEqual([true, true, true, true, true, true, true]);
+      for (const { crate, versions } of BIG_SYNTHETIC_FILES) {
+        const figure = result.bench?.files.find((file) => file.name.startsWith(`${crate}:`));
+        expect(figure?.lines, crate).toBe(versions);
+      }
       // Every 100th file, less those already in the checked sample.
       expect(result.bench?.typical?.files).toBeGreaterThan(300);
     },
