@@ -1,4 +1,3 @@
-import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
 import type { FilteredIndexFile } from "./index-filter.ts";
 
 /**
@@ -13,22 +12,22 @@ import type { FilteredIndexFile } from "./index-filter.ts";
  */
 export function filteredBodyBytes(
   upstream: Uint8Array<ArrayBuffer>,
-  file: ScannedIndexFile,
+  textLength: number,
   filtered: FilteredIndexFile,
 ): Uint8Array<ArrayBuffer> {
   if (filtered.unchanged) return upstream;
-  if (file.textLength !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
-  const lines = file.lines;
+  if (textLength !== upstream.byteLength) return new TextEncoder().encode(filtered.body);
+  const hidden = filtered.hiddenSpans;
   const runs: number[] = [];
   let length = 0;
   let from = 0;
-  for (const index of filtered.hiddenLines) {
-    const line = lines[index] as IndexLine;
-    if (line.start > from) {
-      runs.push(from, line.start);
-      length += line.start - from;
+  for (let span = 0; span < hidden.length; span += 2) {
+    const start = hidden[span] as number;
+    if (start > from) {
+      runs.push(from, start);
+      length += start - from;
     }
-    from = line.end;
+    from = hidden[span + 1] as number;
   }
   if (upstream.byteLength > from) {
     runs.push(from, upstream.byteLength);

@@ -24,6 +24,10 @@ export interface FilteredIndexFile {
   readonly verdicts: readonly Verdict[];
   /** The indices of the hidden lines, ascending. */
   readonly hiddenLines: readonly number[];
+  /** Where each hidden line lies in the file's text: start and end offsets, a pair per hidden line, ascending. */
+  readonly hiddenSpans: readonly number[];
+  /** How many lines the file has (readable or not). */
+  readonly lineCount: number;
   /** The kept lines as text, joined on first use (the proxy sends bytes and usually never needs it). */
   readonly body: string;
   /** True when no line was dropped (the body is the upstream text itself). */
@@ -154,6 +158,11 @@ export function filterIndexFile(
     }
   }
   const unchanged = hiddenLines.length === 0;
+  const hiddenSpans: number[] = [];
+  for (const index of hiddenLines) {
+    const line = lines[index] as IndexLine;
+    hiddenSpans.push(line.start, line.end);
+  }
   let verdicts: Verdict[] | undefined;
   let body: string | undefined = unchanged ? file.text : undefined;
   return {
@@ -162,8 +171,10 @@ export function filterIndexFile(
       return verdicts;
     },
     hiddenLines,
+    hiddenSpans,
+    lineCount: lines.length,
     get body() {
-      body ??= keptText(file, hiddenLines);
+      body ??= keptText(file.text, hiddenSpans);
       return body;
     },
     unchanged,
@@ -182,15 +193,14 @@ function earliest(a: UnixSeconds | null, b: UnixSeconds): UnixSeconds {
   return a === null || b < a ? b : a;
 }
 
-function keptText(file: ScannedIndexFile, hiddenLines: readonly number[]): string {
-  let text = "";
+function keptText(text: string, hiddenSpans: readonly number[]): string {
+  let kept = "";
   let from = 0;
-  for (const index of hiddenLines) {
-    const line = file.lines[index] as IndexLine;
-    text += file.text.slice(from, line.start);
-    from = line.end;
+  for (let span = 0; span < hiddenSpans.length; span += 2) {
+    kept += text.slice(from, hiddenSpans[span]);
+    from = hiddenSpans[span + 1] as number;
   }
-  return text + file.text.slice(from);
+  return kept + text.slice(from);
 }
 
 function exceptionsFor(crate: string, exceptions: readonly VersionException[]): Map<string, VersionException> | null {

@@ -69,8 +69,8 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
     const { file, filtered, upstreamHeaders, upstreamBytes, now } = decided;
     options.onFiltered?.(filtered);
     const made = options.timings === undefined ? 0 : performance.now();
-    const body = filteredBodyBytes(upstreamBytes, file, filtered);
-    const etag = await filteredEtag(upstreamHeaders.get("etag"), file.lines.length, filtered.hiddenLines, () => body);
+    const body = filteredBodyBytes(upstreamBytes, file.textLength, filtered);
+    const etag = await filteredEtag(upstreamHeaders.get("etag"), filtered.lineCount, filtered.hiddenLines, () => body);
     options.timings?.add("body", performance.now() - made);
     const maxAge = filteredMaxAge({
       now,

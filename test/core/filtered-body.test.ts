@@ -22,7 +22,7 @@ function indexText(ages: readonly number[], name = "foo"): string {
 function bodyOf(text: string, upstream: Uint8Array<ArrayBuffer> = new TextEncoder().encode(text)) {
   const file = scanIndexFile(text);
   const filtered = filterIndexFile("foo", file, null, SEVEN_DAYS, NOW, RULES);
-  return { bytes: filteredBodyBytes(upstream, file, filtered), filtered, upstream };
+  return { bytes: filteredBodyBytes(upstream, file.textLength, filtered), filtered, upstream };
 }
 
 describe("filteredBodyBytes", () => {

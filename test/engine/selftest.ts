@@ -59,7 +59,11 @@ function coreFilterBytes(
 ): Uint8Array<ArrayBuffer> {
   const file = scanIndexFile(decodeUpstream(bytes), ENGINE_INDEX_SCAN);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
-  return filteredBodyBytes(bytes, file, filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules));
+  return filteredBodyBytes(
+    bytes,
+    file.textLength,
+    filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules),
+  );
 }
 
 /** The same with the naive filter: decode, JSON.parse every line, decide, join, encode. */
