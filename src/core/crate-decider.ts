@@ -1,8 +1,10 @@
 import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "./index-file.ts";
 import { type FilteredIndexFile, filterIndexFile, needsPublishTimes } from "./index-filter.ts";
 import { type PhaseTimings, timed, timedAsync } from "./phase-timings.ts";
+import { filterWithPlainLines } from "./plain-line-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { type Clock, type PublishTimes, type ScanCache, systemClock, type Upstream } from "./ports.ts";
+import type { CrateRecord } from "./publish-times.ts";
 import { plainText } from "./responses.ts";
 import { decodeKeptScan, encodeKeptScan, scanCacheKey } from "./scan-cache.ts";
 import type { UnixSeconds } from "./time.ts";
@@ -23,6 +25,11 @@ export interface CrateDeciderOptions {
   readonly scanCache?: ScanCache;
   /** Where to report how long each phase took (phase-timings.ts); nothing is measured without it. */
   readonly timings?: PhaseTimings;
+  /**
+   * Bodies of at least this many bytes are filtered by finding their plain lines (plain-line-filter.ts) instead of
+   * reading every line, and their scans are not kept; none by default. For a home where reading a line is dear.
+   */
+  readonly plainLinesFromBytes?: number;
 }
 
 /**
@@ -126,23 +133,37 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       return { ok: false, response: upstreamUnavailable(error) };
     }
     timings?.add("upstream", performance.now() - asked);
-    const scanned = await scanOf(path, bytes, upstream.headers.get("etag"));
-    if (scanned === null) return { ok: false, response: plainText(502, `upstream sent ${path} as invalid UTF-8`) };
+    const plainLinesFrom = options.plainLinesFromBytes;
+    let record: CrateRecord | null | undefined;
+    let text: string | undefined;
+    // A big body: its plain lines found in place (plain-line-filter.ts). This needs the record first; should it not
+    // come, or should the file not suit, the body goes the usual way below (which asks again only if it must).
+    if (plainLinesFrom !== undefined && bytes.byteLength >= plainLinesFrom) {
+      const looked = await lookUp(name);
+      if (looked.ok) {
+        record = looked.record;
+        text = decoded(bytes) ?? undefined;
+        if (text === undefined) return { ok: false, response: notUtf8(path) };
+        const now = clock.now();
+        const body = text;
+        const found = timed(timings, "plain-lines", () =>
+          filterWithPlainLines(name, body, looked.record, window, now, options.rules, options.scan),
+        );
+        if (found !== null) return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
+      }
+    }
+    const scanned = await scanOf(path, bytes, upstream.headers.get("etag"), text);
+    if (scanned === null) return { ok: false, response: notUtf8(path) };
     const file = scanned;
     if (file.lines.length > 0 && !hasReadableLine(file)) {
       return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
     }
-    let record = null;
-    if (needsPublishTimes(file, options.rules)) {
-      try {
-        record = await timedAsync(timings, "lookup", () => options.publishTimes.lookup(name));
-      } catch (error) {
-        return {
-          ok: false,
-          response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, {
-            "retry-after": RETRY_AFTER_SECONDS,
-          }),
-        };
+    if (record === undefined) {
+      record = null;
+      if (needsPublishTimes(file, options.rules)) {
+        const looked = await lookUp(name);
+        if (!looked.ok) return looked;
+        record = looked.record;
       }
     }
     const now = clock.now();
@@ -150,32 +171,64 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
-  /** The body's lines: kept from an earlier request for the same bytes, or scanned now (and kept); null: not UTF-8. */
-  async function scanOf(path: string, bytes: Uint8Array, etag: string | null): Promise<ScannedIndexFile | null> {
+  /**
+   * The body's lines: kept from an earlier request for the same bytes, or scanned now (and kept); null: not UTF-8.
+   * `text`: the body already decoded, if it was.
+   */
+  async function scanOf(
+    path: string,
+    bytes: Uint8Array,
+    etag: string | null,
+    text?: string,
+  ): Promise<ScannedIndexFile | null> {
     const cache = options.scanCache;
     const key = cache === undefined ? null : scanCacheKey(path, etag, bytes.byteLength);
-    if (cache === undefined || key === null) return scanAfresh(bytes);
+    if (cache === undefined || key === null) return scanAfresh(bytes, text);
     const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
     const keptFile = kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
     if (keptFile !== null) return keptFile;
-    const file = scanAfresh(bytes);
+    const file = scanAfresh(bytes, text);
     const value = file === null ? null : encodeKeptScan(file, bytes);
     if (value !== null) await cache.put(key, value).catch(() => {});
     return file;
   }
 
   /** Decodes and scans the body; null when it is not UTF-8. */
-  function scanAfresh(bytes: Uint8Array): ScannedIndexFile | null {
-    let text: string;
+  function scanAfresh(bytes: Uint8Array, known?: string): ScannedIndexFile | null {
+    const text = known ?? decoded(bytes);
+    return text === null ? null : timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
+  }
+
+  /** The body as text; null when it is not UTF-8. */
+  function decoded(bytes: Uint8Array): string | null {
     try {
-      text = timed(options.timings, "decode", () => decodeUtf8Exactly(bytes));
+      return timed(options.timings, "decode", () => decodeUtf8Exactly(bytes));
     } catch {
       return null;
     }
-    return timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
+  }
+
+  /** The crate's record from the timestamp store, or the 503 that says it could not be read. */
+  async function lookUp(
+    name: string,
+  ): Promise<{ ok: true; record: CrateRecord | null } | { ok: false; response: Response }> {
+    try {
+      return { ok: true, record: await timedAsync(options.timings, "lookup", () => options.publishTimes.lookup(name)) };
+    } catch (error) {
+      return {
+        ok: false,
+        response: plainText(503, `timestamp store unavailable for ${name}: ${messageOf(error)}`, {
+          "retry-after": RETRY_AFTER_SECONDS,
+        }),
+      };
+    }
   }
 
   return { decide, fetchUpstream };
+}
+
+function notUtf8(path: string): Response {
+  return plainText(502, `upstream sent ${path} as invalid UTF-8`);
 }
 
 function hasReadableLine(file: ScannedIndexFile): boolean {

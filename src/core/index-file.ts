@@ -137,9 +137,10 @@ function scan(text: string, options: IndexScanOptions, endAnchored: boolean): Sc
 }
 
 const HEAD = '{"name":"';
-const PUBTIME_MEMBER = ',"pubtime":"';
-const V_MEMBER_AFTER_PUBTIME = '","v":';
-const YANKED_FALSE = '},"yanked":false,';
+/** The pieces of a line's end as crates.io writes it (see `endAnchoredLine`), shared with plain-line-filter.ts. */
+export const PUBTIME_MEMBER = ',"pubtime":"';
+export const V_MEMBER_AFTER_PUBTIME = '","v":';
+export const YANKED_FALSE = '},"yanked":false,';
 const YANKED_TRUE = '},"yanked":true,';
 
 /** What the end-anchored reading keeps for one file. */
@@ -156,7 +157,7 @@ interface EndAnchoredReading {
 }
 
 /** The head of the line at `start` up to its version, when it is plain (no escape in the name); else null. */
-function headPrefixOf(text: string, start: number): string | null {
+export function headPrefixOf(text: string, start: number): string | null {
   if (!text.startsWith(HEAD, start)) return null;
   const nameEnd = text.indexOf('"', start + HEAD.length);
   if (nameEnd === -1 || !text.startsWith(VERS_KEY, nameEnd)) return null;

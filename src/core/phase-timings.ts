@@ -16,6 +16,8 @@ export type Phase =
   | "lookup"
   /** Deciding every line. */
   | "filter"
+  /** Finding a big body's plain lines and deciding the others, in place of scan and filter (plain-line-filter.ts). */
+  | "plain-lines"
   /** Copying the kept lines into the body, and the body's ETag. */
   | "body";
 

@@ -15,6 +15,8 @@ export interface EdgeSettings {
   readonly answerCache: boolean;
   /** Whether scans of upstream files are kept in the Core Cache under their ETag (src/edge/kept-scans.ts). */
   readonly scanCache: boolean;
+  /** Whether big bodies are filtered by finding their plain lines in place (src/core/plain-line-filter.ts). */
+  readonly plainLines: boolean;
   /** Whether a computed filtered answer says where its time went (`Server-Timing`, src/edge/server-timing.ts). */
   readonly serverTiming: boolean;
   /** The named log endpoint the decision log writes to (src/edge/decision-log.ts); null: no decision log. */
@@ -27,6 +29,7 @@ export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
   prePubtimeInference: true,
   answerCache: true,
   scanCache: true,
+  plainLines: true,
   serverTiming: false,
   logEndpoint: null,
 };
@@ -36,6 +39,7 @@ export const SETTING_KEYS = {
   prePubtimeInference: "pre_pubtime_inference",
   answerCache: "answer_cache",
   scanCache: "scan_cache",
+  plainLines: "plain_lines",
   serverTiming: "server_timing",
   logEndpoint: "log_endpoint",
 } as const;
@@ -62,6 +66,7 @@ export function parseEdgeSettings(read: (key: string) => string | null): EdgeSet
       DEFAULT_EDGE_SETTINGS.answerCache,
     ),
     scanCache: parseSwitch(read(SETTING_KEYS.scanCache), SETTING_KEYS.scanCache, DEFAULT_EDGE_SETTINGS.scanCache),
+    plainLines: parseSwitch(read(SETTING_KEYS.plainLines), SETTING_KEYS.plainLines, DEFAULT_EDGE_SETTINGS.plainLines),
     serverTiming: parseSwitch(
       read(SETTING_KEYS.serverTiming),
       SETTING_KEYS.serverTiming,

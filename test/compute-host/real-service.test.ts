@@ -5,10 +5,14 @@
  * no route answers the runtime's "HTTP caching API is not enabled" 503, and every read goes to the backend.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { encodeCrateRecord } from "../../src/core/publish-times.ts";
+import { ENGINE_PLAIN_LINES_FROM_BYTES } from "../../src/edge/engine-index-scan.ts";
 import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
 import { type HttpCacheMode, type RunningComputeHost, startComputeHost } from "./compute-host.ts";
 
 let fake: FakeCratesIo;
+/** The KV record of `huge` (every version's time, as the ingest job writes it): its plain lines are found in place. */
+let hugeRecord = "";
 const hosts = new Map<HttpCacheMode, RunningComputeHost>();
 const logs: string[] = [];
 
@@ -19,6 +23,16 @@ beforeAll(async () => {
   // A file big enough for its scan to be kept (SCAN_CACHE_MIN_BYTES): 300 old versions and one a day old.
   for (let i = 0; i < 300; i++) await fake.publish({ name: "many", vers: `0.${i}.0`, pubtime: daysAgo(400 - i) });
   await fake.publish({ name: "many", vers: "1.0.0", pubtime: daysAgo(1) });
+  // A file over the edge's plain-line threshold: 1,200 old versions with a few deps each, one yanked, two young.
+  const hugeTimes = new Map<string, number>();
+  const deps = ["serde", "tokio", "anyhow"].map((name) => ({ name, req: "^1" }));
+  for (let i = 0; i < 1_202; i++) {
+    const vers = `0.${i}.0`;
+    const pubtime = i < 1_200 ? daysAgo(1_300 - i) : daysAgo(1);
+    await fake.publish({ name: "huge", vers, pubtime, deps, ...(i === 600 ? { yanked: true } : {}) });
+    hugeTimes.set(vers, pubtime);
+  }
+  hugeRecord = encodeCrateRecord({ crate: "huge", versions: hugeTimes });
   for (const httpCache of ["memory", "unsupported"] as const) {
     const host = await startComputeHost({
       wasmPath: inject("edgeWasmPath"),
@@ -104,7 +118,7 @@ describe.each(["memory", "unsupported"] as const)(
         wasmPath: inject("edgeWasmPath"),
         listen: "127.0.0.1:0",
         backends: { crates_io_index: { url: fake.url, overrideHost: "index.crates.io" } },
-        kvStores: { cooldown_times: {} },
+        kvStores: { cooldown_times: { huge: hugeRecord } },
         configStores: { cooldown_config: { server_timing: "on" } },
         httpCache,
         log: (line) => logs.push(line),
@@ -140,6 +154,29 @@ describe.each(["memory", "unsupported"] as const)(
       expect(kept.body).toBe(fresh.body);
       expect(kept.etag).toBe(fresh.etag);
       expect(kept.body.split("\n").filter(Boolean)).toHaveLength(300);
+    });
+
+    it("filters a big file by finding its plain lines in place, and answers what scanning it whole answers", async () => {
+      host.clearCoreCache();
+      const upstream = await (
+        await fetch(`${fake.url}/hu/ge/huge`, { headers: { "accept-encoding": "identity" } })
+      ).text();
+      expect(Buffer.byteLength(upstream)).toBeGreaterThanOrEqual(ENGINE_PLAIN_LINES_FROM_BYTES);
+      const found = await get("7d/hu/ge/huge");
+      expect(found.timing).toMatch(/(^|, )plain-lines;dur=[\d.]+/);
+      expect(found.timing).not.toMatch(/(^|, )scan;/);
+      const versions = found.body
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { vers: string }).vers);
+      expect(versions).toHaveLength(1_199);
+      expect(versions).not.toContain("0.600.0");
+      expect(versions).not.toContain("0.1200.0");
+      // Every kept line exactly as upstream wrote it, in upstream's order.
+      const kept = upstream
+        .split("\n")
+        .filter((line) => line !== "" && versions.includes((JSON.parse(line) as { vers: string }).vers));
+      expect(found.body).toBe(`${kept.join("\n")}\n`);
     });
 
     it("scans a small file every time: it scans faster than a kept scan is read", async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexFile } from "../server/index-lines.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
+import { syntheticIndexFile } from "../support/synthetic-index-file.ts";
 import { type Answer, closeClient, send } from "./client.ts";
 import { HOMES, type RunningHome, startHome } from "./homes.ts";
 
@@ -27,6 +28,8 @@ const REQUESTS: readonly {
   { what: "an empty filtered file", target: `30d/${sparseIndexPath("dated")}` },
   { what: "a database time", target: `7d/${sparseIndexPath("dated")}` },
   { what: "HEAD of a filtered file", method: "HEAD", target: `7d/${sparseIndexPath("headed")}` },
+  { what: "a big filtered file (the edge finds its plain lines in place)", target: `7d/${sparseIndexPath("sizable")}` },
+  { what: "an explanation of a big file", target: "7d/-/explain/sizable", headers: { accept: "application/json" } },
   { what: "a /0d/ file", target: `0d/${sparseIndexPath("passed")}` },
   { what: "config.json", target: "7d/config.json" },
   { what: "an explanation", target: "7d/-/explain/tagged" },
@@ -75,6 +78,18 @@ beforeAll(async () => {
     body: indexFile("dated", [{ vers: "0.1.0" }, { vers: "0.2.0" }]),
     headers: { "cache-control": "public, max-age=600" },
   });
+  // Over the edge's plain-line threshold (ENGINE_PLAIN_LINES_FROM_BYTES): 1,000 lines of crates.io's shape, every
+  // 17th yanked, the newest an hour old, each version's time in the timestamp store.
+  const sizable = syntheticIndexFile({ crate: "sizable", versions: 1_000, depsPerLine: 4, now: T0 });
+  upstream.set(`/${sparseIndexPath("sizable")}`, {
+    body: sizable.text,
+    headers: { "cache-control": "public, max-age=600" },
+  });
+  const sizableTimes = sizable.versions.map((version, index) => ({
+    crate: "sizable",
+    version,
+    publishedAt: sizable.times[index] as number,
+  }));
   upstream.set(`/${sparseIndexPath("failing")}`, { body: "down\n", status: 500 });
   upstream.set(`/${sparseIndexPath("limited")}`, {
     body: "slow down\n",
@@ -85,7 +100,7 @@ beforeAll(async () => {
   for (const kind of HOMES) {
     const home = await startHome(kind, { upstream: upstream.url, clock: () => T0, lifetimeMs: LIFETIME_MS });
     homes.push(home);
-    home.recordTimes([{ crate: "dated", version: "0.1.0", publishedAt: T0 - 9 * DAY }]);
+    home.recordTimes([{ crate: "dated", version: "0.1.0", publishedAt: T0 - 9 * DAY }, ...sizableTimes]);
   }
 });
 

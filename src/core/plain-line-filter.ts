@@ -1,0 +1,209 @@
+import {
+  headPrefixOf,
+  type IndexLine,
+  type IndexScanOptions,
+  PUBTIME_MEMBER,
+  type ScannedIndexFile,
+  scanIndexFile,
+  V_MEMBER_AFTER_PUBTIME,
+  YANKED_FALSE,
+} from "./index-file.ts";
+import { type FilteredIndexFile, filterIndexFile } from "./index-filter.ts";
+import type { VisibilityRules } from "./policy.ts";
+import { type CrateRecord, timesInPlace } from "./publish-times.ts";
+import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import type { CooldownWindow } from "./window.ts";
+
+/**
+ * Filters a big index file without reading most of its lines. Reading a line in full (index-file.ts) makes three
+ * new values — its version, its pubtime text and the line itself — and in an interpreter (the Compute engine) every new
+ * string or object costs 1.5–2.4 µs: ~15 µs a line, a minute of CPU per 4,000 lines. Yet most lines of a big file are
+ * plain: old, not yanked, dated in the timestamp store, nothing special about their version. Such a line is visible
+ * under every rule, and the filter only counts it (the fast pass of `filterIndexFile`). So this finds the plain lines
+ * with searches and comparisons in place, making nothing, and hands only the others to the scanner and the filter.
+ *
+ * A line is plain when, read by its ends exactly as the scanner's end-anchored reading reads it (the proof that the
+ * positions are the line's top-level fields is there):
+ * - it starts with the head of the file's first line, `{"name":"…","vers":"`;
+ * - it ends with `,"pubtime":"` + 20 characters without a quote + `"}` (or that, then `,"v":` and one character);
+ * - `},"yanked":false,` starts at its last `}` before the pubtime;
+ * - its version (up to the first `",`, without a backslash: so no escaped quote ends it early) is in the record, with a
+ *   time no later than `now − window`, and is neither excepted nor trust-held;
+ * - its pubtime text is no later than `now − window`, compared character by character with that moment written the
+ *   same way (for a valid pubtime, text order is time order). A pubtime that is not valid (which the scanner reads as
+ *   none) changes nothing: with the record's time that old, the line is visible either way.
+ * The version is taken from the record's own keys where they follow the file's order (no string made), else sliced.
+ *
+ * Every other line is read by `scanIndexFile` and decided by `filterIndexFile`, as without this, so the counts, the
+ * hidden lines, the next changes and the body are what scanning the whole file gives (held by a property test).
+ * Verdicts for every line and the whole scan are made only if someone asks (the explain route does not come here).
+ *
+ * Null when it cannot apply: no record, security-fix admission on with advisories (it weighs every version of the
+ * file), a moment outside years 0000–9999, a first line of another shape, or so few plain lines (a quarter or more
+ * to read in full) that scanning everything costs less.
+ */
+export function filterWithPlainLines(
+  crate: string,
+  text: string,
+  record: CrateRecord | null,
+  window: CooldownWindow,
+  now: UnixSeconds,
+  rules: VisibilityRules,
+  scanOptions: IndexScanOptions = {},
+): { file: ScannedIndexFile; filtered: FilteredIndexFile } | null {
+  if (record === null) return null;
+  if (rules.securityFixes.enabled && record.advisories !== undefined && record.advisories.length > 0) return null;
+  const times = timesInPlace(record.versions) ?? Object.fromEntries(record.versions);
+  const matureBy = now - window.seconds;
+  const cutoff = formatRfc3339(matureBy);
+  if (cutoff.length !== 20) return null;
+  const prefix = headPrefixOf(text, 0);
+  if (prefix === null) return null;
+  const special = specialVersions(crate, record, rules);
+  const keys = Object.keys(times);
+  const keysUsable = !/["\\]/.test(keys.join(""));
+
+  /** Start and end of each line that is not plain, in order, and its line number. */
+  const others: number[] = [];
+  const otherLineNumbers: number[] = [];
+  let lineCount = 0;
+  let plain = 0;
+  let key = 0;
+  for (let start = 0; start < text.length; lineCount++) {
+    const newline = text.indexOf("\n", start);
+    const contentEnd = newline === -1 ? text.length : newline;
+    const end = newline === -1 ? text.length : newline + 1;
+    let version: string | null = null;
+    // The checks in the order of their cost, each on the line as written; any failing leaves `version` null.
+    if (text.startsWith(prefix, start)) {
+      let last = contentEnd - 1;
+      let closing = text.charCodeAt(last);
+      if (closing === 0x0d /* \r: JSON whitespace */) closing = text.charCodeAt(--last);
+      let member = last - 33;
+      if (closing === 0x7d /* } */ && !text.startsWith(PUBTIME_MEMBER, member)) {
+        member = last - 39;
+        if (!text.startsWith(V_MEMBER_AFTER_PUBTIME, last - 7) || !text.startsWith(PUBTIME_MEMBER, member)) member = -1;
+      }
+      const pubtime = member + PUBTIME_MEMBER.length;
+      const versStart = start + prefix.length;
+      if (
+        closing === 0x7d &&
+        member > versStart &&
+        text.indexOf('"', pubtime) === pubtime + 20 &&
+        notLaterThan(text, pubtime, cutoff)
+      ) {
+        const lastClose = text.lastIndexOf("}", member);
+        if (lastClose > versStart && text.startsWith(YANKED_FALSE, lastClose)) {
+          const expected = keysUsable ? keys[key] : undefined;
+          if (
+            expected !== undefined &&
+            text.startsWith(expected, versStart) &&
+            text.startsWith('",', versStart + expected.length)
+          ) {
+            version = expected;
+            key++;
+          } else {
+            const versEnd = text.indexOf('",', versStart);
+            const sliced = versEnd === -1 ? "" : text.slice(versStart, versEnd);
+            if (versEnd !== -1 && versEnd < lastClose && !sliced.includes("\\")) version = sliced;
+          }
+          if (version !== null && versStart + version.length >= lastClose) version = null;
+        }
+      }
+    }
+    const storedAt = version === null ? undefined : times[version];
+    if (version !== null && storedAt !== undefined && storedAt <= matureBy && special[version] !== true) {
+      plain++;
+    } else {
+      others.push(start, end);
+      otherLineNumbers.push(lineCount);
+    }
+    start = end;
+  }
+  if (otherLineNumbers.length * 4 >= lineCount) return null;
+
+  const read: IndexLine[] = [];
+  let withoutPubtime = 0;
+  let withPubtimeKey = plain;
+  for (let other = 0; other < others.length; other += 2) {
+    const start = others[other] as number;
+    const line = scanIndexFile(text.slice(start, others[other + 1]), scanOptions).lines[0] as IndexLine;
+    read.push({ ...line, start, end: start + line.end });
+    if (line.pubtime === null) withoutPubtime++;
+    if (line.hasPubtimeKey) withPubtimeKey++;
+  }
+  const readFile: ScannedIndexFile = {
+    text,
+    textLength: text.length,
+    lines: read,
+    linesWithoutPubtime: withoutPubtime,
+    linesWithPubtimeKey: withPubtimeKey,
+  };
+  const decided = filterIndexFile(crate, readFile, record, window, now, rules);
+
+  let whole: { file: ScannedIndexFile; filtered: FilteredIndexFile } | undefined;
+  const wholly = () => {
+    if (whole === undefined) {
+      const file = scanIndexFile(text, scanOptions);
+      whole = { file, filtered: filterIndexFile(crate, file, record, window, now, rules) };
+    }
+    return whole;
+  };
+  const hiddenLines = decided.hiddenLines.map((index) => otherLineNumbers[index] as number);
+  return {
+    file: {
+      text,
+      textLength: text.length,
+      get lines() {
+        return wholly().file.lines;
+      },
+      get linesWithoutPubtime() {
+        return wholly().file.linesWithoutPubtime;
+      },
+      get linesWithPubtimeKey() {
+        return wholly().file.linesWithPubtimeKey;
+      },
+    },
+    filtered: {
+      get verdicts() {
+        return wholly().filtered.verdicts;
+      },
+      hiddenLines,
+      hiddenSpans: decided.hiddenSpans,
+      lineCount,
+      get body() {
+        return decided.body;
+      },
+      unchanged: hiddenLines.length === 0,
+      kept: decided.kept + plain,
+      hidden: decided.hidden,
+      keptBy: decided.keptBy,
+      nextVisibleAt: decided.nextVisibleAt,
+      nextChangeAt: decided.nextChangeAt,
+      unknownAges: decided.unknownAges,
+    },
+  };
+}
+
+/**
+ * Whether the 20 characters at `at` come no later than `cutoff` (a pubtime of cargo's shape) in text order. Most
+ * pubtimes differ from it within the first few characters (the year, the month).
+ */
+function notLaterThan(text: string, at: number, cutoff: string): boolean {
+  for (let i = 0; i < 20; i++) {
+    const difference = text.charCodeAt(at + i) - cutoff.charCodeAt(i);
+    if (difference !== 0) return difference < 0;
+  }
+  return true;
+}
+
+/** Versions that are never plain here: excepted, or holding a trust signal or unknown trust data. */
+function specialVersions(crate: string, record: CrateRecord, rules: VisibilityRules): Record<string, true> {
+  const special: Record<string, true> = Object.create(null);
+  for (const exception of rules.exceptions) if (exception.crate === crate) special[exception.version] = true;
+  if (rules.trust.enabled && record.trust !== undefined) {
+    for (const version of record.trust.unknown) special[version] = true;
+    for (const version of record.trust.signals.keys()) special[version] = true;
+  }
+  return special;
+}
