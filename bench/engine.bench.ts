@@ -48,7 +48,10 @@ function summarize(bench: EngineBench): string[] {
     lines.push(
       `${file.name}: ${(file.bytes / 1e6).toFixed(2)} MB, ${file.lines} lines, ${file.kept} kept`,
       `  core ${ms(file.coreMs)} vs JSON.parse ${ms(file.jsonParseMs)}: ${verdict}${file.agrees ? "" : "; BODIES DIFFER"}`,
-      `  core parts: decode ${ms(file.decodeMs)}, scan ${ms(file.scanMs)}, filter ${ms(file.filterMs)}`,
+      `  core parts: decode ${ms(file.decodeMs)}, scan ${ms(file.scanMs)}, filter ${ms(file.filterMs)}` +
+        (file.plainLinesMs === null
+          ? ""
+          : `; the edge finds its plain lines in place instead of scan + filter: ${ms(file.plainLinesMs)}`),
       `  whole filtered 200: + ETag ${ms(file.etagMs)} = ${ms(file.requestMs)} (hashing the body instead, without a strong upstream tag: ${ms(file.bodyHashEtagMs)})`,
     );
   }

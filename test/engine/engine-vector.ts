@@ -62,7 +62,15 @@ export interface EngineBenchFigure {
   readonly scanMs: number;
   /** The core's `filterIndexFile` alone (decisions, kept slices, join), on a scanned file. */
   readonly filterMs: number;
-  /** Upstream bytes → the bytes a filtered 200 sends, with the core: decode, record decode, scan, filter, body bytes (best round). */
+  /**
+   * For a body the edge filters by its plain lines (ENGINE_PLAIN_LINES_FROM_BYTES and up): `filterWithPlainLines`
+   * alone on decoded text, in place of scan and filter; null for other bodies, or when it declines the file.
+   */
+  readonly plainLinesMs: number | null;
+  /**
+   * Upstream bytes → the bytes a filtered 200 sends, as the edge makes them: decode, record decode, then the plain
+   * lines found in place (big bodies) or scan and filter, body bytes (best round).
+   */
   readonly coreMs: number;
   /** The same with `JSON.parse` per line: decode, record decode, parse, decide, join, encode. */
   readonly jsonParseMs: number;
