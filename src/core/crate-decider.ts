@@ -26,10 +26,13 @@ export interface CrateDeciderOptions {
   /** Where to report how long each phase took (phase-timings.ts); nothing is measured without it. */
   readonly timings?: PhaseTimings;
   /**
-   * Bodies of at least this many bytes are filtered by finding their plain lines (plain-line-filter.ts) instead of
-   * reading every line, and their scans are not kept; none by default. For a home where reading a line is dear.
+   * For a home where reading a line is dear (the edge): bodies of at least `fromBytes` bytes without a kept scan are
+   * filtered by finding their plain lines in place (plain-line-filter.ts) instead of reading every line. The scan is
+   * then still made and kept, but only once the answer has gone out (the `ScanCache` makes the value then) and only
+   * for files of at most `keepScanUpToLines` lines, whose whole reading fits in what the request may still spend.
+   * None by default.
    */
-  readonly plainLinesFromBytes?: number;
+  readonly plainLines?: { readonly fromBytes: number; readonly keepScanUpToLines: number };
 }
 
 /**
@@ -133,12 +136,16 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       return { ok: false, response: upstreamUnavailable(error) };
     }
     timings?.add("upstream", performance.now() - asked);
-    const plainLinesFrom = options.plainLinesFromBytes;
+    const cache = options.scanCache;
+    const key = cache === undefined ? null : scanCacheKey(path, upstream.headers.get("etag"), bytes.byteLength);
+    let file = cache === undefined || key === null ? null : await keptScanOf(cache, key, bytes);
     let record: CrateRecord | null | undefined;
     let text: string | undefined;
-    // A big body: its plain lines found in place (plain-line-filter.ts). This needs the record first; should it not
-    // come, or should the file not suit, the body goes the usual way below (which asks again only if it must).
-    if (plainLinesFrom !== undefined && bytes.byteLength >= plainLinesFrom) {
+    // A big body scanned by no earlier request: its plain lines found in place (plain-line-filter.ts). This needs the
+    // record first; should it not come, or should the file not suit, the body goes the usual way below (which asks
+    // again only if it must).
+    const plainLines = options.plainLines;
+    if (file === null && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
       const looked = await lookUp(name);
       if (looked.ok) {
         record = looked.record;
@@ -149,12 +156,20 @@ export function createCrateDecider(options: CrateDeciderOptions): {
         const found = timed(timings, "plain-lines", () =>
           filterWithPlainLines(name, body, looked.record, window, now, options.rules, options.scan),
         );
-        if (found !== null) return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
+        if (found !== null) {
+          if (cache !== undefined && key !== null && found.filtered.lineCount <= plainLines.keepScanUpToLines) {
+            await keep(cache, key, () => encodeKeptScan(scanIndexFile(body, options.scan), bytes));
+          }
+          return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
+        }
       }
     }
-    const scanned = await scanOf(path, bytes, upstream.headers.get("etag"), text);
-    if (scanned === null) return { ok: false, response: notUtf8(path) };
-    const file = scanned;
+    if (file === null) {
+      const scanned = scanAfresh(bytes, text);
+      if (scanned === null) return { ok: false, response: notUtf8(path) };
+      if (cache !== undefined && key !== null) await keep(cache, key, () => encodeKeptScan(scanned, bytes));
+      file = scanned;
+    }
     if (file.lines.length > 0 && !hasReadableLine(file)) {
       return { ok: false, response: plainText(502, `upstream sent ${path} without a single readable index line`) };
     }
@@ -171,26 +186,15 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
-  /**
-   * The body's lines: kept from an earlier request for the same bytes, or scanned now (and kept); null: not UTF-8.
-   * `text`: the body already decoded, if it was.
-   */
-  async function scanOf(
-    path: string,
-    bytes: Uint8Array,
-    etag: string | null,
-    text?: string,
-  ): Promise<ScannedIndexFile | null> {
-    const cache = options.scanCache;
-    const key = cache === undefined ? null : scanCacheKey(path, etag, bytes.byteLength);
-    if (cache === undefined || key === null) return scanAfresh(bytes, text);
+  /** The kept scan of these bytes, if an earlier request kept one (a cache that fails keeps nothing). */
+  async function keptScanOf(cache: ScanCache, key: string, bytes: Uint8Array): Promise<ScannedIndexFile | null> {
     const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
-    const keptFile = kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
-    if (keptFile !== null) return keptFile;
-    const file = scanAfresh(bytes, text);
-    const value = file === null ? null : encodeKeptScan(file, bytes);
-    if (value !== null) await cache.put(key, value).catch(() => {});
-    return file;
+    return kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
+  }
+
+  /** Keeps a scan; `make` gives its value when the cache stores it (null: nothing to keep). Never fails a request. */
+  async function keep(cache: ScanCache, key: string, make: () => string | null): Promise<void> {
+    await cache.put(key, make).catch(() => {});
   }
 
   /** Decodes and scans the body; null when it is not UTF-8. */

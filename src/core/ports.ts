@@ -27,7 +27,11 @@ export interface PublishTimes {
  */
 export interface ScanCache {
   get(key: string): Promise<string | null>;
-  put(key: string, value: string): Promise<void>;
+  /**
+   * Keeps the value `make` gives (null: nothing to keep). A cache that stores after the answer has gone out calls it
+   * then, so making the value (encoding a scan, or reading a whole file first) adds nothing to the answer's time.
+   */
+  put(key: string, make: () => string | null): Promise<void>;
 }
 
 export interface Clock {

@@ -10,10 +10,11 @@ import type { IndexScanOptions } from "../core/index-file.ts";
 export const ENGINE_INDEX_SCAN: IndexScanOptions = { tailReader: "json-parse", parseLinesShorterThan: 600 };
 
 /**
- * Bodies of at least this many bytes are filtered by finding their plain lines in place (plain-line-filter.ts), not
- * by reading every line: in the engine a line read in full costs ~12–15 µs, mostly in the strings and the object it
- * makes, while a plain line found in place costs a few searches and comparisons. From a few hundred lines up this is
- * what keeps a file's first request inside Fastly's CPU limit (4,000 lines: ~60 ms → ~25 ms measured in the engine).
- * Such bodies' scans are not kept (scan-cache.ts): what this finds depends on the window and the record.
+ * Bodies of at least `fromBytes` bytes that no earlier request scanned are filtered by finding their plain lines in
+ * place (plain-line-filter.ts), not by reading every line: in the engine a line read in full costs ~12–15 µs, mostly
+ * in the strings and the object it makes, while a plain line found in place costs a few searches and comparisons.
+ * The scan is still made and kept for later requests, once the answer has gone out, for files of at most
+ * `keepScanUpToLines` lines: in the engine (~25 µs a line for both readings) these fit well inside Fastly's 50 ms of
+ * CPU per request; a bigger file is read in place by every request that finds no kept scan.
  */
-export const ENGINE_PLAIN_LINES_FROM_BYTES = 256 * 1024;
+export const ENGINE_PLAIN_LINES = { fromBytes: 256 * 1024, keepScanUpToLines: 1_200 } as const;

@@ -26,8 +26,10 @@ export function keptScans(afterAnswer: AfterAnswer = AT_ONCE): ScanCache {
       const entry = SimpleCache.get(KEPT_SCAN_PREFIX + key);
       return entry === null ? null : await entry.text();
     },
-    async put(key, value) {
+    async put(key, make) {
       const store = () => {
+        const value = make();
+        if (value === null) return;
         const bytes = new TextEncoder().encode(value);
         const writer = CoreCache.insert(KEPT_SCAN_PREFIX + key, {
           maxAge: KEPT_SCAN_SECONDS * 1000,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { ENGINE_PLAIN_LINES_FROM_BYTES } from "../../src/edge/engine-index-scan.ts";
+import { ENGINE_PLAIN_LINES } from "../../src/edge/engine-index-scan.ts";
 import { daysAgo, type FakeCratesIo, startFakeCratesIo } from "../support/fake-crates-io.ts";
 import { type HttpCacheMode, type RunningComputeHost, startComputeHost } from "./compute-host.ts";
 
@@ -23,7 +23,8 @@ beforeAll(async () => {
   // A file big enough for its scan to be kept (SCAN_CACHE_MIN_BYTES): 300 old versions and one a day old.
   for (let i = 0; i < 300; i++) await fake.publish({ name: "many", vers: `0.${i}.0`, pubtime: daysAgo(400 - i) });
   await fake.publish({ name: "many", vers: "1.0.0", pubtime: daysAgo(1) });
-  // A file over the edge's plain-line threshold: 1,200 old versions with a few deps each, one yanked, two young.
+  // A file over the edge's plain-line threshold, with more lines than a scan is kept for (ENGINE_PLAIN_LINES): 1,200
+  // old versions with a few deps each, one yanked, two young.
   const hugeTimes = new Map<string, number>();
   const deps = ["serde", "tokio", "anyhow"].map((name) => ({ name, req: "^1" }));
   for (let i = 0; i < 1_202; i++) {
@@ -161,7 +162,7 @@ describe.each(["memory", "unsupported"] as const)(
       const upstream = await (
         await fetch(`${fake.url}/hu/ge/huge`, { headers: { "accept-encoding": "identity" } })
       ).text();
-      expect(Buffer.byteLength(upstream)).toBeGreaterThanOrEqual(ENGINE_PLAIN_LINES_FROM_BYTES);
+      expect(Buffer.byteLength(upstream)).toBeGreaterThanOrEqual(ENGINE_PLAIN_LINES.fromBytes);
       const found = await get("7d/hu/ge/huge");
       expect(found.timing).toMatch(/(^|, )plain-lines;dur=[\d.]+/);
       expect(found.timing).not.toMatch(/(^|, )scan;/);
@@ -177,6 +178,8 @@ describe.each(["memory", "unsupported"] as const)(
         .split("\n")
         .filter((line) => line !== "" && versions.includes((JSON.parse(line) as { vers: string }).vers));
       expect(found.body).toBe(`${kept.join("\n")}\n`);
+      // Over ENGINE_PLAIN_LINES.keepScanUpToLines: no scan kept, so another window finds the plain lines again.
+      expect((await get("2d/hu/ge/huge")).timing).toMatch(/(^|, )plain-lines;dur=/);
     });
 
     it("scans a small file every time: it scans faster than a kept scan is read", async () => {

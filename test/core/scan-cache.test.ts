@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
+import type { Phase } from "../../src/core/phase-timings.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import type { ScanCache } from "../../src/core/ports.ts";
 import { decodeKeptScan, encodeKeptScan, SCAN_CACHE_MIN_BYTES, scanCacheKey } from "../../src/core/scan-cache.ts";
@@ -27,7 +28,9 @@ class RecordingScanCache implements ScanCache {
     this.gets.push(key);
     return this.values.get(key) ?? null;
   }
-  async put(key: string, value: string) {
+  async put(key: string, make: () => string | null) {
+    const value = make();
+    if (value === null) return;
     this.puts.push(key);
     this.values.set(key, value);
   }
@@ -120,5 +123,50 @@ describe("the decider with a scan cache", () => {
     };
     const decided = await decide(upstream, failing)("demo", "de/mo/demo", windowOf("7d"), null);
     expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
+  });
+
+  describe("and plain lines found in place for big bodies", () => {
+    /** Every version of TEXT in the timestamp store, as the ingest job writes them. */
+    const times = () => {
+      const store = new InMemoryPublishTimes();
+      for (const line of scanIndexFile(TEXT).lines) store.set("demo", line.version as string, line.pubtime as number);
+      return store;
+    };
+    const decideWith = (cache: ScanCache, keepScanUpToLines: number, phases: Phase[]) =>
+      createCrateDecider({
+        upstream: new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } }),
+        publishTimes: times(),
+        rules: defaultRules(false),
+        clock: new FixedClock(NOW),
+        scanCache: cache,
+        plainLines: { fromBytes: SCAN_CACHE_MIN_BYTES, keepScanUpToLines },
+        timings: { add: (phase) => phases.push(phase) },
+      }).decide;
+
+    it("answers a body no request scanned from its plain lines, then keeps its scan for the next window", async () => {
+      const cache = new RecordingScanCache();
+      const phases: Phase[] = [];
+      const first = await decideWith(cache, 1_000, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+      expect(phases).toContain("plain-lines");
+      expect(phases).not.toContain("scan");
+      expect(cache.puts).toHaveLength(1);
+      expect(cache.values.get(cache.puts[0] as string)).toBe(encodeKeptScan(scanIndexFile(TEXT), BYTES));
+      phases.length = 0;
+      const next = await decideWith(cache, 1_000, phases)("demo", "de/mo/demo", windowOf("12h"), null);
+      expect(phases).toContain("scan-cache");
+      expect(phases).not.toContain("plain-lines");
+      if (!first.ok || !next.ok) throw new Error("not decided");
+      expect(first.filtered.hiddenLines).toEqual([401, 402]);
+      expect(next.filtered.hiddenLines).toEqual([401]);
+    });
+
+    it("keeps no scan of a file with more lines than a request can read twice", async () => {
+      const cache = new RecordingScanCache();
+      const phases: Phase[] = [];
+      await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+      await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("12h"), null);
+      expect(cache.puts).toHaveLength(0);
+      expect(phases.filter((phase) => phase === "plain-lines")).toHaveLength(2);
+    });
   });
 });

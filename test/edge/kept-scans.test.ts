@@ -12,7 +12,7 @@ describe("kept scans in the Core Cache", () => {
   it("stores a scan under its key for a day and reads it back", async () => {
     const scans = keptScans();
     expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
-    await scans.put('scan-v1/de/mo/demo/10/"a"', '{"lines":[]}');
+    await scans.put('scan-v1/de/mo/demo/10/"a"', () => '{"lines":[]}');
     expect(cacheLog.inserts).toEqual([
       { key: 'crates-cooldown/scan-v1/de/mo/demo/10/"a"', maxAge: KEPT_SCAN_SECONDS * 1000 },
     ]);
@@ -20,5 +20,21 @@ describe("kept scans in the Core Cache", () => {
     expect(cacheLog.simpleLookups).toHaveLength(2);
     nowMs += KEPT_SCAN_SECONDS * 1000;
     expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
+  });
+
+  it("makes the value only when it stores it, after the answer, and stores nothing for a null", async () => {
+    const later: (() => void)[] = [];
+    const scans = keptScans((work) => later.push(work));
+    let made = 0;
+    await scans.put('scan-v1/de/mo/demo/10/"b"', () => {
+      made++;
+      return '{"lines":[]}';
+    });
+    await scans.put('scan-v1/de/mo/demo/10/"c"', () => null);
+    expect(made).toBe(0);
+    expect(cacheLog.inserts).toEqual([]);
+    for (const work of later) work();
+    expect(made).toBe(1);
+    expect(cacheLog.inserts.map((insert) => insert.key)).toEqual(['crates-cooldown/scan-v1/de/mo/demo/10/"b"']);
   });
 });

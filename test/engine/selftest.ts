@@ -14,7 +14,7 @@ import { CRATES_IO_PUBTIME_SWITCH_ON, type VisibilityRules } from "../../src/cor
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
 import { parsePubtime } from "../../src/core/time.ts";
 import { decodeUtf8Exactly } from "../../src/core/utf8.ts";
-import { ENGINE_INDEX_SCAN, ENGINE_PLAIN_LINES_FROM_BYTES } from "../../src/edge/engine-index-scan.ts";
+import { ENGINE_INDEX_SCAN, ENGINE_PLAIN_LINES } from "../../src/edge/engine-index-scan.ts";
 import { decideVector, filterJson, reasonsOf, rulesFor, scanJson } from "./decide-vector.ts";
 import {
   ENGINE_BENCH,
@@ -63,7 +63,7 @@ function coreFilterBytes(
 ): Uint8Array<ArrayBuffer> {
   const text = decodeUpstream(bytes);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
-  if (bytes.byteLength >= ENGINE_PLAIN_LINES_FROM_BYTES) {
+  if (bytes.byteLength >= ENGINE_PLAIN_LINES.fromBytes) {
     const found = plainLinesOf(vector, text, record, rules);
     if (found !== null) return filteredBodyBytes(bytes, found.file.textLength, found.filtered);
   }
@@ -250,7 +250,7 @@ async function benchVector(vector: EngineVector, minPasses: number, minMs: numbe
     timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs),
   );
   const plainLinesMs =
-    bytes.byteLength >= ENGINE_PLAIN_LINES_FROM_BYTES && plainLinesOf(vector, decoded, record, rules) !== null
+    bytes.byteLength >= ENGINE_PLAIN_LINES.fromBytes && plainLinesOf(vector, decoded, record, rules) !== null
       ? bestOf(() => timed(() => plainLinesOf(vector, decoded, record, rules), minPasses, minMs))
       : null;
   const etag = new Best();
