@@ -15,9 +15,10 @@ type PackedCrateRow = [crate: string, revision: number, packed: string | null];
 
 /**
  * A crate's versions, packed by SQLite into one text `count RS version US time US via US publisher id US publisher US
- * trusted source RS …` (RS = \x1e, US = \x1f; the last four empty when NULL), in version order. One row per crate
+ * trusted source RS …` (RS = \x1e, US = \x1f; the last four empty when NULL), in publish order. One row per crate
  * instead of one per version: materialising ~3 M rows in JS cost more than everything else a full push does. NULL
- * when the crate has no versions. Needs the crate as `r.crate`.
+ * when the crate has no versions. Needs the crate as `r.crate`. Publish order is the order of a crates.io file's
+ * lines, which the edge follows to read a version from the record's own keys (plain-line-filter.ts).
  */
 export const PACKED_VERSIONS = `(
   SELECT count(*) || char(30) || group_concat(version || char(31) || published_at || char(31) || ifnull(publish_via, '')
@@ -25,7 +26,7 @@ export const PACKED_VERSIONS = `(
     char(30))
   FROM (SELECT version, published_at, publish_via, publisher_id,
           (SELECT login FROM accounts a WHERE a.id = v.publisher_id) AS publisher, trusted_source
-        FROM versions v WHERE v.crate = r.crate ORDER BY version))`;
+        FROM versions v WHERE v.crate = r.crate ORDER BY published_at, version))`;
 
 /** Crates per SQLite page: bounds memory (one page of records at a time) while keeping queries few. */
 export const CRATES_PER_PAGE = 2_000;
@@ -49,7 +50,7 @@ export function* readCrateRecords(
   pageCrates: number = CRATES_PER_PAGE,
 ): Generator<RevisedCrateRecord> {
   const page = db.prepare(pageSql).raw(true);
-  const versionsOf = db.prepare(`${SELECT_PROVENANCE} ORDER BY v.version`).raw(true);
+  const versionsOf = db.prepare(SELECT_PROVENANCE).raw(true);
   const withTrust = hasTrustData(
     (key) => (db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined) ?? null,
   );

@@ -80,11 +80,12 @@ export function viaOf(code: number | null): PublishVia {
 export type ProvenanceRow = [string, UnixSeconds, number | null, number | null, string | null, string | null];
 
 /**
- * A crate's versions with who published them, in `ProvenanceRow` order (logins joined from `accounts`); needs the
- * crate as the one parameter.
+ * A crate's versions with who published them, in `ProvenanceRow` order (logins joined from `accounts`), in publish
+ * order (see `PACKED_VERSIONS`); needs the crate as the one parameter.
  */
 export const SELECT_PROVENANCE = `SELECT v.version, v.published_at, v.publish_via, v.publisher_id,
-  (SELECT login FROM accounts a WHERE a.id = v.publisher_id), v.trusted_source FROM versions v WHERE v.crate = ?`;
+  (SELECT login FROM accounts a WHERE a.id = v.publisher_id), v.trusted_source FROM versions v WHERE v.crate = ?
+  ORDER BY v.published_at, v.version`;
 
 /** Whether records carry trust data: a dump with publishers has been applied. */
 export function hasTrustData(getMeta: (key: string) => string | null): boolean {
