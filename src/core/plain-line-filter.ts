@@ -188,11 +188,17 @@ function findPlainLines(
       const versStart = start + prefix.length;
       // The record's next key, if this line holds it: tried on every line, so that the keys stay in step with the
       // lines whatever else a line holds.
-      const expected = keysUsable ? keys[key] : undefined;
-      const hinted =
-        expected !== undefined &&
-        text.startsWith(expected, versStart) &&
-        text.startsWith('",', versStart + expected.length);
+      let expected = keysUsable ? keys[key] : undefined;
+      let hinted = expected !== undefined && holdsVersion(text, versStart, expected);
+      // A version the record has and the file lacks (or the other way round) puts the keys one off: step over it.
+      if (!hinted && keysUsable) {
+        const next = keys[key + 1];
+        if (next !== undefined && holdsVersion(text, versStart, next)) {
+          expected = next;
+          hinted = true;
+          key++;
+        }
+      }
       if (hinted) key++;
       let last = contentEnd - 1;
       let closing = text.charCodeAt(last);
@@ -211,7 +217,7 @@ function findPlainLines(
       ) {
         const lastClose = text.lastIndexOf("}", member);
         if (lastClose > versStart && text.startsWith(yankedFalse, lastClose)) {
-          if (hinted) version = expected;
+          if (hinted && expected !== undefined) version = expected;
           else {
             const versEnd = text.indexOf('",', versStart);
             const sliced = versEnd === -1 ? "" : text.slice(versStart, versEnd);
@@ -231,6 +237,11 @@ function findPlainLines(
     start = end;
   }
   return { plain, lineCount, others, otherLineNumbers };
+}
+
+/** Whether the line's version, at `at`, is `version` (which holds no quote or backslash): it is followed by `",`. */
+function holdsVersion(text: string, at: number, version: string): boolean {
+  return text.startsWith(version, at) && text.startsWith('",', at + version.length);
 }
 
 /**
