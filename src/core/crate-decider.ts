@@ -51,11 +51,13 @@ export type DecidedIndexFile =
     }
   | { ok: false; response: Response };
 
+/** `everyLine`: every line's verdict will be asked for (explain), so big bodies are scanned whole, not by plain lines. */
 export type CrateDecider = (
   name: string,
   path: string,
   window: CooldownWindow,
   userAgent: string | null,
+  everyLine?: boolean,
 ) => Promise<DecidedIndexFile>;
 
 export const RETRY_AFTER_SECONDS = "5";
@@ -87,6 +89,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     path: string,
     window: CooldownWindow,
     userAgent: string | null,
+    everyLine = false,
   ): Promise<DecidedIndexFile> {
     const headers = new Headers();
     if (userAgent !== null) headers.set("user-agent", userAgent);
@@ -145,7 +148,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     // record first; should it not come, or should the file not suit, the body goes the usual way below (which asks
     // again only if it must).
     const plainLines = options.plainLines;
-    if (file === null && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
+    if (file === null && !everyLine && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
       const looked = await lookUp(name);
       if (looked.ok) {
         record = looked.record;

@@ -95,7 +95,7 @@ export function createCooldownProxy(options: CooldownProxyOptions): CooldownProx
   }
 
   async function explain(request: Request, name: string, path: string, window: CooldownWindow): Promise<Response> {
-    const decided = await decide(name, path, window, request.headers.get("user-agent"));
+    const decided = await decide(name, path, window, request.headers.get("user-agent"), true);
     if (!decided.ok) return decided.response;
     const explanation = explainIndexFile(name, window, decided.now, decided.file, decided.filtered);
     if (wantsJson(request)) return json(explanation);

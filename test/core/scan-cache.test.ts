@@ -160,6 +160,20 @@ describe("the decider with a scan cache", () => {
       expect(next.filtered.hiddenLines).toEqual([401]);
     });
 
+    it("reads every line when every verdict will be asked for (explain)", async () => {
+      const phases: Phase[] = [];
+      const decided = await decideWith(new RecordingScanCache(), 1_000, phases)(
+        "demo",
+        "de/mo/demo",
+        windowOf("7d"),
+        null,
+        true,
+      );
+      expect(phases).toContain("scan");
+      expect(phases).not.toContain("plain-lines");
+      expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
+    });
+
     it("keeps no scan of a file with more lines than a request can read twice", async () => {
       const cache = new RecordingScanCache();
       const phases: Phase[] = [];
