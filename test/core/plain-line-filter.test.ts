@@ -123,6 +123,8 @@ const scenario = fc.record({
   trustEnabled: fc.boolean(),
   window: fc.constantFrom("1d", "7d", "14d", "12h"),
   engineScan: fc.boolean(),
+  /** The record as the edge reads it (encoded, decoded: times read in place), or as the Node home builds it. */
+  decoded: fc.boolean(),
   now: fc.constantFrom(NOW, NOW + 0.5),
 });
 
@@ -161,7 +163,7 @@ describe("filterWithPlainLines", () => {
                 trust: { unknown: new Set(s.trust.unknown), signals: new Map(Object.entries(s.trust.signals)) },
               }),
         };
-        const record = decodeCrateRecord(encodeCrateRecord(built));
+        const record = s.decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;
         const base = defaultRules(true);
         const rules: VisibilityRules = {
           ...base,
