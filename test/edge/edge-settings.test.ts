@@ -7,12 +7,13 @@ describe("edge settings from the cooldown_config Config Store", () => {
   beforeEach(() => resetConfigStores());
   afterEach(() => vi.restoreAllMocks());
 
-  it("runs on defaults (60 s cache cap, inference on, answer cache on) when the store is not linked to the service", () => {
+  it("runs on defaults (60 s cache cap, inference on, answer cache, kept scans and plain lines on) when the store is not linked to the service", () => {
     const defaults = {
       upstreamMaxTtlSeconds: 60,
       prePubtimeInference: true,
       answerCache: true,
       scanCache: true,
+      plainLines: true,
       serverTiming: false,
       logEndpoint: null,
     };
@@ -25,12 +26,13 @@ describe("edge settings from the cooldown_config Config Store", () => {
     expect(readEdgeSettings()).toEqual(DEFAULT_EDGE_SETTINGS);
   });
 
-  it("reads upstream_max_ttl_seconds, pre_pubtime_inference, answer_cache, scan_cache, server_timing and log_endpoint", () => {
+  it("reads upstream_max_ttl_seconds, pre_pubtime_inference, answer_cache, scan_cache, plain_lines, server_timing and log_endpoint", () => {
     seedConfigStore("cooldown_config", {
       upstream_max_ttl_seconds: "300",
       pre_pubtime_inference: "off",
       answer_cache: "off",
       scan_cache: "off",
+      plain_lines: "off",
       server_timing: "on",
       log_endpoint: " decisions ",
     });
@@ -39,6 +41,7 @@ describe("edge settings from the cooldown_config Config Store", () => {
       prePubtimeInference: false,
       answerCache: false,
       scanCache: false,
+      plainLines: false,
       serverTiming: true,
       logEndpoint: "decisions",
     });
