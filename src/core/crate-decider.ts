@@ -26,13 +26,12 @@ export interface CrateDeciderOptions {
   /** Where to report how long each phase took (phase-timings.ts); nothing is measured without it. */
   readonly timings?: PhaseTimings;
   /**
-   * For a home where reading a line is dear (the edge): bodies of at least `fromBytes` bytes without a kept scan are
-   * filtered by finding their plain lines in place (plain-line-filter.ts) instead of reading every line. The scan is
-   * then still made and kept, but only once the answer has gone out (the `ScanCache` makes the value then) and only
-   * for files of at most `keepScanUpToLines` lines, whose whole reading fits in what the request may still spend.
-   * None by default.
+   * For a home where reading a line is dear (the edge): a body of more than `fromLines` lines without a kept scan is
+   * filtered by finding its plain lines in place (plain-line-filter.ts) instead of reading every line, and no scan of
+   * it is kept (it could not be made within the request's means). Lines are counted only in bodies of at least
+   * `fromBytes` bytes. None by default.
    */
-  readonly plainLines?: { readonly fromBytes: number; readonly keepScanUpToLines: number };
+  readonly plainLines?: { readonly fromBytes: number; readonly fromLines: number };
 }
 
 /**
@@ -144,27 +143,22 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     let file = cache === undefined || key === null ? null : await keptScanOf(cache, key, bytes);
     let record: CrateRecord | null | undefined;
     let text: string | undefined;
-    // A big body scanned by no earlier request: its plain lines found in place (plain-line-filter.ts). This needs the
-    // record first; should it not come, or should the file not suit, the body goes the usual way below (which asks
-    // again only if it must).
+    // A body of many lines scanned by no earlier request: its plain lines found in place (plain-line-filter.ts). This
+    // needs the record first; should it not come, or should the file not suit, the body goes the usual way below
+    // (which asks again only if it must).
     const plainLines = options.plainLines;
     if (file === null && !everyLine && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
-      const looked = await lookUp(name);
-      if (looked.ok) {
+      text = decoded(bytes) ?? undefined;
+      if (text === undefined) return { ok: false, response: notUtf8(path) };
+      const body = text;
+      const looked = hasMoreLinesThan(body, plainLines.fromLines) ? await lookUp(name) : null;
+      if (looked?.ok === true) {
         record = looked.record;
-        text = decoded(bytes) ?? undefined;
-        if (text === undefined) return { ok: false, response: notUtf8(path) };
         const now = clock.now();
-        const body = text;
         const found = timed(timings, "plain-lines", () =>
           filterWithPlainLines(name, body, looked.record, window, now, options.rules, options.scan),
         );
-        if (found !== null) {
-          if (cache !== undefined && key !== null && found.filtered.lineCount <= plainLines.keepScanUpToLines) {
-            await keep(cache, key, () => encodeKeptScan(scanIndexFile(body, options.scan), bytes));
-          }
-          return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
-        }
+        if (found !== null) return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
       }
     }
     if (file === null) {
@@ -232,6 +226,15 @@ export function createCrateDecider(options: CrateDeciderOptions): {
   }
 
   return { decide, fetchUpstream };
+}
+
+/** Whether `text` has more than `lines` lines; counts no further than that. */
+function hasMoreLinesThan(text: string, lines: number): boolean {
+  let seen = 0;
+  for (let at = text.indexOf("\n"); at !== -1 && at < text.length - 1; at = text.indexOf("\n", at + 1)) {
+    if (++seen >= lines) return true;
+  }
+  return false;
 }
 
 function notUtf8(path: string): Response {

@@ -10,11 +10,12 @@ import type { IndexScanOptions } from "../core/index-file.ts";
 export const ENGINE_INDEX_SCAN: IndexScanOptions = { tailReader: "json-parse", parseLinesShorterThan: 600 };
 
 /**
- * Bodies of at least `fromBytes` bytes that no earlier request scanned are filtered by finding their plain lines in
- * place (plain-line-filter.ts), not by reading every line: in the engine a line read in full costs ~12–15 µs, mostly
- * in the strings and the object it makes, while a plain line found in place costs a few searches and comparisons.
- * The scan is still made and kept for later requests, once the answer has gone out, for files of at most
- * `keepScanUpToLines` lines: in the engine (~25 µs a line for both readings) these fit well inside Fastly's 50 ms of
- * CPU per request; a bigger file is read in place by every request that finds no kept scan.
+ * A body of more than `fromLines` lines that no earlier request scanned is filtered by finding its plain lines in place
+ * (plain-line-filter.ts), not by reading every line: in the engine a line read in full costs ~12–15 µs, mostly in the
+ * strings and the object it makes, so reading 1,200 lines already takes ~15–20 ms of Fastly's 50 ms per request, and
+ * 4,000 lines more than all of it; a plain line found in place costs a few searches and comparisons. Such a body's scan
+ * is not kept (what the plain lines find depends on the window and the record), so every request for it that finds no
+ * answer cached reads it this way. Lines are counted only in bodies of `fromBytes` or more (~1,000 lines of crates.io's
+ * shortest).
  */
-export const ENGINE_PLAIN_LINES = { fromBytes: 256 * 1024, keepScanUpToLines: 1_200 } as const;
+export const ENGINE_PLAIN_LINES = { fromBytes: 256 * 1024, fromLines: 1_200 } as const;

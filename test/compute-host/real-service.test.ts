@@ -23,8 +23,8 @@ beforeAll(async () => {
   // A file big enough for its scan to be kept (SCAN_CACHE_MIN_BYTES): 300 old versions and one a day old.
   for (let i = 0; i < 300; i++) await fake.publish({ name: "many", vers: `0.${i}.0`, pubtime: daysAgo(400 - i) });
   await fake.publish({ name: "many", vers: "1.0.0", pubtime: daysAgo(1) });
-  // A file over the edge's plain-line threshold, with more lines than a scan is kept for (ENGINE_PLAIN_LINES): 1,200
-  // old versions with a few deps each, one yanked, two young.
+  // A file over the edge's plain-line thresholds (ENGINE_PLAIN_LINES: its bytes and its lines): 1,200 old versions
+  // with a few deps each, one yanked, two young.
   const hugeTimes = new Map<string, number>();
   const deps = ["serde", "tokio", "anyhow"].map((name) => ({ name, req: "^1" }));
   for (let i = 0; i < 1_202; i++) {
@@ -178,7 +178,7 @@ describe.each(["memory", "unsupported"] as const)(
         .split("\n")
         .filter((line) => line !== "" && versions.includes((JSON.parse(line) as { vers: string }).vers));
       expect(found.body).toBe(`${kept.join("\n")}\n`);
-      // Over ENGINE_PLAIN_LINES.keepScanUpToLines: no scan kept, so another window finds the plain lines again.
+      // No scan is kept of such a file: another window finds the plain lines again.
       expect((await get("2d/hu/ge/huge")).timing).toMatch(/(^|, )plain-lines;dur=/);
     });
 

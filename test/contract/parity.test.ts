@@ -78,9 +78,9 @@ beforeAll(async () => {
     body: indexFile("dated", [{ vers: "0.1.0" }, { vers: "0.2.0" }]),
     headers: { "cache-control": "public, max-age=600" },
   });
-  // Over the edge's plain-line threshold (ENGINE_PLAIN_LINES.fromBytes): 1,000 lines of crates.io's shape, every
-  // 17th yanked, the newest an hour old, each version's time in the timestamp store.
-  const sizable = syntheticIndexFile({ crate: "sizable", versions: 1_000, depsPerLine: 4, now: T0 });
+  // Over the edge's plain-line thresholds (ENGINE_PLAIN_LINES): 1,300 lines of crates.io's shape, every 17th yanked,
+  // the newest an hour old, each version's time in the timestamp store.
+  const sizable = syntheticIndexFile({ crate: "sizable", versions: 1_300, depsPerLine: 4, now: T0 });
   upstream.set(`/${sparseIndexPath("sizable")}`, {
     body: sizable.text,
     headers: { "cache-control": "public, max-age=600" },

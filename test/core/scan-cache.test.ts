@@ -125,44 +125,50 @@ describe("the decider with a scan cache", () => {
     expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
   });
 
-  describe("and plain lines found in place for big bodies", () => {
-    /** Every version of TEXT in the timestamp store, as the ingest job writes them. */
+  describe("and plain lines found in place for bodies of many lines", () => {
+    /** Every version of TEXT (403 lines) in the timestamp store, as the ingest job writes them. */
     const times = () => {
       const store = new InMemoryPublishTimes();
       for (const line of scanIndexFile(TEXT).lines) store.set("demo", line.version as string, line.pubtime as number);
       return store;
     };
-    const decideWith = (cache: ScanCache, keepScanUpToLines: number, phases: Phase[]) =>
+    const decideWith = (cache: ScanCache, fromLines: number, phases: Phase[]) =>
       createCrateDecider({
         upstream: new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } }),
         publishTimes: times(),
         rules: defaultRules(false),
         clock: new FixedClock(NOW),
         scanCache: cache,
-        plainLines: { fromBytes: SCAN_CACHE_MIN_BYTES, keepScanUpToLines },
+        plainLines: { fromBytes: SCAN_CACHE_MIN_BYTES, fromLines },
         timings: { add: (phase) => phases.push(phase) },
       }).decide;
 
-    it("answers a body no request scanned from its plain lines, then keeps its scan for the next window", async () => {
+    it("answers a body of more lines than the limit from its plain lines, every time, keeping no scan", async () => {
       const cache = new RecordingScanCache();
       const phases: Phase[] = [];
-      const first = await decideWith(cache, 1_000, phases)("demo", "de/mo/demo", windowOf("7d"), null);
-      expect(phases).toContain("plain-lines");
+      const first = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+      const next = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("12h"), null);
+      expect(phases.filter((phase) => phase === "plain-lines")).toHaveLength(2);
       expect(phases).not.toContain("scan");
-      expect(cache.puts).toHaveLength(1);
-      expect(cache.values.get(cache.puts[0] as string)).toBe(encodeKeptScan(scanIndexFile(TEXT), BYTES));
-      phases.length = 0;
-      const next = await decideWith(cache, 1_000, phases)("demo", "de/mo/demo", windowOf("12h"), null);
-      expect(phases).toContain("scan-cache");
-      expect(phases).not.toContain("plain-lines");
+      expect(cache.puts).toHaveLength(0);
       if (!first.ok || !next.ok) throw new Error("not decided");
       expect(first.filtered.hiddenLines).toEqual([401, 402]);
       expect(next.filtered.hiddenLines).toEqual([401]);
     });
 
+    it("scans and keeps a body of no more lines than the limit, as without plain lines", async () => {
+      const cache = new RecordingScanCache();
+      const phases: Phase[] = [];
+      const decided = await decideWith(cache, 403, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+      expect(phases).toContain("scan");
+      expect(phases).not.toContain("plain-lines");
+      expect(cache.values.get(cache.puts[0] as string)).toBe(encodeKeptScan(scanIndexFile(TEXT), BYTES));
+      expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
+    });
+
     it("reads every line when every verdict will be asked for (explain)", async () => {
       const phases: Phase[] = [];
-      const decided = await decideWith(new RecordingScanCache(), 1_000, phases)(
+      const decided = await decideWith(new RecordingScanCache(), 402, phases)(
         "demo",
         "de/mo/demo",
         windowOf("7d"),
@@ -172,15 +178,6 @@ describe("the decider with a scan cache", () => {
       expect(phases).toContain("scan");
       expect(phases).not.toContain("plain-lines");
       expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
-    });
-
-    it("keeps no scan of a file with more lines than a request can read twice", async () => {
-      const cache = new RecordingScanCache();
-      const phases: Phase[] = [];
-      await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
-      await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("12h"), null);
-      expect(cache.puts).toHaveLength(0);
-      expect(phases.filter((phase) => phase === "plain-lines")).toHaveLength(2);
     });
   });
 });

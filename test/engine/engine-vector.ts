@@ -63,7 +63,7 @@ export interface EngineBenchFigure {
   /** The core's `filterIndexFile` alone (decisions, kept slices, join), on a scanned file. */
   readonly filterMs: number;
   /**
-   * For a body the edge filters by its plain lines (ENGINE_PLAIN_LINES.fromBytes and up): `filterWithPlainLines`
+   * For a body the edge filters by its plain lines (ENGINE_PLAIN_LINES: big, of many lines): `filterWithPlainLines`
    * alone on decoded text, in place of scan and filter; null for other bodies, or when it declines the file.
    */
   readonly plainLinesMs: number | null;

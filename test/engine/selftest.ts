@@ -63,7 +63,7 @@ function coreFilterBytes(
 ): Uint8Array<ArrayBuffer> {
   const text = decodeUpstream(bytes);
   const record = vector.record === null ? null : decodeCrateRecord(vector.record);
-  if (bytes.byteLength >= ENGINE_PLAIN_LINES.fromBytes) {
+  if (usesPlainLines(bytes, text)) {
     const found = plainLinesOf(vector, text, record, rules);
     if (found !== null) return filteredBodyBytes(bytes, found.file.textLength, found.filtered);
   }
@@ -73,6 +73,11 @@ function coreFilterBytes(
     file.textLength,
     filterIndexFile(vector.crate, file, record, vector.window, vector.now, rules),
   );
+}
+
+/** Whether the edge reads this body by its plain lines (ENGINE_PLAIN_LINES): big enough, and of many lines. */
+function usesPlainLines(bytes: Uint8Array, text: string): boolean {
+  return bytes.byteLength >= ENGINE_PLAIN_LINES.fromBytes && text.split("\n").length - 1 > ENGINE_PLAIN_LINES.fromLines;
 }
 
 function plainLinesOf(
@@ -250,7 +255,7 @@ async function benchVector(vector: EngineVector, minPasses: number, minMs: numbe
     timed(() => filterIndexFile(vector.crate, scanned, record, vector.window, vector.now, rules), minPasses, minMs),
   );
   const plainLinesMs =
-    bytes.byteLength >= ENGINE_PLAIN_LINES.fromBytes && plainLinesOf(vector, decoded, record, rules) !== null
+    usesPlainLines(bytes, decoded) && plainLinesOf(vector, decoded, record, rules) !== null
       ? bestOf(() => timed(() => plainLinesOf(vector, decoded, record, rules), minPasses, minMs))
       : null;
   const etag = new Best();
