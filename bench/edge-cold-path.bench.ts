@@ -4,9 +4,9 @@
  * cache, one request at a time. Each file's KV record holds every version's time, as the ingest job writes it.
  *
  * Per file, in each round, side by side:
- * - **first**: the Core Cache emptied, then /7d/: no kept scan, no answer (a new upstream revision at this POP). A big
- *   body (ENGINE_PLAIN_LINES) is answered from its plain lines found in place (src/core/plain-line-filter.ts) and, if
- *   it has few enough lines, scanned and kept after the answer; a smaller one is decoded, scanned and kept;
+ * - **first**: the Core Cache emptied, then /7d/: no kept scan, no answer (a new upstream revision at this POP). A body
+ *   of many lines (ENGINE_PLAIN_LINES) is answered from its plain lines found in place (src/core/plain-line-filter.ts)
+ *   and keeps no scan; another is decoded, scanned and its scan kept;
  * - **new window**: then /8d/, a window not asked since: no answer cached; the kept scan read if there is one
  *   (src/edge/kept-scans.ts), otherwise the plain lines again;
  * - the same two on a second instance of the same build with Config Store `plain_lines` = `off` (**every line read**:
