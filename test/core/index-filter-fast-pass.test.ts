@@ -4,7 +4,7 @@ import type { IndexLine, ScannedIndexFile } from "../../src/core/index-file.ts";
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules, type HiddenReason, type Verdict, type VisibilityRules } from "../../src/core/policy.ts";
 import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
-import type { TrustSignal } from "../../src/core/trust-signals.ts";
+import { crateTrustOf, exceptionsArbitrary, trustArbitrary } from "../support/rule-arbitraries.ts";
 import { windowOf } from "../support/window-of.ts";
 
 /*
@@ -61,11 +61,6 @@ const line = fc.record({
   pubtime: time,
   hasPubtimeKey: fc.boolean(),
 });
-const signal: fc.Arbitrary<TrustSignal> = fc.constantFrom<TrustSignal>(
-  { signal: "new-publisher", by: "eve", earlier: ["alice"], earlierCount: 1 },
-  { signal: "trusted-publishing-downgrade", by: "eve", previous: "1.0.0", via: null },
-  { signal: "recent-owner", owner: "mallory", addedAt: NOW - 10 * DAY },
-);
 const scenario = fc.record({
   lines: fc.array(line, { maxLength: 12 }),
   stored: fc.dictionary(fc.constantFrom(...VERSIONS), fc.integer({ min: NOW - 60 * DAY, max: NOW + DAY })),
@@ -73,22 +68,8 @@ const scenario = fc.record({
   /** The record as the edge reads it: encoded and decoded (times read in place), or as the Node home builds it. */
   decoded: fc.boolean(),
   advisories: fc.option(fc.constant([{ id: "RUSTSEC-2026-0001", patched: [">= 1.0.1"] }]), { freq: 2 }),
-  trust: fc.option(
-    fc.record({
-      unknown: fc.uniqueArray(fc.constantFrom(...VERSIONS), { maxLength: 3 }),
-      signals: fc.dictionary(fc.constantFrom(...VERSIONS), fc.array(signal, { minLength: 1, maxLength: 2 })),
-    }),
-    { freq: 2 },
-  ),
-  exceptions: fc.array(
-    fc.record({
-      crate: fc.constantFrom("demo", "other"),
-      version: fc.constantFrom(...VERSIONS),
-      reason: fc.constant("audited"),
-      expires: fc.integer({ min: NOW - DAY, max: NOW + 10 * DAY }),
-    }),
-    { maxLength: 2 },
-  ),
+  trust: trustArbitrary(VERSIONS, NOW),
+  exceptions: exceptionsArbitrary(VERSIONS, NOW),
   yanked: fc.constantFrom<"hide" | "keep">("hide", "keep"),
   unknownPublishTime: fc.constantFrom<"hide" | "show">("hide", "show"),
   inference: fc.boolean(),
@@ -124,10 +105,7 @@ describe("filterIndexFile's fast pass", () => {
               ...(s.trust === null
                 ? {}
                 : {
-                    trust: {
-                      unknown: new Set(s.trust.unknown),
-                      signals: new Map(Object.entries(s.trust.signals)),
-                    },
+                    trust: crateTrustOf(s.trust),
                   }),
             }
           : null;

@@ -6,8 +6,8 @@ import { filterWithPlainLines } from "../../src/core/plain-line-filter.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
 import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { formatRfc3339 } from "../../src/core/time.ts";
-import type { TrustSignal } from "../../src/core/trust-signals.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
+import { crateTrustOf, exceptionsArbitrary, trustArbitrary } from "../support/rule-arbitraries.ts";
 import { syntheticIndexFile } from "../support/synthetic-index-file.ts";
 import { windowOf } from "../support/window-of.ts";
 
@@ -87,11 +87,6 @@ function lineText(l: GeneratedLine): string {
   }
 }
 
-const signal: fc.Arbitrary<TrustSignal> = fc.constantFrom<TrustSignal>(
-  { signal: "new-publisher", by: "eve", earlier: ["alice"], earlierCount: 1 },
-  { signal: "recent-owner", owner: "mallory", addedAt: NOW - 10 * DAY },
-);
-
 const scenario = fc.record({
   /** Mostly plain lines, so that the filter applies; then the generated ones, anywhere. */
   plainLines: fc.integer({ min: 12, max: 60 }),
@@ -101,22 +96,8 @@ const scenario = fc.record({
   /** The record's keys: in the file's order, reversed, or only some of them. */
   order: fc.constantFrom("file", "reversed"),
   advisories: fc.option(fc.constant([{ id: "RUSTSEC-2026-0001", patched: [">= 1.0.1"] }]), { freq: 4 }),
-  trust: fc.option(
-    fc.record({
-      unknown: fc.uniqueArray(fc.constantFrom(...VERSIONS), { maxLength: 2 }),
-      signals: fc.dictionary(fc.constantFrom(...VERSIONS), fc.array(signal, { minLength: 1, maxLength: 1 })),
-    }),
-    { freq: 2 },
-  ),
-  exceptions: fc.array(
-    fc.record({
-      crate: fc.constantFrom("demo", "other"),
-      version: fc.constantFrom(...VERSIONS),
-      reason: fc.constant("audited"),
-      expires: fc.integer({ min: NOW - DAY, max: NOW + 10 * DAY }),
-    }),
-    { maxLength: 2 },
-  ),
+  trust: trustArbitrary(VERSIONS, NOW),
+  exceptions: exceptionsArbitrary(VERSIONS, NOW),
   yanked: fc.constantFrom<"hide" | "keep">("hide", "keep"),
   unknownPublishTime: fc.constantFrom<"hide" | "show">("hide", "show"),
   securityFixes: fc.boolean(),
@@ -160,7 +141,7 @@ describe("filterWithPlainLines", () => {
           ...(s.trust === null
             ? {}
             : {
-                trust: { unknown: new Set(s.trust.unknown), signals: new Map(Object.entries(s.trust.signals)) },
+                trust: crateTrustOf(s.trust),
               }),
         };
         const record = s.decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;

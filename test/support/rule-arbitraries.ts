@@ -1,0 +1,49 @@
+import fc from "fast-check";
+import type { VersionException } from "../../src/core/policy.ts";
+import type { CrateTrust, TrustSignal } from "../../src/core/trust-signals.ts";
+
+/**
+ * Generators of the rules' inputs for property tests of the filter: a crate's trust data and the policy's exceptions,
+ * over a given set of versions (of the crate "demo"; exceptions also name "other") around a moment `now`.
+ */
+
+const DAY = 86_400;
+
+/** Trust data as a record carries it, or none (the database holds no trust data). */
+export interface GeneratedTrust {
+  readonly unknown: readonly string[];
+  readonly signals: Readonly<Record<string, readonly TrustSignal[]>>;
+}
+
+export function trustArbitrary(versions: readonly string[], now: number): fc.Arbitrary<GeneratedTrust | null> {
+  const signal = fc.constantFrom<TrustSignal>(
+    { signal: "new-publisher", by: "eve", earlier: ["alice"], earlierCount: 1 },
+    { signal: "trusted-publishing-downgrade", by: "eve", previous: "1.0.0", via: null },
+    { signal: "recent-owner", owner: "mallory", addedAt: now - 10 * DAY },
+  );
+  return fc.option(
+    fc.record({
+      unknown: fc.uniqueArray(fc.constantFrom(...versions), { maxLength: 3 }),
+      signals: fc.dictionary(fc.constantFrom(...versions), fc.array(signal, { minLength: 1, maxLength: 2 })),
+    }),
+    { freq: 2 },
+  );
+}
+
+/** Exceptions for "demo" or "other", in force or expired. */
+export function exceptionsArbitrary(versions: readonly string[], now: number): fc.Arbitrary<VersionException[]> {
+  return fc.array(
+    fc.record({
+      crate: fc.constantFrom("demo", "other"),
+      version: fc.constantFrom(...versions),
+      reason: fc.constant("audited"),
+      expires: fc.integer({ min: now - DAY, max: now + 10 * DAY }),
+    }),
+    { maxLength: 2 },
+  );
+}
+
+/** The record's trust section for generated trust data. */
+export function crateTrustOf(trust: GeneratedTrust): CrateTrust {
+  return { unknown: new Set(trust.unknown), signals: new Map(Object.entries(trust.signals)) };
+}
