@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { IndexLine, ScannedIndexFile } from "../../src/core/index-file.ts";
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
 import { defaultRules, type HiddenReason, type Verdict, type VisibilityRules } from "../../src/core/policy.ts";
-import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
-import { crateTrustOf, exceptionsArbitrary, trustArbitrary } from "../support/rule-arbitraries.ts";
+import { exceptionsArbitrary, generatedRecord, trustArbitrary } from "../support/rule-arbitraries.ts";
 import { windowOf } from "../support/window-of.ts";
 
 /*
@@ -97,19 +96,9 @@ describe("filterIndexFile's fast pass", () => {
           linesWithoutPubtime: lines.filter((l) => l.pubtime === null).length,
           linesWithPubtimeKey: lines.filter((l) => l.hasPubtimeKey).length,
         };
-        const built: CrateRecord | null = s.withRecord
-          ? {
-              crate: "demo",
-              versions: new Map(Object.entries(s.stored)),
-              ...(s.advisories === null ? {} : { advisories: s.advisories }),
-              ...(s.trust === null
-                ? {}
-                : {
-                    trust: crateTrustOf(s.trust),
-                  }),
-            }
+        const record = s.withRecord
+          ? generatedRecord(Object.entries(s.stored), s.advisories, s.trust, s.decoded)
           : null;
-        const record = built !== null && s.decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;
         const base = defaultRules(true);
         const rules: VisibilityRules = {
           ...base,

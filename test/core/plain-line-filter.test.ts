@@ -4,10 +4,10 @@ import { type IndexScanOptions, scanIndexFile } from "../../src/core/index-file.
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
 import { filterWithPlainLines } from "../../src/core/plain-line-filter.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
-import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
+import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
 import { formatRfc3339 } from "../../src/core/time.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
-import { crateTrustOf, exceptionsArbitrary, trustArbitrary } from "../support/rule-arbitraries.ts";
+import { exceptionsArbitrary, generatedRecord, trustArbitrary } from "../support/rule-arbitraries.ts";
 import { syntheticIndexFile } from "../support/synthetic-index-file.ts";
 import { windowOf } from "../support/window-of.ts";
 
@@ -134,17 +134,7 @@ describe("filterWithPlainLines", () => {
         });
         for (const [version, at] of Object.entries(s.stored)) times.set(version, at);
         const ordered = s.order === "file" ? [...times] : [...times].reverse();
-        const built: CrateRecord = {
-          crate: "demo",
-          versions: new Map(ordered),
-          ...(s.advisories === null ? {} : { advisories: s.advisories }),
-          ...(s.trust === null
-            ? {}
-            : {
-                trust: crateTrustOf(s.trust),
-              }),
-        };
-        const record = s.decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;
+        const record = generatedRecord(ordered, s.advisories, s.trust, s.decoded);
         const base = defaultRules(true);
         const rules: VisibilityRules = {
           ...base,

@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import type { VersionException } from "../../src/core/policy.ts";
+import { type CrateRecord, decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
+import type { SecurityAdvisory } from "../../src/core/security-fixes.ts";
 import type { CrateTrust, TrustSignal } from "../../src/core/trust-signals.ts";
 
 /**
@@ -46,4 +48,23 @@ export function exceptionsArbitrary(versions: readonly string[], now: number): f
 /** The record's trust section for generated trust data. */
 export function crateTrustOf(trust: GeneratedTrust): CrateTrust {
   return { unknown: new Set(trust.unknown), signals: new Map(Object.entries(trust.signals)) };
+}
+
+/**
+ * The record of "demo" for generated times, advisories and trust data: as the edge reads it (encoded, then decoded:
+ * times read in place) when `decoded`, else as the Node home builds it.
+ */
+export function generatedRecord(
+  versions: Iterable<readonly [string, number]>,
+  advisories: readonly SecurityAdvisory[] | null,
+  trust: GeneratedTrust | null,
+  decoded: boolean,
+): CrateRecord {
+  const built: CrateRecord = {
+    crate: "demo",
+    versions: new Map(versions),
+    ...(advisories === null ? {} : { advisories }),
+    ...(trust === null ? {} : { trust: crateTrustOf(trust) }),
+  };
+  return decoded ? decodeCrateRecord(encodeCrateRecord(built)) : built;
 }
