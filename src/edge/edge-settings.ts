@@ -15,7 +15,7 @@ export interface EdgeSettings {
   readonly answerCache: boolean;
   /** Whether scans of upstream files are kept in the Core Cache under their ETag (src/edge/kept-scans.ts). */
   readonly scanCache: boolean;
-  /** Whether big bodies are filtered by finding their plain lines in place (src/core/plain-line-filter.ts). */
+  /** Whether bodies of many lines are filtered by finding their plain lines in place (src/core/plain-line-filter.ts). */
   readonly plainLines: boolean;
   /** Whether a computed filtered answer says where its time went (`Server-Timing`, src/edge/server-timing.ts). */
   readonly serverTiming: boolean;
