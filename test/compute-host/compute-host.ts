@@ -249,8 +249,6 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     ready: (wait) => waitOf(wait) === null,
     "kv.exists": ({ store }) => kvStores.has(store),
     "kv.get": ({ store, key }) => kvStores.get(store)?.get(key) ?? null,
-    "config.exists": ({ store }) => configStores.has(store),
-    "config.get": ({ store, key }) => configStores.get(store)?.get(key) ?? null,
     "cache.lookup": ({ requestId, key, requestHeaders }) => cache.lookup(requestId, key, requestHeaders),
     "cache.insert": ({ txnId, head, options: writeOptions, body }) => {
       cache.insert(txnId, head, writeOptions, body);
@@ -293,8 +291,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       coreCache.finish(streamId, failed);
       return null;
     },
-    "core.bodyRange": ({ streamId, from, to, length, alwaysUseRequestedRange }) =>
-      coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange),
+    "core.bodyRange": async ({ streamId, from, to, length, alwaysUseRequestedRange }) => {
+      const range = await coreCache.bodyRange(streamId, from, to, length, alwaysUseRequestedRange);
+      return { ...range, finished: coreCache.readFinished(streamId, range.start, range.end) };
+    },
     "core.read": ({ streamId, offset, end }) => coreCache.read(streamId, offset, end),
     "core.purge": ({ surrogateKey, soft }) => coreCache.purge(surrogateKey, soft),
   };
@@ -446,6 +446,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         requestId: job.requestId,
         downstream: job.downstream,
         clockOffsetMs: clock() - Date.now(),
+        configStores,
       };
       slot.worker.postMessage(run);
     }

@@ -21,6 +21,12 @@ export interface BodySource {
   wait(): SelectWait | null;
 }
 
+/** Viceroy: a cached body whose writer never finished it is an unfinished streaming body (ERROR). */
+export const UNFINISHED_CACHED_BODY: BodyFailure = {
+  status: Status.ERROR,
+  message: "the cached body was never finished",
+};
+
 export class Body {
   private chunks: Uint8Array[] = [];
   private bytes = 0;
@@ -95,8 +101,7 @@ export class Body {
     }
     if (done) {
       this.source = null;
-      // Viceroy: a cached body whose writer never finished it is an unfinished streaming body (ERROR).
-      if (failed) this.failure = { status: Status.ERROR, message: "the cached body was never finished" };
+      if (failed) this.failure = UNFINISHED_CACHED_BODY;
     }
   }
 

@@ -12,6 +12,8 @@ export interface GuestContext {
   readonly httpCache: HttpCacheMode;
   readonly backendNames: ReadonlySet<string>;
   readonly clockOffsetMs: number;
+  /** The Config Stores as the request found them (RunJob.configStores). */
+  readonly configStores: ReadonlyMap<string, ReadonlyMap<string, string>>;
   readonly downstream: DownstreamRequest;
   /** Handles of the downstream request and its body (body_downstream_get). */
   readonly downstreamHandles: { readonly request: number; readonly body: number };

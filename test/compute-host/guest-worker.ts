@@ -66,6 +66,7 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     httpCache: init.httpCache,
     backendNames,
     clockOffsetMs: job.clockOffsetMs,
+    configStores: job.configStores,
     downstream: job.downstream,
     downstreamHandles,
     responseSent: false,

@@ -9,7 +9,7 @@
 
 import type { CoreFound, CoreLookupResult, CoreWriteOptions } from "./core-cache.ts";
 import { HostcallError, Status } from "./fastly-status.ts";
-import { Body } from "./guest-body.ts";
+import { Body, UNFINISHED_CACHED_BODY } from "./guest-body.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import type { CoreCacheResource } from "./guest-resources.ts";
 import type { HeaderList } from "./host-protocol.ts";
@@ -346,16 +346,22 @@ export function coreCacheHostcalls(ctx: GuestContext): HostcallModule {
         alwaysUseRequestedRange: resource.alwaysUseRequestedRange,
       });
       const body = new Body();
-      let offset = range.start;
-      const streamId = seen.streamId;
-      body.source = {
-        pull: () => {
-          const chunk = ctx.rpc.call("core.read", { streamId, offset, end: range.end });
-          offset += chunk.data.length;
-          return chunk;
-        },
-        wait: () => ({ streamId, offset, end: range.end }),
-      };
+      if (range.finished !== null) {
+        // A finished object: its bytes came with the range, so reads never go back to the main thread.
+        body.push(range.finished.data);
+        if (range.finished.failed) body.failure = UNFINISHED_CACHED_BODY;
+      } else {
+        let offset = range.start;
+        const streamId = seen.streamId;
+        body.source = {
+          pull: () => {
+            const chunk = ctx.rpc.call("core.read", { streamId, offset, end: range.end });
+            offset += chunk.data.length;
+            return chunk;
+          },
+          wait: () => ({ streamId, offset, end: range.end }),
+        };
+      }
       const bodyHandle = ctx.resources.add({ kind: "body", body });
       resource.lastBody = bodyHandle;
       m.setU32(bodyOut, bodyHandle);

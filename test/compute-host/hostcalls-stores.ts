@@ -1,7 +1,8 @@
 /**
  * `fastly_kv_store` (Viceroy `src/wiggle_abi/kv_store_impl.rs`), `fastly_config_store` and `fastly_dictionary`
- * (`config_store.rs`, `dictionary_impl.rs`). Store contents live in the main thread (tests change them while the host
- * runs); a lookup reads the value at once, as Viceroy's lookup is a future that is already ready.
+ * (`config_store.rs`, `dictionary_impl.rs`). KV contents live in the main thread (tests change them while the host
+ * runs); a lookup reads the value at once, as Viceroy's lookup is a future that is already ready. Config Stores come
+ * with each request (RunJob.configStores), so a read stays in the worker as Compute's stays in the POP's memory.
  */
 import { HostcallError, KvError, Status } from "./fastly-status.ts";
 import { Body } from "./guest-body.ts";
@@ -53,14 +54,14 @@ export function configStoreHostcalls(ctx: GuestContext): HostcallModule {
     open(namePtr, nameLen, storeOut) {
       const name = ctx.mem.string(namePtr, nameLen);
       // Viceroy: DictionaryError::UnknownDictionary → BADF.
-      if (!ctx.rpc.call("config.exists", { store: name }))
+      if (!ctx.configStores.has(name))
         throw new HostcallError(Status.BADF, `unknown config store ${JSON.stringify(name)}`);
       ctx.mem.setU32(storeOut, ctx.resources.add({ kind: "config-store", name }));
     },
     get(storeHandle, keyPtr, keyLen, valuePtr, valueMaxLen, nwrittenOut) {
       const store = ctx.resources.get(storeHandle, "config-store");
       const key = ctx.mem.string(keyPtr, keyLen);
-      const value = ctx.rpc.call("config.get", { store: store.name, key });
+      const value = ctx.configStores.get(store.name)?.get(key) ?? null;
       // Viceroy: DictionaryError::UnknownDictionaryItem → NONE.
       if (value === null) throw new HostcallError(Status.NONE, `no key ${JSON.stringify(key)}`);
       ctx.mem.writeFitting(utf8Bytes(value), valuePtr, valueMaxLen, nwrittenOut);
