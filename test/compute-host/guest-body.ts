@@ -81,10 +81,10 @@ export class Body {
     return first.subarray(0, max);
   }
 
-  /** Everything left, removing it. */
+  /** Everything left, removing it: the caller owns the bytes (the one chunk itself when there is one, no copy). */
   drain(): Uint8Array {
     while (this.source !== null) this.pull();
-    const all = Buffer.concat(this.chunks);
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     this.chunks = [];
     this.bytes = 0;
     return all;
@@ -119,4 +119,19 @@ export class Body {
     if (this.sink !== null || this.lengthUnknown || (this.source !== null && this.declaredLength === null)) return null;
     return this.declaredLength ?? this.bytes;
   }
+}
+
+/**
+ * Bytes in an ArrayBuffer of their own, to be moved to the main thread rather than copied: the same array when it
+ * fills its buffer (bytes written by the guest, or received from the main thread, belong to one body), else a copy of
+ * just these bytes (a view into a pooled or larger buffer would clone all of it). Empty bytes get a new buffer: an
+ * empty one may be shared.
+ */
+export function ownBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const whole =
+    bytes.byteLength > 0 &&
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }

@@ -21,7 +21,8 @@ export interface GuestContext {
   responseSent: boolean;
   /** An open streaming downstream body, which must be closed before the instance ends. */
   streamingOpen: boolean;
-  post(message: WorkerToMain): void;
+  /** `transfer`: buffers moved to the main thread with the message (unusable here afterwards). */
+  post(message: WorkerToMain, transfer?: ArrayBuffer[]): void;
 }
 
 /** A hostcall implementation: wasm arguments in (i32 as number), status by return or HostcallError. */

@@ -25,7 +25,7 @@ import { ProcExit, wasiSubset } from "./wasi-subset.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("guest-worker.ts runs only as a worker thread");
-const post = (message: WorkerToMain) => port.postMessage(message);
+const post = (message: WorkerToMain, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
 let setup: { init: WorkerInit; rpc: HostRpcClient; backendNames: Set<string> } | undefined;
 

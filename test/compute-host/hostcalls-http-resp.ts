@@ -4,6 +4,7 @@
  * what is written so far and then each later write, until the body is closed.
  */
 import { HostcallError, Status } from "./fastly-status.ts";
+import { ownBuffer } from "./guest-body.ts";
 import type { GuestContext, HostcallModule } from "./guest-context.ts";
 import { Headers } from "./guest-resources.ts";
 import { headerHostcalls } from "./hostcalls-headers.ts";
@@ -52,21 +53,29 @@ export function httpRespHostcalls(ctx: GuestContext): HostcallModule {
       const body = bodyResource.body;
       ctx.responseSent = true;
       const requestId = ctx.requestId;
-      const bytes = body.drain();
+      // Moved, not copied, to the main thread: a 1 MB answer cost ~1 ms of the request's CPU in copies (a native host
+      // hands its buffer to the client connection).
+      const bytes = ownBuffer(body.drain());
       const failed = body.failure !== null;
-      ctx.post({
-        type: "response",
-        requestId,
-        status: resp.status,
-        headers: resp.headers.list,
-        body: bytes,
-        streaming: streaming === 1,
-        broken: failed,
-      });
+      ctx.post(
+        {
+          type: "response",
+          requestId,
+          status: resp.status,
+          headers: resp.headers.list,
+          body: bytes,
+          streaming: streaming === 1,
+          broken: failed,
+        },
+        [bytes.buffer],
+      );
       if (streaming === 1) {
         ctx.streamingOpen = true;
         body.sink = {
-          write: (data) => ctx.post({ type: "chunk", requestId, data: Uint8Array.from(data) }),
+          write: (data) => {
+            const copy = Uint8Array.from(data);
+            ctx.post({ type: "chunk", requestId, data: copy }, [copy.buffer]);
+          },
           close: (failure) => {
             ctx.streamingOpen = false;
             ctx.post({ type: "end", requestId, broken: failure !== null });
