@@ -62,6 +62,10 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     const entry = CoreCache.transactionLookup(key);
     const state = entry.state();
     if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
+      // The hit most requests are: a GET without If-None-Match needs only the entry's body, which carries its head.
+      if (request.method === "GET" && !request.headers.has("if-none-match")) {
+        return responseOf(storedAnswerOf(await readStoredBytes(key, entry)), context.clock);
+      }
       const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
       return answerFrom(request, head, context.clock, async () => storedAnswerOf(await readStoredBytes(key, entry)));
     }
@@ -209,23 +213,28 @@ async function answerFrom(
   const etag = head.headers.find(([name]) => name === "etag")?.[1] ?? null;
   if (etag !== null && !ifNoneMatchHolds(request.headers.get("if-none-match"), etag)) {
     // The core's 304 carries the 200's headers but its length.
-    const headers = headersAged(head, clock);
-    headers.delete("content-length");
+    const headers = headersAged(head, clock).filter(([name]) => name !== "content-length");
     return new Response(null, { status: 304, headers });
   }
   if (request.method === "HEAD") return new Response(null, { status: head.status, headers: headersAged(head, clock) });
-  const answer = await stored();
+  return responseOf(await stored(), clock);
+}
+
+function responseOf(answer: { head: StoredHead; body: Uint8Array<ArrayBuffer> }, clock: Clock): Response {
   return new Response(answer.body, { status: answer.head.status, headers: headersAged(answer.head, clock) });
 }
 
-/** The head's headers, with `max-age` less the whole seconds since the answer was made. */
-function headersAged(head: StoredHead, clock: Clock): Headers {
-  const headers = new Headers(head.headers);
+/**
+ * The head's headers (as stored: lowercase names, in order), with `max-age` less the whole seconds since the answer
+ * was made. A list, not a `Headers`: the response copies its init either way, and a hit should build nothing twice.
+ */
+function headersAged(head: StoredHead, clock: Clock): [string, string][] {
   const age = Math.max(0, clock.now() - head.madeAt);
-  const cacheControl = headers.get("cache-control");
-  const maxAge = maxAgeOf(cacheControl);
-  if (age > 0 && cacheControl !== null && maxAge !== null) {
-    headers.set("cache-control", cacheControl.replace(/max-age=\d+/, `max-age=${Math.max(0, maxAge - age)}`));
-  }
-  return headers;
+  if (age === 0) return head.headers;
+  return head.headers.map(([name, value]): [string, string] => {
+    const maxAge = name === "cache-control" ? maxAgeOf(value) : null;
+    return maxAge === null
+      ? [name, value]
+      : [name, value.replace(/max-age=\d+/, `max-age=${Math.max(0, maxAge - age)}`)];
+  });
 }
