@@ -12,8 +12,11 @@
  * - the same two on a second instance of the same build with Config Store `plain_lines` = `off` (**every line read**:
  *   the way before plain lines);
  * - **pass-through** (/0d/): the same bytes passed through (the physical floor: no byte of the body enters the guest).
+ * - the **floor** under the same host (support/floor-guest.ts): a program that fetches the same file through the HTTP
+ *   cache and only reads it whole, reads it and answers those bytes, or reads and decodes it.
  * Reported: the round trip (request sent → last byte read, as cargo sees it), `_start` CPU (the guest's work, what
- * Fastly bills and limits), and where the time went inside the guest (`Server-Timing`, Config Store `server_timing`).
+ * Fastly bills and limits), where the time went inside the guest (`Server-Timing`, Config Store `server_timing`), and
+ * the floor beside the first request.
  *
  * Files: generated as crates.io writes lines now (test/support/synthetic-index-file.ts), at the sizes of the largest
  * real files, plus web-sys and the crate with the most versions (with advisories) from the 2020 index, dated.
@@ -34,6 +37,7 @@ import { BENCH_ADVISORIES } from "../test/engine/build-selftest.ts";
 import { corpusAvailable, readCorpus2020, withSyntheticPubtimes } from "../test/support/corpus-2020.ts";
 import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { syntheticIndexFile } from "../test/support/synthetic-index-file.ts";
+import { type FloorHost, startFloorHost, type UpstreamStep } from "./support/floor-host.ts";
 import { median } from "./support/median.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
 import { type BenchFigure, printBenchSummary } from "./support/summary.ts";
@@ -87,7 +91,11 @@ async function main(): Promise<void> {
     });
   const host = await start({});
   const everyLine = await start({ [SETTING_KEYS.plainLines]: "off" });
+  let floor: FloorHost | undefined;
   try {
+    // The floor under the same host: a program that fetches the same file and only reads, echoes or decodes it.
+    floor = await startFloorHost(upstream.url);
+    const floorSteps: UpstreamStep[] = ["read", "echo", "decode"];
     const ask = async (path: string, on = host): Promise<Asked> => {
       const before = timings.length;
       const started = performance.now();
@@ -106,6 +114,7 @@ async function main(): Promise<void> {
       await ask(`7d/${file.path}`);
       await ask(`7d/${file.path}`, everyLine);
       await ask(`0d/${file.path}`);
+      for (const step of floorSteps) await floor.upstream(file.path, step);
     }
     console.log(
       `one request at a time, warm HTTP cache, medians of ${ROUNDS} rounds of first, new window and /0d/, and first and new window with every line read (plain_lines off), side by side:\n`,
@@ -116,12 +125,14 @@ async function main(): Promise<void> {
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     const figures: BenchFigure[] = [];
     const splits: string[] = [];
+    const floors: string[] = [];
     for (const file of files) {
       const first: Asked[] = [];
       const kept: Asked[] = [];
       const pass: Asked[] = [];
       const firstEveryLine: Asked[] = [];
       const keptEveryLine: Asked[] = [];
+      const floorCpu = new Map<UpstreamStep, number[]>(floorSteps.map((step) => [step, []]));
       for (let round = 0; round < ROUNDS; round++) {
         host.clearCoreCache();
         first.push(await ask(`7d/${file.path}`));
@@ -130,6 +141,8 @@ async function main(): Promise<void> {
         firstEveryLine.push(await ask(`7d/${file.path}`, everyLine));
         keptEveryLine.push(await ask(`8d/${file.path}`, everyLine));
         pass.push(await ask(`0d/${file.path}`));
+        for (const step of floorSteps)
+          floorCpu.get(step)?.push((await floor.upstream(file.path, step)).startCpuMs ?? Number.NaN);
       }
       const trip = (asked: Asked[]) => median(asked.map((a) => a.roundTripMs));
       const cpu = (asked: Asked[]) => median(asked.map((a) => a.timing.startCpuMs ?? Number.NaN));
@@ -138,6 +151,10 @@ async function main(): Promise<void> {
       const lines = file.text.split("\n").length - 1;
       console.log(
         `| ${file.label} | ${lines} | ${(file.text.length / 1e6).toFixed(2)} | ${ms(passTrip)} | ${ms(firstTrip)} | ${(firstTrip / passTrip).toFixed(1)}× | ${ms(keptTrip)} | ${(keptTrip / passTrip).toFixed(1)}× | ${ms(passCpu)} | ${ms(firstCpu)} | ${ms(keptCpu)} | ${ms(cpu(firstEveryLine))} | ${ms(cpu(keptEveryLine))} |`,
+      );
+      const [read, echo, decode] = floorSteps.map((step) => median(floorCpu.get(step) ?? []));
+      floors.push(
+        `| ${file.label} | ${ms(passCpu)} | ${ms(read as number)} | ${ms(echo as number)} | ${ms(decode as number)} | ${ms(firstCpu)} | ${(firstCpu / (decode as number)).toFixed(1)}× |`,
       );
       splits.push(
         `| ${file.label} | first | ${medianSplit(first)} |`,
@@ -181,6 +198,12 @@ async function main(): Promise<void> {
     console.log("| file | request | upstream | scan-cache | lookup | decode | scan | filter | plain-lines | body |");
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const line of splits) console.log(line);
+    console.log(
+      "\nthe floor under the same host (support/floor-guest.ts: fetch the same file through the HTTP cache, then only read it whole, read it and answer those bytes, or read and decode it), _start CPU, medians:\n",
+    );
+    console.log("| file | /0d/ (ours) | read | read + answer | read + decode | first (ours) | first ÷ read + decode |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const line of floors) console.log(line);
     figures.push({
       figure: "--enable-aot (weval) build",
       value: "not measured: weval downloads its binary from GitHub at first use; unreachable here",
@@ -189,6 +212,7 @@ async function main(): Promise<void> {
   } finally {
     await host.close();
     await everyLine.close();
+    await floor?.close();
     await upstream.close();
     rmSync(directory, { recursive: true, force: true });
   }

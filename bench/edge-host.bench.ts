@@ -9,7 +9,7 @@
  * emptied just before, so the policy is read from KV, the body decoded and scanned and the answer computed)
  * and hot (the same request again: one policy lookup and one answer lookup in the Core Cache) in the same round, and
  * beside them the floor of a hot request: a program that does nothing but answer the same bytes from the Core Cache
- * (support/bare-cache-hit-guest.ts), under a second host. Then requests per second for a hot mix of files through the
+ * (support/floor-guest.ts), under a second host. Then requests per second for a hot mix of files through the
  * host.
  *
  * Per request the host reports: instantiating a fresh instance, `_start` wall time, the worker thread's CPU time in
@@ -46,7 +46,7 @@ import {
 } from "../test/support/corpus-2020.ts";
 import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { runLoad } from "./support/autocannon-run.ts";
-import { type BareCacheHit, startBareCacheHit } from "./support/bare-cache-hit.ts";
+import { type FloorHost, startFloorHost } from "./support/floor-host.ts";
 import { median } from "./support/median.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
 import { type BenchFigure, printBenchSkipped, printBenchSummary } from "./support/summary.ts";
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), "edge-host-bench-"));
   const timings: RequestTiming[] = [];
   let host: RunningComputeHost | undefined;
-  let bare: BareCacheHit | undefined;
+  let bare: FloorHost | undefined;
   try {
     const wasmPath = join(directory, "main.wasm");
     const built = performance.now();
@@ -141,12 +141,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++) await ask(`7d/${named[0]!.path}`);
 
     // The floor of a hot request: a program that only answers the same bytes from the Core Cache, under the same host.
-    bare = await startBareCacheHit();
+    bare = await startFloorHost();
     for (const file of [...named, ...typical]) {
       const answer = await fetch(`${base}7d/${file.path}`, { headers: { "accept-encoding": "identity" } });
       await bare.store(file.path, new Uint8Array(await answer.arrayBuffer()));
     }
-    const askBare = (path: string) => (bare as BareCacheHit).ask(path);
+    const askBare = (path: string) => (bare as FloorHost).cacheHit(path);
     for (const file of named) for (let i = 0; i < 5; i++) await askBare(file.path);
 
     const figures: BenchFigure[] = [];
