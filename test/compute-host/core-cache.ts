@@ -89,6 +89,14 @@ class CollectingBody {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** The bytes from `offset` (up to `end`) there are now, and whether they are the last a reader gets. */
+  chunkFrom(offset: number, end: number | null): BodyChunk {
+    const data = this.slice(offset, end === null ? this.size : Math.min(end, this.size));
+    const reachedEnd = end !== null && offset + data.length >= end;
+    if (this.state === "streaming" && !reachedEnd) return { data, done: false, failed: false };
+    return { data, done: true, failed: !reachedEnd && this.state === "error" };
+  }
+
   /** Bytes [from, to) available now. */
   slice(from: number, to: number): Uint8Array {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
@@ -375,10 +383,7 @@ export class CoreCache {
     const body = this.stream(streamId);
     const limit = () => (end === null ? body.size : Math.min(end, body.size));
     while (body.state === "streaming" && limit() <= offset && (end === null || offset < end)) await body.changed();
-    const data = body.slice(offset, limit());
-    const reachedEnd = end !== null && offset + data.length >= end;
-    if (body.state === "streaming" && !reachedEnd) return { data, done: false, failed: false };
-    return { data, done: true, failed: !reachedEnd && body.state === "error" };
+    return body.chunkFrom(offset, end);
   }
 
   /**
@@ -388,10 +393,7 @@ export class CoreCache {
    */
   readFinished(streamId: number, offset: number, end: number | null): BodyChunk | null {
     const body = this.stream(streamId);
-    if (body.state === "streaming") return null;
-    const data = body.slice(offset, end === null ? body.size : Math.min(end, body.size));
-    const reachedEnd = end !== null && offset + data.length >= end;
-    return { data, done: true, failed: !reachedEnd && body.state === "error" };
+    return body.state === "streaming" ? null : body.chunkFrom(offset, end);
   }
 
   /** Whether a read at `offset` would answer now; else a promise of the next change. */
