@@ -39,6 +39,7 @@ import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { syntheticIndexFile } from "../test/support/synthetic-index-file.ts";
 import { type FloorHost, startFloorHost, type UpstreamStep } from "./support/floor-host.ts";
 import { median } from "./support/median.ts";
+import { reportedTiming } from "./support/reported-timing.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
 import { type BenchFigure, printBenchSummary } from "./support/summary.ts";
 
@@ -103,10 +104,7 @@ async function main(): Promise<void> {
       await response.arrayBuffer();
       const roundTripMs = performance.now() - started;
       if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
-      for (let waited = 0; timings.length === before && waited < 1_000; waited++)
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      const timing = timings[before];
-      if (timing === undefined) throw new Error(`${path}: the host reported no timing`);
+      const timing = await reportedTiming(timings, before, path);
       return { timing, roundTripMs, serverTiming: response.headers.get("server-timing") };
     };
     // Warm: the host's and the guest's code, and the HTTP cache's copy of every file.

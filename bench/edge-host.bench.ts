@@ -48,6 +48,7 @@ import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { runLoad } from "./support/autocannon-run.ts";
 import { type FloorHost, startFloorHost } from "./support/floor-host.ts";
 import { median } from "./support/median.ts";
+import { reportedTiming } from "./support/reported-timing.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
 import { type BenchFigure, printBenchSkipped, printBenchSummary } from "./support/summary.ts";
 
@@ -125,12 +126,7 @@ async function main(): Promise<void> {
       const response = await fetch(`${base}${path}`, { headers: { "accept-encoding": "identity" } });
       if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
       await response.arrayBuffer();
-      // The host reports a request's timing when its instance ends, which may be just after the response went out.
-      for (let waited = 0; timings.length === before && waited < 1_000; waited++)
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      const timing = timings[before];
-      if (timing === undefined) throw new Error(`${path}: the host reported no timing`);
-      return timing;
+      return reportedTiming(timings, before, path);
     };
 
     // Warm: V8's tiers for the host and the guest's code, and the HTTP cache's copy of every file.

@@ -32,6 +32,7 @@ import {
 } from "../test/support/corpus-2020.ts";
 import { buildEdgeWasm } from "../test/support/edge-wasm.global.ts";
 import { median } from "./support/median.ts";
+import { reportedTiming } from "./support/reported-timing.ts";
 import { startStaticUpstream } from "./support/static-upstream.ts";
 import { printBenchSkipped, printBenchSummary } from "./support/summary.ts";
 
@@ -105,11 +106,7 @@ async function main(): Promise<void> {
         const response = await fetch(`${host.url}7d/${most.path}`, { headers: { "accept-encoding": "identity" } });
         if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`);
         await response.arrayBuffer();
-        for (let waited = 0; timings.length === before && waited < 1_000; waited++)
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        const timing = timings[before];
-        if (timing === undefined) throw new Error("the host reported no timing");
-        return timing;
+        return reportedTiming(timings, before, `7d/${most.path}`);
       };
       return ask;
     };

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CRATES_IO_BACKEND } from "../../src/edge/backend-upstream.ts";
 import { type RequestTiming, startComputeHost } from "../../test/compute-host/compute-host.ts";
 import { buildEdgeWasm } from "../../test/support/edge-wasm.global.ts";
+import { reportedTiming } from "./reported-timing.ts";
 
 /** What floor-guest.ts does with an upstream file, from least to most. */
 export type UpstreamStep = "pass" | "read" | "echo" | "decode";
@@ -45,12 +46,7 @@ export async function startFloorHost(upstreamUrl?: string): Promise<FloorHost> {
       const body = await response.arrayBuffer();
       if (response.status !== status)
         throw new Error(`floor guest ${path}: ${response.status} ${Buffer.from(body).toString()}`);
-      // The host reports a request's timing when its instance ends, which may be just after the response went out.
-      for (let waited = 0; timings.length === before && waited < 1_000; waited++)
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      const timing = timings[before];
-      if (timing === undefined) throw new Error(`floor guest ${path}: the host reported no timing`);
-      return timing;
+      return reportedTiming(timings, before, `floor guest ${path}`);
     };
     const identity = { headers: { "accept-encoding": "identity" } };
     return {
