@@ -1,12 +1,12 @@
 import { type IndexScanOptions, type ScannedIndexFile, scanIndexFile } from "./index-file.ts";
 import { type FilteredIndexFile, filterIndexFile, needsPublishTimes } from "./index-filter.ts";
 import { type PhaseTimings, timed, timedAsync } from "./phase-timings.ts";
-import { filterWithPlainLines } from "./plain-line-filter.ts";
+import { filterWithLineShapes, findLineShapes, type LineShapes } from "./plain-line-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { type Clock, type PublishTimes, type ScanCache, systemClock, type Upstream } from "./ports.ts";
 import type { CrateRecord } from "./publish-times.ts";
 import { plainText } from "./responses.ts";
-import { decodeKeptScan, encodeKeptScan, scanCacheKey } from "./scan-cache.ts";
+import { decodeKept, encodeKeptScan, encodeKeptShapes, scanCacheKey } from "./scan-cache.ts";
 import type { UnixSeconds } from "./time.ts";
 import { decodeUtf8Exactly } from "./utf8.ts";
 import type { CooldownWindow } from "./window.ts";
@@ -140,24 +140,58 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     timings?.add("upstream", performance.now() - asked);
     const cache = options.scanCache;
     const key = cache === undefined ? null : scanCacheKey(path, upstream.headers.get("etag"), bytes.byteLength);
-    let file = cache === undefined || key === null ? null : await keptScanOf(cache, key, bytes);
+    const kept = cache === undefined || key === null ? null : await keptOf(cache, key, bytes);
+    let file = kept !== null && "scan" in kept ? kept.scan : null;
     let record: CrateRecord | null | undefined;
     let text: string | undefined;
-    // A body of many lines scanned by no earlier request: its plain lines found in place (plain-line-filter.ts). This
-    // needs the record first; should it not come, or should the file not suit, the body goes the usual way below
-    // (which asks again only if it must).
+    // A body of many lines of which no scan is kept: its plain lines found in place (plain-line-filter.ts), from the
+    // line shapes an earlier request kept for these bytes or from shapes found now (and kept). This needs the record
+    // first; should it not come, or should the file not suit, the body goes the usual way below (which asks again only
+    // if it must).
     const plainLines = options.plainLines;
     if (file === null && !everyLine && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
-      text = decoded(bytes) ?? undefined;
-      if (text === undefined) return { ok: false, response: notUtf8(path) };
+      const keptShapes = kept !== null && "shapes" in kept ? kept.shapes : null;
+      if (keptShapes === null) {
+        text = decoded(bytes) ?? undefined;
+        if (text === undefined) return { ok: false, response: notUtf8(path) };
+      }
       const body = text;
-      const looked = hasMoreLinesThan(body, plainLines.fromLines) ? await lookUp(name) : null;
+      const looked = body === undefined || hasMoreLinesThan(body, plainLines.fromLines) ? await lookUp(name) : null;
       if (looked?.ok === true) {
         record = looked.record;
         const now = clock.now();
-        const found = timed(timings, "plain-lines", () =>
-          filterWithPlainLines(name, body, looked.record, window, now, options.rules, options.scan),
-        );
+        let shapes: LineShapes | null = keptShapes;
+        const found = timed(timings, "plain-lines", () => {
+          if (body === undefined) {
+            return filterWithLineShapes(
+              name,
+              keptShapes as LineShapes,
+              { text: null, bytes },
+              looked.record,
+              window,
+              now,
+              options.rules,
+              options.scan,
+            );
+          }
+          shapes = findLineShapes(body, looked.record);
+          return shapes === null
+            ? null
+            : filterWithLineShapes(
+                name,
+                shapes,
+                { text: body, bytes: null },
+                looked.record,
+                window,
+                now,
+                options.rules,
+                options.scan,
+              );
+        });
+        const foundShapes: LineShapes | null = shapes;
+        if (body !== undefined && foundShapes !== null && cache !== undefined && key !== null) {
+          await keep(cache, key, () => encodeKeptShapes(foundShapes, body, bytes));
+        }
         if (found !== null) return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
       }
     }
@@ -183,10 +217,14 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
   }
 
-  /** The kept scan of these bytes, if an earlier request kept one (a cache that fails keeps nothing). */
-  async function keptScanOf(cache: ScanCache, key: string, bytes: Uint8Array): Promise<ScannedIndexFile | null> {
+  /** What an earlier request kept for these bytes, its scan or its line shapes (a cache that fails keeps nothing). */
+  async function keptOf(
+    cache: ScanCache,
+    key: string,
+    bytes: Uint8Array,
+  ): Promise<{ scan: ScannedIndexFile } | { shapes: LineShapes } | null> {
     const kept = await timedAsync(options.timings, "scan-cache", () => cache.get(key).catch(() => null));
-    return kept === null ? null : timed(options.timings, "scan", () => decodeKeptScan(kept, bytes));
+    return kept === null ? null : timed(options.timings, "scan", () => decodeKept(kept, bytes));
   }
 
   /** Keeps a scan; `make` gives its value when the cache stores it (null: nothing to keep). Never fails a request. */

@@ -12,6 +12,7 @@ import { type FilteredIndexFile, filterIndexFile } from "./index-filter.ts";
 import type { VisibilityRules } from "./policy.ts";
 import { type CrateRecord, timesInPlace } from "./publish-times.ts";
 import { formatRfc3339, type UnixSeconds } from "./time.ts";
+import { decodeUtf8Exactly } from "./utf8.ts";
 import type { CooldownWindow } from "./window.ts";
 
 /**
@@ -21,6 +22,12 @@ import type { CooldownWindow } from "./window.ts";
  * plain: old, not yanked, dated in the timestamp store, nothing special about their version. Such a line is visible
  * under every rule, and the filter only counts it (the fast pass of `filterIndexFile`). So this finds the plain lines
  * with searches and comparisons in place, making nothing, and hands only the others to the scanner and the filter.
+ *
+ * It goes in two steps, so that the first can be kept for the bytes (scan-cache.ts) and only the second repeated for
+ * another window, another record or another moment:
+ * - `findLineShapes`, whatever the window, the record and the rules: which lines are plain in shape, with their
+ *   version and where their pubtime lies;
+ * - `filterWithLineShapes`: of those, the lines plain now.
  *
  * A line is plain when, read by its ends exactly as the scanner's end-anchored reading reads it (the proof that the
  * positions are the line's top-level fields is there):
@@ -32,15 +39,11 @@ import type { CooldownWindow } from "./window.ts";
  * - its pubtime text is no later than `now − window`, compared character by character with that moment written the
  *   same way (for a valid pubtime, text order is time order). A pubtime that is not valid (which the scanner reads as
  *   none) changes nothing: with the record's time that old, the line is visible either way.
- * The version is taken from the record's own keys where they follow the file's order (no string made), else sliced.
+ * The first three and the version's text make the line plain in shape; the last two decide it for one request.
  *
  * Every other line is read by `scanIndexFile` and decided by `filterIndexFile`, as without this, so the counts, the
  * hidden lines, the next changes and the body are what scanning the whole file gives (held by a property test).
  * Verdicts for every line and the whole scan are made only if someone asks (the explain route does not come here).
- *
- * Null when it cannot apply: no record, security-fix admission on with advisories (it weighs every version of the
- * file), a moment outside years 0000–9999, a first line of another shape, or so few plain lines (a quarter or more
- * to read in full) that scanning everything costs less.
  */
 export function filterWithPlainLines(
   crate: string,
@@ -50,7 +53,65 @@ export function filterWithPlainLines(
   now: UnixSeconds,
   rules: VisibilityRules,
   scanOptions: IndexScanOptions = {},
-): { file: ScannedIndexFile; filtered: FilteredIndexFile } | null {
+): PlainLineAnswer | null {
+  if (record === null) return null;
+  const shapes = findLineShapes(text, record);
+  if (shapes === null) return null;
+  return filterWithLineShapes(crate, shapes, { text, bytes: null }, record, window, now, rules, scanOptions);
+}
+
+/** What `filterWithLineShapes` answers: a file read by its plain lines, decided as the whole file's scan would be. */
+export interface PlainLineAnswer {
+  readonly file: ScannedIndexFile;
+  readonly filtered: FilteredIndexFile;
+}
+
+/**
+ * What a body's lines are whatever the window, the record and the rules (see `filterWithPlainLines`), line by line in
+ * file order. Kept between requests for the same bytes (scan-cache.ts), where its offsets count bytes.
+ */
+export interface LineShapes {
+  /** Where each line starts, then where the text ends: line `i` spans `starts[i]` to `starts[i + 1]`. */
+  readonly starts: readonly number[];
+  /** Each line's version when the line is plain in shape; null for every other line. */
+  readonly versions: readonly (string | null)[];
+  /**
+   * Each such line's pubtime as written (20 characters, no quote; null for every other line): a later request compares
+   * it with its cutoff in one native comparison, where comparing the line's characters in place cost ~3 µs a line.
+   */
+  readonly pubtimes: readonly (string | null)[];
+}
+
+/**
+ * The shapes of the lines of `text` (see `LineShapes`); null when its first line has another head, so no line can be
+ * plain. `record` only spares strings: its versions, where they follow the file's order, are compared in place
+ * instead of sliced from each line; the shapes do not depend on it.
+ */
+export function findLineShapes(text: string, record: CrateRecord | null): LineShapes | null {
+  const prefix = headPrefixOf(text, 0);
+  if (prefix === null) return null;
+  const times = record === null ? null : timesInPlace(record.versions);
+  const keys = times !== null ? Object.keys(times) : record === null ? [] : [...record.versions.keys()];
+  return shapesOf(text, prefix, /["\\]/.test(keys.join("")) ? [] : keys);
+}
+
+/**
+ * The lines plain now among those plain in shape, and every other line read and decided as the scanner and the filter
+ * would (see `filterWithPlainLines`). `source` is the body: its text, or (for shapes kept for an ASCII body) its bytes,
+ * whose offsets are then the text's. Null when it cannot apply: no record, security-fix admission on with advisories
+ * (it weighs every version of the file), a moment outside years 0000–9999, shapes that do not fit the bytes, or so few
+ * plain lines (a quarter or more to read in full) that scanning everything costs less.
+ */
+export function filterWithLineShapes(
+  crate: string,
+  shapes: LineShapes,
+  source: { readonly text: string; readonly bytes: null } | { readonly text: null; readonly bytes: Uint8Array },
+  record: CrateRecord | null,
+  window: CooldownWindow,
+  now: UnixSeconds,
+  rules: VisibilityRules,
+  scanOptions: IndexScanOptions = {},
+): PlainLineAnswer | null {
   if (record === null) return null;
   if (rules.securityFixes.enabled && record.advisories !== undefined && record.advisories.length > 0) return null;
   // Read in place as the edge decodes records; a Map (the Node home's) copied into an object without a prototype, so
@@ -60,26 +121,30 @@ export function filterWithPlainLines(
   const matureBy = now - window.seconds;
   const cutoff = formatRfc3339(matureBy);
   if (cutoff.length !== 20) return null;
-  const cutoffCodes: number[] = [];
-  for (let i = 0; i < 20; i++) cutoffCodes.push(cutoff.charCodeAt(i));
-  const prefix = headPrefixOf(text, 0);
-  if (prefix === null) return null;
   const special = specialVersions(crate, record, rules);
-  const { others, otherLineNumbers, lineCount, plain } = findPlainLines(
-    text,
-    prefix,
-    times,
-    special,
-    matureBy,
-    cutoffCodes,
-  );
+  const found = plainNow(shapes, source.bytes, times, special, matureBy, cutoff);
+  if (found === null) return null;
+  const { others, otherLineNumbers, plain } = found;
+  const lineCount = shapes.versions.length;
   if (otherLineNumbers.length * 4 >= lineCount) return null;
+  const textLength = shapes.starts[lineCount] as number;
+  let text = source.text;
+  const wholeText = () => {
+    text ??= decodeUtf8Exactly(source.bytes as Uint8Array);
+    return text;
+  };
 
   // The other lines, read in one scan of their text joined (a scan's set-up costs more than a short line's reading),
-  // each then placed back where it lies in the file.
+  // each then placed back where it lies in the file. From kept shapes, only their bytes are decoded.
   const pieces: string[] = [];
+  const decoder = source.text === null ? new TextDecoder() : null;
   for (let other = 0; other < others.length; other += 2) {
-    const piece = text.slice(others[other], others[other + 1]);
+    const from = others[other] as number;
+    const to = others[other + 1] as number;
+    const piece =
+      source.text !== null
+        ? source.text.slice(from, to)
+        : (decoder as TextDecoder).decode(source.bytes.subarray(from, to));
     pieces.push(piece.endsWith("\n") ? piece : `${piece}\n`);
   }
   const scanned = scanIndexFile(pieces.join(""), scanOptions).lines;
@@ -93,8 +158,10 @@ export function filterWithPlainLines(
     if (line.hasPubtimeKey) withPubtimeKey++;
   }
   const readFile: ScannedIndexFile = {
-    text,
-    textLength: text.length,
+    get text() {
+      return wholeText();
+    },
+    textLength,
     lines: read,
     linesWithoutPubtime: withoutPubtime,
     linesWithPubtimeKey: withPubtimeKey,
@@ -104,7 +171,7 @@ export function filterWithPlainLines(
   let whole: { file: ScannedIndexFile; filtered: FilteredIndexFile } | undefined;
   const wholly = () => {
     if (whole === undefined) {
-      const file = scanIndexFile(text, scanOptions);
+      const file = scanIndexFile(wholeText(), scanOptions);
       whole = { file, filtered: filterIndexFile(crate, file, record, window, now, rules) };
     }
     return whole;
@@ -112,8 +179,10 @@ export function filterWithPlainLines(
   const hiddenLines = decided.hiddenLines.map((index) => otherLineNumbers[index] as number);
   return {
     file: {
-      text,
-      textLength: text.length,
+      get text() {
+        return wholeText();
+      },
+      textLength,
       get lines() {
         return wholly().file.lines;
       },
@@ -145,58 +214,44 @@ export function filterWithPlainLines(
   };
 }
 
-/** The lines found plain, counted; where the others lie and their line numbers. */
-interface PlainLines {
-  readonly plain: number;
-  readonly lineCount: number;
-  /** Start and end of each line that is not plain, in order. */
-  readonly others: readonly number[];
-  readonly otherLineNumbers: readonly number[];
-}
-
 /**
- * The loop over every line, in a function of its own that no closure shares: variables a closure captures live in an
- * environment object, and the interpreter reads those slower than its own slots (measured: the same loop cost twice
- * as much inside `filterWithPlainLines`).
+ * The loop over every line that finds its shape, in a function of its own that no closure shares: variables a closure
+ * captures live in an environment object, and the interpreter reads those slower than its own slots (measured: the
+ * same loop cost twice as much inside `filterWithPlainLines`). Every check is written out in the loop: a call costs
+ * the interpreter a frame (measured: helpers for the version and the pubtime cost ~15% of the loop).
  */
-function findPlainLines(
-  text: string,
-  prefix: string,
-  times: Readonly<Record<string, UnixSeconds>>,
-  special: Readonly<Record<string, true>> | null,
-  matureBy: UnixSeconds,
-  cutoffCodes: readonly number[],
-): PlainLines {
-  const keys = Object.keys(times);
-  const keysUsable = !/["\\]/.test(keys.join(""));
-
+function shapesOf(text: string, prefix: string, keys: readonly string[]): LineShapes {
   // Locals, not the imported bindings: reading an import costs a lookup per use in the interpreter.
   const pubtimeMember = PUBTIME_MEMBER;
   const pubtimeLength = PUBTIME_MEMBER.length;
   const vMember = V_MEMBER_AFTER_PUBTIME;
   const yankedFalse = YANKED_FALSE;
-  /** Start and end of each line that is not plain, in order, and its line number. */
-  const others: number[] = [];
-  const otherLineNumbers: number[] = [];
-  let lineCount = 0;
-  let plain = 0;
+  const starts: number[] = [];
+  const versions: (string | null)[] = [];
+  const pubtimes: (string | null)[] = [];
   let key = 0;
-  for (let start = 0; start < text.length; lineCount++) {
+  let start = 0;
+  while (start < text.length) {
+    starts.push(start);
     const newline = text.indexOf("\n", start);
     const contentEnd = newline === -1 ? text.length : newline;
     const end = newline === -1 ? text.length : newline + 1;
     let version: string | null = null;
+    let pubtime: string | null = null;
     // The checks in the order of their cost, each on the line as written; any failing leaves `version` null.
     if (text.startsWith(prefix, start)) {
       const versStart = start + prefix.length;
       // The record's next key, if this line holds it: tried on every line, so that the keys stay in step with the
       // lines whatever else a line holds.
-      let expected = keysUsable ? keys[key] : undefined;
-      let hinted = expected !== undefined && holdsVersion(text, versStart, expected);
+      let expected = keys[key];
+      let hinted =
+        expected !== undefined &&
+        text.startsWith(expected, versStart) &&
+        text.startsWith('",', versStart + expected.length);
       // A version the record has and the file lacks (or the other way round) puts the keys one off: step over it.
-      if (!hinted && keysUsable) {
+      if (!hinted) {
         const next = keys[key + 1];
-        if (next !== undefined && holdsVersion(text, versStart, next)) {
+        if (next !== undefined && text.startsWith(next, versStart) && text.startsWith('",', versStart + next.length)) {
           expected = next;
           hinted = true;
           key++;
@@ -211,13 +266,8 @@ function findPlainLines(
         member = last - 39;
         if (!text.startsWith(vMember, last - 7) || !text.startsWith(pubtimeMember, member)) member = -1;
       }
-      const pubtime = member + pubtimeLength;
-      if (
-        closing === 0x7d &&
-        member > versStart &&
-        text.indexOf('"', pubtime) === pubtime + 20 &&
-        notLaterThan(text, pubtime, cutoffCodes)
-      ) {
+      const at = member + pubtimeLength;
+      if (closing === 0x7d && member > versStart && text.indexOf('"', at) === at + 20) {
         const lastClose = text.lastIndexOf("}", member);
         if (lastClose > versStart && text.startsWith(yankedFalse, lastClose)) {
           if (hinted && expected !== undefined) version = expected;
@@ -227,36 +277,68 @@ function findPlainLines(
             if (versEnd !== -1 && versEnd < lastClose && !sliced.includes("\\")) version = sliced;
           }
           if (version !== null && versStart + version.length >= lastClose) version = null;
+          if (version !== null) pubtime = text.slice(at, at + 20);
         }
       }
     }
-    const storedAt = version === null ? undefined : times[version];
-    if (version !== null && storedAt !== undefined && storedAt <= matureBy && (special === null || !special[version])) {
-      plain++;
-    } else {
-      others.push(start, end);
-      otherLineNumbers.push(lineCount);
-    }
+    versions.push(version);
+    pubtimes.push(pubtime);
     start = end;
   }
-  return { plain, lineCount, others, otherLineNumbers };
+  starts.push(text.length);
+  return { starts, versions, pubtimes };
 }
 
-/** Whether the line's version, at `at`, is `version` (which holds no quote or backslash): it is followed by `",`. */
-function holdsVersion(text: string, at: number, version: string): boolean {
-  return text.startsWith(version, at) && text.startsWith('",', at + version.length);
+/** The lines plain now, counted; where the others lie and their line numbers. */
+interface PlainNow {
+  readonly plain: number;
+  /** Start and end of each line that is not plain, in order. */
+  readonly others: readonly number[];
+  readonly otherLineNumbers: readonly number[];
 }
 
 /**
- * Whether the 20 characters at `at` come no later than the cutoff (its character codes; a pubtime of cargo's shape) in
- * text order. Most pubtimes differ from it within the first few characters (the year, the month).
+ * The lines plain now among those plain in shape (see `filterWithPlainLines`). With `bytes` (shapes kept for them),
+ * checks as it goes that the shapes fit: every line but the last ends with a newline. Null when they do not.
  */
-function notLaterThan(text: string, at: number, cutoff: readonly number[]): boolean {
-  for (let i = 0; i < 20; i++) {
-    const difference = text.charCodeAt(at + i) - (cutoff[i] as number);
-    if (difference !== 0) return difference < 0;
+function plainNow(
+  shapes: LineShapes,
+  bytes: Uint8Array | null,
+  times: Readonly<Record<string, UnixSeconds>>,
+  special: Readonly<Record<string, true>> | null,
+  matureBy: UnixSeconds,
+  cutoff: string,
+): PlainNow | null {
+  const { starts, versions, pubtimes } = shapes;
+  const lineCount = versions.length;
+  if (starts.length !== lineCount + 1 || pubtimes.length !== lineCount || starts[0] !== 0) return null;
+  if (bytes !== null && starts[lineCount] !== bytes.byteLength) return null;
+  const last = lineCount - 1;
+  const others: number[] = [];
+  const otherLineNumbers: number[] = [];
+  let plain = 0;
+  for (let line = 0; line < lineCount; line++) {
+    if (bytes !== null && bytes[(starts[line + 1] as number) - 1] !== 0x0a && line !== last) return null;
+    const version = versions[line];
+    if (typeof version === "string") {
+      // Text order is time order for pubtimes in cargo's shape; any other text is no later than the cutoff only where
+      // the record's time decides (see `filterWithPlainLines`).
+      const pubtime = pubtimes[line] as string;
+      const storedAt = times[version];
+      if (
+        pubtime <= cutoff &&
+        storedAt !== undefined &&
+        storedAt <= matureBy &&
+        (special === null || !special[version])
+      ) {
+        plain++;
+        continue;
+      }
+    }
+    others.push(starts[line] as number, starts[line + 1] as number);
+    otherLineNumbers.push(line);
   }
-  return true;
+  return { plain, others, otherLineNumbers };
 }
 
 /** Versions that are never plain here: excepted, or holding a trust signal or unknown trust data; null: none. */

@@ -1,4 +1,5 @@
 import type { IndexLine, ScannedIndexFile } from "./index-file.ts";
+import type { LineShapes } from "./plain-line-filter.ts";
 import { decodeUtf8Exactly } from "./utf8.ts";
 
 /**
@@ -28,11 +29,18 @@ export function scanCacheKey(path: string, etag: string | null, byteLength: numb
   return `${SCAN_CACHE_FORMAT}/${path}/${byteLength}/${etag}`;
 }
 
-/** What is kept: the lines (JSON.parse rebuilds them natively, far cheaper than scanning again), and the counts. */
+/**
+ * What is kept: the lines (JSON.parse rebuilds them natively, far cheaper than scanning again), and the counts. For a
+ * file read by its plain lines (plain-line-filter.ts), which is never scanned whole, its line shapes instead.
+ */
 interface KeptScan {
   readonly lines: IndexLine[];
   readonly linesWithoutPubtime: number;
   readonly linesWithPubtimeKey: number;
+}
+
+interface KeptShapes {
+  readonly shapes: LineShapes;
 }
 
 /** The value to keep for `file`, or null when it is not kept (not ASCII). */
@@ -46,17 +54,46 @@ export function encodeKeptScan(file: ScannedIndexFile, bytes: Uint8Array): strin
   return JSON.stringify(kept);
 }
 
+/** The value to keep for the line shapes of `text`, or null when they are not kept (not ASCII). */
+export function encodeKeptShapes(shapes: LineShapes, text: string, bytes: Uint8Array): string | null {
+  if (text.length !== bytes.byteLength) return null;
+  const kept: KeptShapes = { shapes };
+  return JSON.stringify(kept);
+}
+
+/**
+ * What was kept for `bytes`: their scan, the line shapes of a file read by its plain lines, or null when `value` is
+ * neither. Shapes are checked against the bytes as they are used (`filterWithLineShapes`), line by line.
+ */
+export function decodeKept(
+  value: string,
+  bytes: Uint8Array,
+): { scan: ScannedIndexFile } | { shapes: LineShapes } | null {
+  let kept: Partial<KeptScan & KeptShapes>;
+  try {
+    kept = JSON.parse(value) as Partial<KeptScan & KeptShapes>;
+  } catch {
+    return null;
+  }
+  const shapes = kept?.shapes;
+  if (shapes !== undefined) {
+    const { starts, versions, pubtimes } = shapes;
+    return Array.isArray(starts) && Array.isArray(versions) && Array.isArray(pubtimes) ? { shapes } : null;
+  }
+  const scan = kept === null ? null : scanOf(kept as KeptScan, bytes);
+  return scan === null ? null : { scan };
+}
+
 /**
  * The kept scan of `bytes`, or null when `value` does not fit them. The text is decoded only if someone asks for it
  * (the proxy copies kept lines from the bytes and never does).
  */
 export function decodeKeptScan(value: string, bytes: Uint8Array): ScannedIndexFile | null {
-  let kept: KeptScan;
-  try {
-    kept = JSON.parse(value) as KeptScan;
-  } catch {
-    return null;
-  }
+  const kept = decodeKept(value, bytes);
+  return kept !== null && "scan" in kept ? kept.scan : null;
+}
+
+function scanOf(kept: KeptScan, bytes: Uint8Array): ScannedIndexFile | null {
   const lines = kept.lines;
   if (!Array.isArray(lines)) return null;
   // The lines must tile the bytes exactly, each ending at a newline (the last one may end the body instead).

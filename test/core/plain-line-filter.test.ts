@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type IndexScanOptions, scanIndexFile } from "../../src/core/index-file.ts";
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
-import { filterWithPlainLines } from "../../src/core/plain-line-filter.ts";
+import { filterWithLineShapes, filterWithPlainLines, findLineShapes } from "../../src/core/plain-line-filter.ts";
 import { defaultRules, type VisibilityRules } from "../../src/core/policy.ts";
 import { decodeCrateRecord, encodeCrateRecord } from "../../src/core/publish-times.ts";
+import { decodeKept, encodeKeptShapes } from "../../src/core/scan-cache.ts";
 import { formatRfc3339 } from "../../src/core/time.ts";
 import { ENGINE_INDEX_SCAN } from "../../src/edge/engine-index-scan.ts";
 import { exceptionsArbitrary, generatedRecord, trustArbitrary } from "../support/rule-arbitraries.ts";
@@ -110,9 +111,10 @@ const scenario = fc.record({
 });
 
 describe("filterWithPlainLines", () => {
-  it("answers what scanning and filtering the whole file gives, whenever it answers", () => {
+  it("answers what scanning and filtering the whole file gives, whenever it answers, from the text or kept shapes", () => {
     let answered = 0;
     let runs = 0;
+    let expectedFromKept = 0;
     fc.assert(
       fc.property(scenario, (s) => {
         runs++;
@@ -155,11 +157,36 @@ describe("filterWithPlainLines", () => {
         expect(found.file.textLength).toBe(file.textLength);
         expect(found.file.lines).toEqual(file.lines);
         expect(found.filtered.verdicts).toEqual(whole.verdicts);
+
+        // The same from the line shapes kept for the bytes (an ASCII body), read back as a later request reads them.
+        const bytes = new TextEncoder().encode(text);
+        const shapes = findLineShapes(text, record);
+        const value = shapes === null ? null : encodeKeptShapes(shapes, text, bytes);
+        if (value === null) return;
+        const kept = decodeKept(value, bytes);
+        if (kept === null || !("shapes" in kept)) throw new Error("kept shapes not read back");
+        const again = filterWithLineShapes(
+          "demo",
+          kept.shapes,
+          { text: null, bytes },
+          record,
+          window,
+          s.now,
+          rules,
+          options,
+        );
+        if (again === null) throw new Error("kept shapes declined where the text was answered");
+        expectedFromKept++;
+        expect(seen(again.filtered)).toEqual(seen(whole));
+        expect(again.file.lines).toEqual(file.lines);
+        expect(again.filtered.verdicts).toEqual(whole.verdicts);
       }),
       { numRuns: 3_000 },
     );
     // The property says nothing about runs it declines: most must be answered.
     expect(answered).toBeGreaterThan(runs / 2);
+    // Non-ASCII bodies keep no shapes; the others must be exercised too.
+    expect(expectedFromKept).toBeGreaterThan(answered / 5);
   });
 
   it("does not take a yanked line for plain when a nested object ends the line the way crates.io's end does", () => {

@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
+import { filterIndexFile } from "../../src/core/index-filter.ts";
 import type { Phase } from "../../src/core/phase-timings.ts";
+import { findLineShapes, type LineShapes } from "../../src/core/plain-line-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import type { ScanCache } from "../../src/core/ports.ts";
-import { decodeKeptScan, encodeKeptScan, SCAN_CACHE_MIN_BYTES, scanCacheKey } from "../../src/core/scan-cache.ts";
+import {
+  decodeKeptScan,
+  encodeKeptScan,
+  encodeKeptShapes,
+  SCAN_CACHE_MIN_BYTES,
+  scanCacheKey,
+} from "../../src/core/scan-cache.ts";
 import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
 import { windowOf } from "../support/window-of.ts";
 
@@ -143,17 +151,59 @@ describe("the decider with a scan cache", () => {
         timings: { add: (phase) => phases.push(phase) },
       }).decide;
 
-    it("answers a body of more lines than the limit from its plain lines, every time, keeping no scan", async () => {
+    it("answers a body of more lines than the limit from its plain lines and keeps their shapes, not a scan", async () => {
       const cache = new RecordingScanCache();
       const phases: Phase[] = [];
       const first = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
-      const next = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("12h"), null);
-      expect(phases.filter((phase) => phase === "plain-lines")).toHaveLength(2);
+      expect(phases).toEqual(expect.arrayContaining(["decode", "plain-lines"]));
       expect(phases).not.toContain("scan");
-      expect(cache.puts).toHaveLength(0);
-      if (!first.ok || !next.ok) throw new Error("not decided");
+      expect(cache.puts).toHaveLength(1);
+      const record = await times().lookup("demo");
+      const shapes = findLineShapes(TEXT, record);
+      expect(shapes).not.toBeNull();
+      expect(cache.values.get(cache.puts[0] as string)).toBe(encodeKeptShapes(shapes as LineShapes, TEXT, BYTES));
+      if (!first.ok) throw new Error("not decided");
       expect(first.filtered.hiddenLines).toEqual([401, 402]);
-      expect(next.filtered.hiddenLines).toEqual([401]);
+    });
+
+    it("answers another window from the kept shapes without decoding the body, as scanning it whole would", async () => {
+      const cache = new RecordingScanCache();
+      await decideWith(cache, 402, [])("demo", "de/mo/demo", windowOf("7d"), null);
+      for (const label of ["12h", "7d", "30d"]) {
+        const phases: Phase[] = [];
+        const next = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf(label), null);
+        expect(phases).toEqual(expect.arrayContaining(["scan-cache", "plain-lines"]));
+        expect(phases).not.toContain("decode");
+        if (!next.ok) throw new Error("not decided");
+        const whole = filterIndexFile(
+          "demo",
+          scanIndexFile(TEXT),
+          await times().lookup("demo"),
+          windowOf(label),
+          NOW,
+          defaultRules(false),
+        );
+        expect(next.filtered.hiddenLines).toEqual(whole.hiddenLines);
+        expect(next.filtered.hiddenSpans).toEqual(whole.hiddenSpans);
+        expect(next.filtered.kept).toBe(whole.kept);
+        expect(next.filtered.nextChangeAt).toBe(whole.nextChangeAt);
+        expect(next.file.lines).toEqual(scanIndexFile(TEXT).lines);
+      }
+      expect(cache.puts).toHaveLength(1);
+    });
+
+    it("reads kept shapes that do not fit the bytes as a miss", async () => {
+      const cache = new RecordingScanCache();
+      await decideWith(cache, 402, [])("demo", "de/mo/demo", windowOf("7d"), null);
+      const key = cache.puts[0] as string;
+      const kept = JSON.parse(cache.values.get(key) as string) as { shapes: { starts: number[] } };
+      // One line's start moved: no longer where a line begins.
+      kept.shapes.starts[7] = (kept.shapes.starts[7] as number) + 1;
+      cache.values.set(key, JSON.stringify(kept));
+      const phases: Phase[] = [];
+      const decided = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+      expect(phases).toContain("decode");
+      expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
     });
 
     it("scans and keeps a body of no more lines than the limit, as without plain lines", async () => {
