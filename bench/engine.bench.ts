@@ -51,7 +51,10 @@ function summarize(bench: EngineBench): string[] {
       `  core parts: decode ${ms(file.decodeMs)}, scan ${ms(file.scanMs)}, filter ${ms(file.filterMs)}` +
         (file.plainLinesMs === null
           ? ""
-          : `; the edge finds its plain lines in place instead of scan + filter: ${ms(file.plainLinesMs)}`),
+          : `; the edge finds its plain lines in place instead of scan + filter: ${ms(file.plainLinesMs)}` +
+            (file.keptShapesMs === null
+              ? ""
+              : `; a later request, from the kept line shapes and the bytes (no decode): ${ms(file.keptShapesMs)} in all`)),
       `  whole filtered 200: + ETag ${ms(file.etagMs)} = ${ms(file.requestMs)} (hashing the body instead, without a strong upstream tag: ${ms(file.bodyHashEtagMs)})`,
     );
   }

@@ -68,6 +68,11 @@ export interface EngineBenchFigure {
    */
   readonly plainLinesMs: number | null;
   /**
+   * The same body decided again by a later request, from the line shapes the first one kept (read back from their
+   * kept text) and the bytes, without decoding them: null where `plainLinesMs` is, or for a body that is not ASCII.
+   */
+  readonly keptShapesMs: number | null;
+  /**
    * Upstream bytes → the bytes a filtered 200 sends, as the edge makes them: decode, record decode, then the plain
    * lines found in place (big bodies) or scan and filter, body bytes (best round).
    */
