@@ -160,7 +160,6 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       if (looked?.ok === true) {
         record = looked.record;
         const now = clock.now();
-        let shapes: LineShapes | null = keptShapes;
         const found = timed(timings, "plain-lines", () => {
           if (body === undefined) {
             return filterWithLineShapes(
@@ -174,7 +173,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
               options.scan,
             );
           }
-          shapes = findLineShapes(body, looked.record);
+          const shapes = findLineShapes(body, looked.record);
           return shapes === null
             ? null
             : filterWithLineShapes(
@@ -188,11 +187,13 @@ export function createCrateDecider(options: CrateDeciderOptions): {
                 options.scan,
               );
         });
-        const foundShapes: LineShapes | null = shapes;
-        if (body !== undefined && foundShapes !== null && cache !== undefined && key !== null) {
-          await keep(cache, key, () => encodeKeptShapes(foundShapes, body, bytes));
+        if (found !== null) {
+          if (body !== undefined && cache !== undefined && key !== null) {
+            await keep(cache, key, () => encodeKeptShapes(found.shapes, body, bytes));
+          }
+          const { file, filtered } = found;
+          return { ok: true, file, filtered, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
         }
-        if (found !== null) return { ok: true, ...found, now, upstreamHeaders: upstream.headers, upstreamBytes: bytes };
       }
     }
     if (file === null) {

@@ -64,6 +64,8 @@ export function filterWithPlainLines(
 export interface PlainLineAnswer {
   readonly file: ScannedIndexFile;
   readonly filtered: FilteredIndexFile;
+  /** The shapes to keep for these bytes: those given, with the readings of the lines not plain in shape. */
+  readonly shapes: LineShapes;
 }
 
 /**
@@ -80,6 +82,12 @@ export interface LineShapes {
    * it with its cutoff in one native comparison, where comparing the line's characters in place cost ~3 µs a line.
    */
   readonly pubtimes: readonly (string | null)[];
+  /**
+   * How the scanner reads each line not plain in shape (yanked, of another head or tail), in order, offsets included:
+   * such a line is never plain, so every request reads it, and a later request takes its reading from here instead of
+   * decoding and scanning it again. Absent from shapes found now (their lines are read with the others).
+   */
+  readonly readings?: readonly IndexLine[];
 }
 
 /**
@@ -134,13 +142,33 @@ export function filterWithLineShapes(
     return text;
   };
 
-  // The other lines, read in one scan of their text joined (a scan's set-up costs more than a short line's reading),
-  // each then placed back where it lies in the file. From kept shapes, only their bytes are decoded.
+  // The other lines: those not plain in shape from their kept readings, if any; the rest read in one scan of their text
+  // joined (a scan's set-up costs more than a short line's reading), each then placed back where it lies in the file.
+  // From kept shapes, only their bytes are decoded.
+  const { versions, readings } = shapes;
+  const read: IndexLine[] = [];
+  const unread: number[] = [];
+  let reading = 0;
+  for (let other = 0; other < otherLineNumbers.length; other++) {
+    const kept = versions[otherLineNumbers[other] as number] === null ? readings?.[reading++] : undefined;
+    // A kept reading must be one, of this very line (kept shapes are checked as they are used).
+    if (
+      kept !== undefined &&
+      (typeof kept !== "object" ||
+        kept === null ||
+        kept.start !== others[2 * other] ||
+        kept.end !== others[2 * other + 1])
+    )
+      return null;
+    if (kept === undefined) unread.push(other);
+    read.push(kept as IndexLine);
+  }
+  if (readings !== undefined && reading !== readings.length) return null;
   const pieces: string[] = [];
   const decoder = source.text === null ? new TextDecoder() : null;
-  for (let other = 0; other < others.length; other += 2) {
-    const from = others[other] as number;
-    const to = others[other + 1] as number;
+  for (const other of unread) {
+    const from = others[2 * other] as number;
+    const to = others[2 * other + 1] as number;
     const piece =
       source.text !== null
         ? source.text.slice(from, to)
@@ -148,14 +176,22 @@ export function filterWithLineShapes(
     pieces.push(piece.endsWith("\n") ? piece : `${piece}\n`);
   }
   const scanned = scanIndexFile(pieces.join(""), scanOptions).lines;
-  const read: IndexLine[] = [];
+  for (let index = 0; index < scanned.length; index++) {
+    const other = unread[index] as number;
+    read[other] = {
+      ...(scanned[index] as IndexLine),
+      start: others[2 * other] as number,
+      end: others[2 * other + 1] as number,
+    };
+  }
   let withoutPubtime = 0;
   let withPubtimeKey = plain;
-  for (let index = 0; index < scanned.length; index++) {
-    const line = scanned[index] as IndexLine;
-    read.push({ ...line, start: others[2 * index] as number, end: others[2 * index + 1] as number });
+  const notPlainInShape: IndexLine[] = [];
+  for (let other = 0; other < read.length; other++) {
+    const line = read[other] as IndexLine;
     if (line.pubtime === null) withoutPubtime++;
     if (line.hasPubtimeKey) withPubtimeKey++;
+    if (readings === undefined && versions[otherLineNumbers[other] as number] === null) notPlainInShape.push(line);
   }
   const readFile: ScannedIndexFile = {
     get text() {
@@ -178,6 +214,7 @@ export function filterWithLineShapes(
   };
   const hiddenLines = decided.hiddenLines.map((index) => otherLineNumbers[index] as number);
   return {
+    shapes: readings === undefined ? { ...shapes, readings: notPlainInShape } : shapes,
     file: {
       get text() {
         return wholeText();

@@ -77,8 +77,9 @@ export function decodeKept(
   }
   const shapes = kept?.shapes;
   if (shapes !== undefined) {
-    const { starts, versions, pubtimes } = shapes;
-    return Array.isArray(starts) && Array.isArray(versions) && Array.isArray(pubtimes) ? { shapes } : null;
+    const { starts, versions, pubtimes, readings } = shapes;
+    const arrays = Array.isArray(starts) && Array.isArray(versions) && Array.isArray(pubtimes);
+    return arrays && (readings === undefined || Array.isArray(readings)) ? { shapes } : null;
   }
   const scan = kept === null ? null : scanOf(kept as KeptScan, bytes);
   return scan === null ? null : { scan };

@@ -3,7 +3,7 @@ import { createCrateDecider } from "../../src/core/crate-decider.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { filterIndexFile } from "../../src/core/index-filter.ts";
 import type { Phase } from "../../src/core/phase-timings.ts";
-import { findLineShapes, type LineShapes } from "../../src/core/plain-line-filter.ts";
+import { filterWithPlainLines, type PlainLineAnswer } from "../../src/core/plain-line-filter.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import type { ScanCache } from "../../src/core/ports.ts";
 import {
@@ -159,9 +159,13 @@ describe("the decider with a scan cache", () => {
       expect(phases).not.toContain("scan");
       expect(cache.puts).toHaveLength(1);
       const record = await times().lookup("demo");
-      const shapes = findLineShapes(TEXT, record);
-      expect(shapes).not.toBeNull();
-      expect(cache.values.get(cache.puts[0] as string)).toBe(encodeKeptShapes(shapes as LineShapes, TEXT, BYTES));
+      const found = filterWithPlainLines("demo", TEXT, record, windowOf("7d"), NOW, defaultRules(false));
+      expect(found).not.toBeNull();
+      expect(cache.values.get(cache.puts[0] as string)).toBe(
+        encodeKeptShapes((found as PlainLineAnswer).shapes, TEXT, BYTES),
+      );
+      // With the reading of its one line not plain in shape (the yanked 1.0.1), as the whole file's scan reads it.
+      expect((found as PlainLineAnswer).shapes.readings).toEqual([scanIndexFile(TEXT).lines[401]]);
       if (!first.ok) throw new Error("not decided");
       expect(first.filtered.hiddenLines).toEqual([401, 402]);
     });
@@ -196,14 +200,32 @@ describe("the decider with a scan cache", () => {
       const cache = new RecordingScanCache();
       await decideWith(cache, 402, [])("demo", "de/mo/demo", windowOf("7d"), null);
       const key = cache.puts[0] as string;
-      const kept = JSON.parse(cache.values.get(key) as string) as { shapes: { starts: number[] } };
-      // One line's start moved: no longer where a line begins.
-      kept.shapes.starts[7] = (kept.shapes.starts[7] as number) + 1;
-      cache.values.set(key, JSON.stringify(kept));
-      const phases: Phase[] = [];
-      const decided = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
-      expect(phases).toContain("decode");
-      expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
+      const value = cache.values.get(key) as string;
+      const bent = (bend: (shapes: { starts: number[]; readings: { start: number }[] }) => void) => {
+        const kept = JSON.parse(value) as { shapes: { starts: number[]; readings: { start: number }[] } };
+        bend(kept.shapes);
+        return JSON.stringify(kept);
+      };
+      for (const misfit of [
+        // One line's start moved: no longer where a line begins.
+        bent((shapes) => {
+          shapes.starts[7] = (shapes.starts[7] as number) + 1;
+        }),
+        // The yanked line's reading said to start elsewhere.
+        bent((shapes) => {
+          (shapes.readings[0] as { start: number }).start += 1;
+        }),
+        // A reading that is none.
+        bent((shapes) => {
+          shapes.readings[0] = null as unknown as { start: number };
+        }),
+      ]) {
+        cache.values.set(key, misfit);
+        const phases: Phase[] = [];
+        const decided = await decideWith(cache, 402, phases)("demo", "de/mo/demo", windowOf("7d"), null);
+        expect(phases).toContain("decode");
+        expect(decided.ok && decided.filtered.hiddenLines).toEqual([401, 402]);
+      }
     });
 
     it("scans and keeps a body of no more lines than the limit, as without plain lines", async () => {

@@ -9,10 +9,10 @@ import { filteredEtag, strongEtagFor } from "../../src/core/etag.ts";
 import { filteredBodyBytes } from "../../src/core/filtered-body.ts";
 import { scanIndexFile } from "../../src/core/index-file.ts";
 import { type FilteredIndexFile, filterIndexFile } from "../../src/core/index-filter.ts";
-import { filterWithLineShapes, filterWithPlainLines, findLineShapes } from "../../src/core/plain-line-filter.ts";
-import { decodeKept, encodeKeptShapes } from "../../src/core/scan-cache.ts";
+import { filterWithLineShapes, filterWithPlainLines } from "../../src/core/plain-line-filter.ts";
 import { CRATES_IO_PUBTIME_SWITCH_ON, type VisibilityRules } from "../../src/core/policy.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
+import { decodeKept, encodeKeptShapes } from "../../src/core/scan-cache.ts";
 import { parsePubtime } from "../../src/core/time.ts";
 import { decodeUtf8Exactly } from "../../src/core/utf8.ts";
 import { ENGINE_INDEX_SCAN, ENGINE_PLAIN_LINES } from "../../src/edge/engine-index-scan.ts";
@@ -104,14 +104,17 @@ function keptShapesAnswer(
   return filterWithLineShapes(crate, kept.shapes, { text: null, bytes }, record, window, now, rules, ENGINE_INDEX_SCAN);
 }
 
-/** What a first request keeps of the body's line shapes; null when it keeps none (another head, not ASCII). */
+/**
+ * What a first request keeps of the body's line shapes (with the readings of the lines not plain in shape); null when
+ * it keeps none (it declines the body, or the body is not ASCII).
+ */
 function keptShapesValue(
   vector: EngineVector,
   bytes: Uint8Array,
   record: ReturnType<typeof decodeCrateRecord> | null,
 ): string | null {
-  const shapes = findLineShapes(vector.text, record);
-  return shapes === null ? null : encodeKeptShapes(shapes, vector.text, bytes);
+  const found = plainLinesOf(vector, vector.text, record, rulesFor(vector));
+  return found === null ? null : encodeKeptShapes(found.shapes, vector.text, bytes);
 }
 
 /** The same with the naive filter: decode, JSON.parse every line, decide, join, encode. */
