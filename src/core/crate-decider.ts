@@ -161,31 +161,11 @@ export function createCrateDecider(options: CrateDeciderOptions): {
         record = looked.record;
         const now = clock.now();
         const found = timed(timings, "plain-lines", () => {
-          if (body === undefined) {
-            return filterWithLineShapes(
-              name,
-              keptShapes as LineShapes,
-              { text: null, bytes },
-              looked.record,
-              window,
-              now,
-              options.rules,
-              options.scan,
-            );
-          }
-          const shapes = findLineShapes(body, looked.record);
+          const shapes = keptShapes ?? findLineShapes(body as string, looked.record);
+          const source = body === undefined ? ({ text: null, bytes } as const) : ({ text: body, bytes: null } as const);
           return shapes === null
             ? null
-            : filterWithLineShapes(
-                name,
-                shapes,
-                { text: body, bytes: null },
-                looked.record,
-                window,
-                now,
-                options.rules,
-                options.scan,
-              );
+            : filterWithLineShapes(name, shapes, source, looked.record, window, now, options.rules, options.scan);
         });
         if (found !== null) {
           if (body !== undefined && cache !== undefined && key !== null) {

@@ -26,7 +26,7 @@ import type { CooldownWindow } from "./window.ts";
  * It goes in two steps, so that the first can be kept for the bytes (scan-cache.ts) and only the second repeated for
  * another window, another record or another moment:
  * - `findLineShapes`, whatever the window, the record and the rules: which lines are plain in shape, with their
- *   version and where their pubtime lies;
+ *   version and their pubtime as written;
  * - `filterWithLineShapes`: of those, the lines plain now.
  *
  * A line is plain when, read by its ends exactly as the scanner's end-anchored reading reads it (the proof that the
@@ -142,56 +142,14 @@ export function filterWithLineShapes(
     return text;
   };
 
-  // The other lines: those not plain in shape from their kept readings, if any; the rest read in one scan of their text
-  // joined (a scan's set-up costs more than a short line's reading), each then placed back where it lies in the file.
-  // From kept shapes, only their bytes are decoded.
-  const { versions, readings } = shapes;
-  const read: IndexLine[] = [];
-  const unread: number[] = [];
-  let reading = 0;
-  for (let other = 0; other < otherLineNumbers.length; other++) {
-    const kept = versions[otherLineNumbers[other] as number] === null ? readings?.[reading++] : undefined;
-    // A kept reading must be one, of this very line (kept shapes are checked as they are used).
-    if (
-      kept !== undefined &&
-      (typeof kept !== "object" ||
-        kept === null ||
-        kept.start !== others[2 * other] ||
-        kept.end !== others[2 * other + 1])
-    )
-      return null;
-    if (kept === undefined) unread.push(other);
-    read.push(kept as IndexLine);
-  }
-  if (readings !== undefined && reading !== readings.length) return null;
-  const pieces: string[] = [];
-  const decoder = source.text === null ? new TextDecoder() : null;
-  for (const other of unread) {
-    const from = others[2 * other] as number;
-    const to = others[2 * other + 1] as number;
-    const piece =
-      source.text !== null
-        ? source.text.slice(from, to)
-        : (decoder as TextDecoder).decode(source.bytes.subarray(from, to));
-    pieces.push(piece.endsWith("\n") ? piece : `${piece}\n`);
-  }
-  const scanned = scanIndexFile(pieces.join(""), scanOptions).lines;
-  for (let index = 0; index < scanned.length; index++) {
-    const other = unread[index] as number;
-    read[other] = {
-      ...(scanned[index] as IndexLine),
-      start: others[2 * other] as number,
-      end: others[2 * other + 1] as number,
-    };
-  }
+  const readOthers = readOtherLines(shapes, source, others, otherLineNumbers, scanOptions);
+  if (readOthers === null) return null;
+  const { read, notPlainInShape } = readOthers;
   let withoutPubtime = 0;
   let withPubtimeKey = plain;
-  const notPlainInShape: IndexLine[] = [];
-  for (let other = 0; other < read.length; other++) {
-    const line = read[other] as IndexLine;
+  for (const line of read) {
     if (line.pubtime === null) withoutPubtime++;
     if (line.hasPubtimeKey) withPubtimeKey++;
-    if (readings === undefined && versions[otherLineNumbers[other] as number] === null) notPlainInShape.push(line);
   }
   const readFile: ScannedIndexFile = {
     get text() {
@@ -214,7 +172,7 @@ export function filterWithLineShapes(
   };
   const hiddenLines = decided.hiddenLines.map((index) => otherLineNumbers[index] as number);
   return {
-    shapes: readings === undefined ? { ...shapes, readings: notPlainInShape } : shapes,
+    shapes: shapes.readings === undefined ? { ...shapes, readings: notPlainInShape } : shapes,
     file: {
       get text() {
         return wholeText();
@@ -249,6 +207,65 @@ export function filterWithLineShapes(
       unknownAges: decided.unknownAges,
     },
   };
+}
+
+/**
+ * How the scanner reads the lines that are not plain now (`others`: start and end of each; `otherLineNumbers`: which
+ * line each is), in order, and which of those readings are of lines not plain in shape (to keep). Those lines are taken
+ * from the shapes' kept readings when they have them; the rest are read in one scan of their text joined (a scan's
+ * set-up costs more than a short line's reading), each then placed back where it lies in the file. From kept shapes,
+ * only those lines' bytes are decoded. Null when a kept reading is not one of its line.
+ */
+function readOtherLines(
+  shapes: LineShapes,
+  source: { readonly text: string; readonly bytes: null } | { readonly text: null; readonly bytes: Uint8Array },
+  others: readonly number[],
+  otherLineNumbers: readonly number[],
+  scanOptions: IndexScanOptions,
+): { read: IndexLine[]; notPlainInShape: IndexLine[] } | null {
+  const { versions, readings } = shapes;
+  const read: IndexLine[] = [];
+  const unread: number[] = [];
+  let reading = 0;
+  for (let other = 0; other < otherLineNumbers.length; other++) {
+    const kept = versions[otherLineNumbers[other] as number] === null ? readings?.[reading++] : undefined;
+    // A kept reading must be one, of this very line (kept shapes are checked as they are used).
+    if (
+      kept !== undefined &&
+      (typeof kept !== "object" ||
+        kept === null ||
+        kept.start !== others[2 * other] ||
+        kept.end !== others[2 * other + 1])
+    )
+      return null;
+    if (kept === undefined) unread.push(other);
+    read.push(kept as IndexLine);
+  }
+  if (readings !== undefined && reading !== readings.length) return null;
+  const pieces: string[] = [];
+  const decoder = source.text === null ? new TextDecoder() : null;
+  for (const other of unread) {
+    const from = others[2 * other] as number;
+    const to = others[2 * other + 1] as number;
+    const piece =
+      source.text !== null
+        ? source.text.slice(from, to)
+        : (decoder as TextDecoder).decode(source.bytes.subarray(from, to));
+    pieces.push(piece.endsWith("\n") ? piece : `${piece}\n`);
+  }
+  const scanned = scanIndexFile(pieces.join(""), scanOptions).lines;
+  const notPlainInShape: IndexLine[] = [];
+  for (let index = 0; index < scanned.length; index++) {
+    const other = unread[index] as number;
+    const line = {
+      ...(scanned[index] as IndexLine),
+      start: others[2 * other] as number,
+      end: others[2 * other + 1] as number,
+    };
+    read[other] = line;
+    if (versions[otherLineNumbers[other] as number] === null) notPlainInShape.push(line);
+  }
+  return { read, notPlainInShape };
 }
 
 /**
