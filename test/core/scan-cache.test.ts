@@ -140,10 +140,10 @@ describe("the decider with a scan cache", () => {
       for (const line of scanIndexFile(TEXT).lines) store.set("demo", line.version as string, line.pubtime as number);
       return store;
     };
-    const decideWith = (cache: ScanCache, fromLines: number, phases: Phase[]) =>
+    const decideWith = (cache: ScanCache, fromLines: number, phases: Phase[], publishTimes = times()) =>
       createCrateDecider({
         upstream: new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } }),
-        publishTimes: times(),
+        publishTimes,
         rules: defaultRules(false),
         clock: new FixedClock(NOW),
         scanCache: cache,
@@ -194,6 +194,41 @@ describe("the decider with a scan cache", () => {
         expect(next.file.lines).toEqual(scanIndexFile(TEXT).lines);
       }
       expect(cache.puts).toHaveLength(1);
+    });
+
+    it("applies the record of the moment to kept shapes: a time pushed since, a version it does not know", async () => {
+      const cache = new RecordingScanCache();
+      await decideWith(cache, 402, [])("demo", "de/mo/demo", windowOf("7d"), null);
+      // Since the shapes were kept: 0.0.5's time moved to an hour ago, and 0.0.9 is gone from the record (with trust
+      // on, a version the record does not know is held: its trust data is unknown).
+      const store = times().set("demo", "0.0.5", NOW - 3_600);
+      store.records.get("demo")?.delete("0.0.9");
+      store.trust.set("demo", { unknown: new Set(), signals: new Map() });
+      const rules = { ...defaultRules(true) };
+      const phases: Phase[] = [];
+      const decided = await createCrateDecider({
+        upstream: new InMemoryUpstream().set("de/mo/demo", { body: TEXT, headers: { etag: '"v1"' } }),
+        publishTimes: store,
+        rules,
+        clock: new FixedClock(NOW),
+        scanCache: cache,
+        plainLines: { fromBytes: SCAN_CACHE_MIN_BYTES, fromLines: 402 },
+        timings: { add: (phase) => phases.push(phase) },
+      }).decide("demo", "de/mo/demo", windowOf("7d"), null);
+      expect(phases).not.toContain("decode");
+      if (!decided.ok) throw new Error("not decided");
+      const whole = filterIndexFile(
+        "demo",
+        scanIndexFile(TEXT),
+        await store.lookup("demo"),
+        windowOf("7d"),
+        NOW,
+        rules,
+      );
+      expect(decided.filtered.hiddenLines).toEqual([5, 9, 401, 402]);
+      expect(decided.filtered.hiddenLines).toEqual(whole.hiddenLines);
+      expect(decided.filtered.hidden).toEqual(whole.hidden);
+      expect(decided.filtered.kept).toBe(whole.kept);
     });
 
     it("reads kept shapes that do not fit the bytes as a miss", async () => {
