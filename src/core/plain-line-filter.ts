@@ -60,6 +60,14 @@ export function filterWithPlainLines(
   return filterWithLineShapes(crate, shapes, { text, bytes: null }, record, window, now, rules, scanOptions);
 }
 
+/**
+ * The body that shapes are decided on: its text, or (for shapes kept for an ASCII body) its bytes, whose offsets are
+ * then the text's.
+ */
+export type BodySource =
+  | { readonly text: string; readonly bytes: null }
+  | { readonly text: null; readonly bytes: Uint8Array };
+
 /** What `filterWithLineShapes` answers: a file read by its plain lines, decided as the whole file's scan would be. */
 export interface PlainLineAnswer {
   readonly file: ScannedIndexFile;
@@ -105,15 +113,15 @@ export function findLineShapes(text: string, record: CrateRecord | null): LineSh
 
 /**
  * The lines plain now among those plain in shape, and every other line read and decided as the scanner and the filter
- * would (see `filterWithPlainLines`). `source` is the body: its text, or (for shapes kept for an ASCII body) its bytes,
- * whose offsets are then the text's. Null when it cannot apply: no record, security-fix admission on with advisories
- * (it weighs every version of the file), a moment outside years 0000–9999, shapes that do not fit the bytes, or so few
- * plain lines (a quarter or more to read in full) that scanning everything costs less.
+ * would (see `filterWithPlainLines`), on `source` (see `BodySource`). Null when it cannot apply: no record,
+ * security-fix admission on with advisories (it weighs every version of the file), a moment outside years 0000–9999,
+ * shapes that do not fit the bytes, or so few plain lines (a quarter or more to read in full) that scanning everything
+ * costs less.
  */
 export function filterWithLineShapes(
   crate: string,
   shapes: LineShapes,
-  source: { readonly text: string; readonly bytes: null } | { readonly text: null; readonly bytes: Uint8Array },
+  source: BodySource,
   record: CrateRecord | null,
   window: CooldownWindow,
   now: UnixSeconds,
@@ -218,7 +226,7 @@ export function filterWithLineShapes(
  */
 function readOtherLines(
   shapes: LineShapes,
-  source: { readonly text: string; readonly bytes: null } | { readonly text: null; readonly bytes: Uint8Array },
+  source: BodySource,
   others: readonly number[],
   otherLineNumbers: readonly number[],
   scanOptions: IndexScanOptions,
