@@ -5,6 +5,7 @@ import { bodyBytesOf } from "../core/known-body.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import { parseRoute } from "../core/route.ts";
+import { ANSWERS_SURROGATE_KEY, crateSurrogateKey } from "../core/surrogate-keys.ts";
 import type { UnixSeconds } from "../core/time.ts";
 import { isPassThrough } from "../core/window.ts";
 import type { AfterAnswer } from "./after-answer.ts";
@@ -45,7 +46,9 @@ interface StoredHead {
  * config.json and every answer but a 200 go to the core every time.
  *
  * - Key: prefix, {@link ANSWER_CACHE_FORMAT}, window label, index path, policy revision, settings. Publish times are
- *   not in the key: a newly pushed time applies when the entry ends, within the answer's `max-age`.
+ *   not in the key: a newly pushed time applies when the entry ends, within the answer's `max-age`, or at once where
+ *   `kv push --service-id` purges the crate's surrogate key (src/core/surrogate-keys.ts), which every entry carries
+ *   with the key of all answers.
  * - Lifetime: the `max-age` the core gave the answer (≤ 60 s while some age is unknown, ≤ upstream's remaining
  *   lifetime, ≤ the next maturing or exception expiry), and never past `upstream_max_ttl_seconds` after the upstream
  *   copy was made (its age counted from its `Date` and `Age`, conservatively), so a yank upstream still reaches cargo
@@ -57,8 +60,9 @@ interface StoredHead {
  */
 export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext): CooldownProxy {
   return async (request) => {
-    const key = answerKey(request, context);
-    if (key === null) return proxy(request);
+    const slot = answerSlot(request, context);
+    if (slot === null) return proxy(request);
+    const { key, crate } = slot;
     const entry = CoreCache.transactionLookup(key);
     const state = entry.state();
     if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
@@ -99,6 +103,7 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
           maxAge: lifetimeMs,
           userMetadata: JSON.stringify(head),
           length: prefix.byteLength + body.byteLength,
+          surrogateKeys: [crateSurrogateKey(crate), ANSWERS_SURROGATE_KEY],
         });
         writer.append(prefix);
         writer.append(body);
@@ -112,14 +117,17 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
   };
 }
 
-/** The cache key, or null when this request's answer is never cached. */
-export function answerKey(request: Request, context: AnswerCacheContext): string | null {
+/** The cache key and the crate whose answer it holds, or null when this request's answer is never cached. */
+export function answerSlot(request: Request, context: AnswerCacheContext): { key: string; crate: string } | null {
   if (request.method !== "GET" && request.method !== "HEAD") return null;
   const parsed = parseRoute(new URL(request.url).pathname);
   if (!parsed.ok) return null;
   const route = parsed.route;
   if (route.kind !== "index" || route.target.kind !== "crate" || isPassThrough(route.window)) return null;
-  return `${ANSWER_CACHE_PREFIX}${ANSWER_CACHE_FORMAT}/${route.window.label}/${route.target.path}/${context.policyRevision}/${context.settingsTag}`;
+  return {
+    key: `${ANSWER_CACHE_PREFIX}${ANSWER_CACHE_FORMAT}/${route.window.label}/${route.target.path}/${context.policyRevision}/${context.settingsTag}`,
+    crate: route.target.name,
+  };
 }
 
 /**

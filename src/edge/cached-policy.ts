@@ -1,11 +1,13 @@
 import { CoreCache } from "fastly:cache";
 import { DEFAULT_POLICY, decodePolicy, type Policy } from "../core/policy-document.ts";
+import { POLICY_SURROGATE_KEY } from "../core/surrogate-keys.ts";
 import { readKvPolicyRecord } from "./kv-policy.ts";
 import { PUBLISH_TIMES_STORE } from "./kv-publish-times.ts";
 
 /**
  * How long the edge keeps the policy record in the Core Cache: a policy `kv push` writes applies at the edge within
- * this many seconds (per POP; each POP reads `_policy` again at most this often).
+ * this many seconds (per POP; each POP reads `_policy` again at most this often), or at once where the push purges
+ * the copy's surrogate key (`kv push --service-id`).
  */
 export const POLICY_CACHE_SECONDS = 30;
 
@@ -62,6 +64,7 @@ export async function readCachedPolicy(storeName: string = PUBLISH_TIMES_STORE):
       maxAge: POLICY_CACHE_SECONDS * 1000,
       userMetadata: read.revision,
       length: bytes.byteLength,
+      surrogateKeys: [POLICY_SURROGATE_KEY],
     });
     body.append(bytes);
     body.close();

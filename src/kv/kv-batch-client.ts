@@ -1,5 +1,6 @@
 import { type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { RetryDecision } from "../node/retry.ts";
+import { rateLimitRetry, redact, summarize } from "./fastly-api-answer.ts";
 
 /** Where `kv push` writes: the Fastly API (or a stand-in), one KV store, one token. */
 export interface KvBatchTarget {
@@ -103,16 +104,6 @@ export async function putKvBatch(
   );
 }
 
-/** When a 429 says to come back: `Fastly-RateLimit-Reset` (Unix seconds), else `Retry-After`, else back-off. */
-function rateLimitRetry(headers: Dispatcher.ResponseData["headers"], now: () => number): RetryDecision {
-  const reset = Number(single(headers["fastly-ratelimit-reset"]));
-  // One extra second: the reset is whole seconds, and arriving early earns another 429.
-  if (Number.isFinite(reset) && reset > 0) return { kind: "wait-until", at: reset * 1000 + 1000 };
-  const after = Number(single(headers["retry-after"]));
-  if (Number.isFinite(after) && after >= 0) return { kind: "wait-until", at: now() + after * 1000 };
-  return { kind: "back-off" };
-}
-
 /** The `errors` list of a batch answer (`{title, errors:[{key,index,code,reason}]}`), or null when there is none. */
 function lineErrorsIn(text: string): KvLineError[] | null {
   let parsed: unknown;
@@ -129,19 +120,4 @@ function lineErrorsIn(text: string): KvLineError[] | null {
     code: item?.code === undefined || item.code === null ? "400" : String(item.code),
     reason: typeof item?.reason === "string" ? item.reason : "no reason given",
   }));
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function summarize(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat === "") return "";
-  return `: ${flat.length > 200 ? `${flat.slice(0, 200)}…` : flat}`;
-}
-
-/** Whatever the API echoes, the token never reaches a log line. */
-export function redact(text: string, token: string): string {
-  return token.length >= 4 ? text.split(token).join("[token]") : text;
 }

@@ -22,6 +22,7 @@ interface PushFlags {
   batchBytes: string;
   maxWait: string;
   policy?: string;
+  serviceId?: string;
 }
 
 interface ExportFlags {
@@ -52,6 +53,10 @@ export function registerKvCommands(program: Command): void {
       "--policy <path>",
       "policy file (TOML) to write to the `_policy` key the edge reads; without it that key is left as it is",
     )
+    .option(
+      "--service-id <id>",
+      "the edge's Fastly service: purge its cached answers of the crates sent (and its cached policy), so they apply at once; the token then needs purge_select",
+    )
     .action(async function (this: Command, flags: PushFlags) {
       const token = process.env.FASTLY_API_TOKEN?.trim() ?? "";
       if (token === "") {
@@ -66,6 +71,7 @@ export function registerKvCommands(program: Command): void {
         maxBytes: positiveInteger("--batch-bytes", flags.batchBytes),
       };
       const maxWaitMs = positiveInteger("--max-wait", flags.maxWait, true) * 1000;
+      const serviceId = flags.serviceId === undefined ? undefined : nonEmpty("--service-id", flags.serviceId);
       // A policy that cannot be read is refused before anything is sent: never push a policy nobody meant.
       const policy = flags.policy === undefined ? undefined : loadPolicyFile(flags.policy, EXIT_USAGE);
       if (!existsSync(flags.db))
@@ -89,6 +95,7 @@ export function registerKvCommands(program: Command): void {
           progress: kvPushProgressOn(process.stderr),
           signal: interrupt.signal,
           ...(policy === undefined ? {} : { policy }),
+          ...(serviceId === undefined ? {} : { purge: { serviceId } }),
         });
         process.stdout.write(`${describePush(summary)}\n`);
         process.exitCode = reportPushOutcome(summary);
@@ -144,6 +151,14 @@ export function describePush(s: KvPushSummary): string {
   if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (not crate names)`);
   parts.push(s.freshnessWritten ? "freshness key written" : "freshness key not written");
   if (s.policyWritten) parts.push("policy key written");
+  if (s.purge !== null) {
+    const what = s.purge.allAnswers ? "every cached answer" : `${s.purge.keysPurged} surrogate keys`;
+    parts.push(
+      s.purge.error === null
+        ? `purged ${what} of service ${s.purge.serviceId} in ${s.purge.requests} requests`
+        : `purge of service ${s.purge.serviceId} failed after ${s.purge.keysPurged} keys`,
+    );
+  }
   const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   return `kv push to store ${s.storeId}: ${parts.join(", ")}; ${seconds(s.durationMs)} (preparing ${seconds(s.prepareMs)}, sending ${seconds(s.sendMs)})`;
 }
@@ -169,6 +184,12 @@ function reportPushOutcome(s: KvPushSummary): number {
     );
     return 1;
   }
+  if (s.purge?.error != null) {
+    process.stderr.write(
+      `error: purge failed: ${s.purge.error}; the records were written and apply at the edge as its cached answers end instead (within upstream_max_ttl_seconds, 60 s by default; a policy within 30 s)\n`,
+    );
+    return 1;
+  }
   return 0;
 }
 
@@ -182,6 +203,12 @@ function parseApiUrl(text: string): string {
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new UserError(`--api "${text}" must be an http(s) URL, e.g. https://api.fastly.com`);
   return text.replace(/\/+$/, "");
+}
+
+function nonEmpty(flag: string, text: string): string {
+  const value = text.trim();
+  if (value === "") throw new UserError(`${flag} is empty; expected a Fastly service ID (fastly service list)`);
+  return value;
 }
 
 function positiveInteger(flag: string, text: string, zeroAllowed = false): number {

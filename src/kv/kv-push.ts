@@ -4,6 +4,7 @@ import { encodeFreshness, FRESHNESS_KV_KEY } from "../core/freshness.ts";
 import { crateNameProblem } from "../core/index-path.ts";
 import { encodePolicy, POLICY_KV_KEY, type Policy } from "../core/policy-document.ts";
 import { encodeCrateRecord } from "../core/publish-times.ts";
+import { ANSWERS_SURROGATE_KEY, crateSurrogateKey, POLICY_SURROGATE_KEY } from "../core/surrogate-keys.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, RetryWaitTooLongError, withRetries } from "../node/retry.ts";
 import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
 import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "../store/kv-push-ledger.ts";
@@ -11,9 +12,22 @@ import type { TimestampDatabase } from "../store/timestamp-database.ts";
 import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
 import { KvApiError, type KvBatchTarget, type KvLineError, putKvBatch } from "./kv-batch-client.ts";
 import { type KvBatchLine, kvBatchBody, kvBatchLine } from "./kv-batch-line.ts";
+import { MAX_KEYS_PER_PURGE, PurgeApiError, type PurgeTarget, purgeSurrogateKeys } from "./fastly-purge-client.ts";
 import { type KvPushProgress, silentKvPushProgress } from "./kv-progress.ts";
 
 export const DEFAULT_FASTLY_API = "https://api.fastly.com";
+
+/**
+ * A push that changed more crates than this purges every cached answer (one key) instead of naming each crate: a
+ * handful of requests at most, and a push that large is the first one or a catch-up, after which little is cached.
+ */
+export const MAX_CRATES_PURGED_BY_NAME = 4 * MAX_KEYS_PER_PURGE;
+
+/**
+ * How long a purge waits after the last write: a KV change takes up to a few hundred milliseconds to reach every POP,
+ * and a POP that recomputed an answer from the old record before then would keep it for its `max-age` again.
+ */
+export const DEFAULT_PURGE_DELAY_MS = 1_000;
 
 /** Attempts per line that the API answered with a retryable per-line error (429, 5xx …), the first one included. */
 export const DEFAULT_LINE_ATTEMPTS = 3;
@@ -31,6 +45,25 @@ export interface KvPushOptions {
   readonly signal?: AbortSignal;
   /** Written to `_policy` before any crate, so the edge applies it (exceptions, yanked mode …) at once. */
   readonly policy?: Policy;
+  /**
+   * The Fastly service whose edge caches to purge once the records are written (src/core/surrogate-keys.ts): the
+   * answers of every crate sent (or all answers, past {@link MAX_CRATES_PURGED_BY_NAME}) and the cached policy when
+   * one was written. Without it, the edge applies new records within its answers' `max-age` and a policy within 30 s.
+   */
+  readonly purge?: { readonly serviceId: string; readonly delayMs?: number };
+}
+
+/** What the purge after a push did. */
+export interface PurgeSummary {
+  readonly serviceId: string;
+  /** Surrogate keys the API purged. */
+  readonly keysPurged: number;
+  /** Purge requests the API answered 200. */
+  readonly requests: number;
+  /** Every cached answer was purged at once (too many crates to name). */
+  readonly allAnswers: boolean;
+  /** Why the purge stopped before purging every key; null when it got through. */
+  readonly error: string | null;
 }
 
 /** A line the API would not take, after retries where they made sense. Its crate stays unpushed. */
@@ -62,6 +95,8 @@ export interface KvPushSummary {
   readonly freshnessWritten: boolean;
   /** The policy key was written (only when a policy was given). */
   readonly policyWritten: boolean;
+  /** Null without `purge`, or when nothing was written that the edge caches. */
+  readonly purge: PurgeSummary | null;
   readonly stop: KvPushStop | null;
   readonly durationMs: number;
   /** Reading SQLite, encoding records and NDJSON lines (wall clock). */
@@ -97,6 +132,10 @@ export async function pushToKv(options: KvPushOptions): Promise<KvPushSummary> {
     if (push.rejected.length === 0) await push.sendFreshness();
   } catch (error) {
     push.stopOn(error);
+  }
+  try {
+    // What did get written is purged even when the push stopped: those records are in the store now.
+    if (options.purge !== undefined) await push.purge(options.purge);
   } finally {
     await push.finish();
   }
@@ -155,6 +194,8 @@ class KvPush {
   private retries = 0;
   private freshnessWritten = false;
   private policyWritten = false;
+  private readonly cratesWritten: string[] = [];
+  private purged: PurgeSummary | null = null;
   private stop: KvPushStop | null = null;
 
   constructor(private readonly options: KvPushOptions) {
@@ -208,6 +249,46 @@ class KvPush {
     }
   }
 
+  /** Purges what the edge caches of the records written (see `KvPushOptions.purge`), after the delay. */
+  async purge(options: { readonly serviceId: string; readonly delayMs?: number }): Promise<void> {
+    const allAnswers = this.cratesWritten.length > MAX_CRATES_PURGED_BY_NAME;
+    const keys = allAnswers ? [ANSWERS_SURROGATE_KEY] : this.cratesWritten.map(crateSurrogateKey);
+    if (this.policyWritten) keys.push(POLICY_SURROGATE_KEY);
+    if (keys.length === 0) return;
+    const target: PurgeTarget = {
+      apiUrl: this.target.apiUrl,
+      serviceId: options.serviceId,
+      token: this.options.token,
+      dispatcher: this.agent,
+      ...this.signalOption,
+    };
+    let keysPurged = 0;
+    let requests = 0;
+    let error: string | null = null;
+    await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? DEFAULT_PURGE_DELAY_MS));
+    try {
+      for (let from = 0; from < keys.length; from += MAX_KEYS_PER_PURGE) {
+        const batch = keys.slice(from, from + MAX_KEYS_PER_PURGE);
+        await withRetries(() => purgeSurrogateKeys(target, batch), this.retryPolicy, {
+          classify: (failure) => (failure instanceof PurgeApiError ? failure.retry : { kind: "give-up" }),
+          onRetry: (notice) => {
+            this.retries++;
+            this.progress.note(`kv push: purge: ${(notice.error as Error).message}; trying again`);
+          },
+          ...this.signalOption,
+        });
+        keysPurged += batch.length;
+        requests++;
+      }
+    } catch (failure) {
+      if (this.options.signal?.aborted) throw failure;
+      if (failure instanceof RetryWaitTooLongError) error = (failure.cause as Error).message;
+      else if (failure instanceof PurgeApiError) error = failure.message;
+      else throw failure;
+    }
+    this.purged = { serviceId: options.serviceId, keysPurged, requests, allAnswers, error };
+  }
+
   async finish(): Promise<void> {
     this.progress.stop();
     await this.agent.destroy().catch(() => {});
@@ -224,6 +305,7 @@ class KvPush {
       skipped: this.skipped,
       freshnessWritten: this.freshnessWritten,
       policyWritten: this.policyWritten,
+      purge: this.purged,
       stop: this.stop,
       durationMs: performance.now() - this.started,
       prepareMs: this.timer.prepareMs,
@@ -306,6 +388,9 @@ class KvPush {
     }
     if (crates.length > 0) markPushedCrates(this.options.database, this.options.storeId, crates);
     this.cratesSent += crates.length;
+    // Names past the by-name limit are not needed: the purge then takes every answer at once.
+    for (const { crate } of crates)
+      if (this.cratesWritten.length <= MAX_CRATES_PURGED_BY_NAME) this.cratesWritten.push(crate);
   }
 
   /** Lines still failing after the last per-line attempt: rejected with the last error the API gave. */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
+import { crateSurrogateKey } from "../../src/core/surrogate-keys.ts";
 import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { type CliRun, runCli } from "../support/cli-run.ts";
@@ -83,6 +84,46 @@ describe("crates-cooldown kv (the CLI)", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: the Fastly API refused the token \(401\): check that FASTLY_API_TOKEN/m);
     expect(run.stdout + run.stderr).not.toContain(wrong);
+  });
+
+  it("kv push --service-id purges the edge's cached answers of the crates it sent and says so in its summary", async () => {
+    const api = await fakeApi();
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(5), "--service-id", "svc-1"],
+      api.token,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/freshness key written, purged 5 surrogate keys of service svc-1 in 1 requests; /);
+    expect(api.purges).toEqual([
+      { serviceId: "svc-1", keys: ["crate-000", "crate-001", "crate-002", "crate-003", "crate-004"].map(crateSurrogateKey), status: 200 },
+    ]);
+  });
+
+  it("kv push whose purge the API refuses exits 1, says the records were written and when they apply", async () => {
+    const api = await fakeApi();
+    api.scriptPurges({ kind: "status", status: 403, body: '{"msg":"insufficient scope"}' });
+    const db = databaseFile(2);
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", db, "--service-id", "svc-1"],
+      api.token,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("purge of service svc-1 failed after 0 keys");
+    expect(run.stderr).toMatch(
+      /^error: purge failed: the Fastly API refused to purge service svc-1 \(403\): the token needs the purge_select scope on it: \{"msg":"insufficient scope"\}; the records were written and apply at the edge as its cached answers end instead \(within upstream_max_ttl_seconds, 60 s by default; a policy within 30 s\)$/m,
+    );
+    withDatabase(db, (database) => expect(countPendingCrates(database, "s")).toBe(0));
+  });
+
+  it("kv push --service-id with an empty ID refuses to start", async () => {
+    const api = await fakeApi();
+    const run = await runKvCli(
+      ["kv", "push", "--store-id", "s", "--api", api.url, "--db", databaseFile(1), "--service-id", " "],
+      api.token,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe("error: --service-id is empty; expected a Fastly service ID (fastly service list)");
+    expect(api.batches).toEqual([]);
   });
 
   it("kv push stopped by a rate limit that resets too late exits 75 and says when to run again", async () => {

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeFreshness, FRESHNESS_KV_KEY } from "../../src/core/freshness.ts";
 import { crateNameProblem } from "../../src/core/index-path.ts";
 import { decodeCrateRecord } from "../../src/core/publish-times.ts";
-import { type KvPushOptions, pushToKv } from "../../src/kv/kv-push.ts";
+import { ANSWERS_SURROGATE_KEY, crateSurrogateKey, POLICY_SURROGATE_KEY } from "../../src/core/surrogate-keys.ts";
+import {
+  DEFAULT_PURGE_DELAY_MS,
+  type KvPushOptions,
+  MAX_CRATES_PURGED_BY_NAME,
+  pushToKv,
+} from "../../src/kv/kv-push.ts";
 import type { RetryPolicy } from "../../src/node/retry.ts";
 import { countPendingCrates } from "../../src/store/kv-push-ledger.ts";
 import { META_KEYS } from "../../src/store/meta-keys.ts";
@@ -328,5 +334,108 @@ describe("kv push --policy", () => {
     const summary = await push();
     expect(summary.policyWritten).toBe(false);
     expect(api.store(STORE).has("_policy")).toBe(false);
+  });
+});
+
+describe("kv push --service-id (purging the edge's cached answers)", () => {
+  const SERVICE = "svc-0123";
+  const purge = (delayMs = 0) => ({ purge: { serviceId: SERVICE, delayMs } });
+  const purgedKeys = (api: FakeFastlyApi) => api.purges.filter((p) => p.status === 200).flatMap((p) => p.keys);
+
+  it("purges the answers of exactly the crates it wrote, by their surrogate keys, and nothing without a service", async () => {
+    const { api, database, push } = await setUp(12);
+    const first = await push(purge());
+    expect(first.purge).toEqual({ serviceId: SERVICE, keysPurged: 12, requests: 1, allAnswers: false, error: null });
+    expect(api.purges).toEqual([
+      { serviceId: SERVICE, keys: Array.from({ length: 12 }, (_, i) => crateSurrogateKey(crateName(i))), status: 200 },
+    ]);
+    database.record([{ crate: crateName(3), version: "9.0.0", publishedAt: 1_700_000_000 }]);
+    database.record([{ crate: crateName(7), version: "9.0.0", publishedAt: 1_700_000_000 }]);
+    await push(purge());
+    expect(api.purges[1]?.keys).toEqual([crateSurrogateKey(crateName(3)), crateSurrogateKey(crateName(7))]);
+    database.record([{ crate: crateName(5), version: "9.0.0", publishedAt: 1_700_000_000 }]);
+    const unpurged = await push();
+    expect(unpurged.cratesSent).toBe(1);
+    expect(unpurged.purge).toBeNull();
+    expect(api.purges).toHaveLength(2);
+  });
+
+  it("sends nothing to purge when the push wrote no record the edge caches", async () => {
+    const { api, push } = await setUp(3);
+    await push();
+    const again = await push(purge());
+    expect(again.freshnessWritten).toBe(true);
+    expect(again.purge).toBeNull();
+    expect(api.purges).toEqual([]);
+  });
+
+  it("names at most 256 keys per purge request", async () => {
+    const { api, push } = await setUp(300);
+    const summary = await push(purge());
+    expect(api.purges.map((p) => p.keys.length)).toEqual([256, 44]);
+    expect(new Set(purgedKeys(api)).size).toBe(300);
+    expect(summary.purge).toMatchObject({ keysPurged: 300, requests: 2, allAnswers: false });
+  });
+
+  it("purges every cached answer with one key when more crates changed than it would name", async () => {
+    const { api, push } = await setUp(MAX_CRATES_PURGED_BY_NAME + 1);
+    const summary = await push(purge());
+    expect(api.purges).toEqual([{ serviceId: SERVICE, keys: [ANSWERS_SURROGATE_KEY], status: 200 }]);
+    expect(summary.purge).toMatchObject({ keysPurged: 1, requests: 1, allAnswers: true, error: null });
+  });
+
+  it("purges the edge's cached policy when it writes a policy", async () => {
+    const { api, push } = await setUp(2);
+    const { readPolicy } = await import("../../src/core/policy-document.ts");
+    await push({ policy: readPolicy({ yanked: "keep" }), ...purge() });
+    expect(purgedKeys(api)).toEqual([
+      crateSurrogateKey(crateName(0)),
+      crateSurrogateKey(crateName(1)),
+      POLICY_SURROGATE_KEY,
+    ]);
+  });
+
+  it("purges only after the last write has had time to reach the POPs", async () => {
+    const { api, push } = await setUp(30);
+    let lastWrite = 0;
+    let purgedAt = 0;
+    api.onBatchApplied = () => void (lastWrite = performance.now());
+    api.onPurge = () => void (purgedAt = performance.now());
+    await push({ ...purge(400), limits: { maxLines: 10, maxBytes: 1_000_000 } });
+    expect(lastWrite).toBeGreaterThan(0);
+    expect(purgedAt - lastWrite).toBeGreaterThanOrEqual(390);
+    expect(DEFAULT_PURGE_DELAY_MS).toBeGreaterThanOrEqual(300);
+  });
+
+  it("purges what it wrote even when the push stops part-way", async () => {
+    const { api, database, push } = await setUp(30);
+    // The first batch goes through; the second is refused for good (a store that is gone), which stops the push.
+    api.onBatchApplied = (batch) => {
+      if (batch === 1) api.script({ kind: "status", status: 404, body: "no such store" });
+    };
+    const summary = await push({ ...purge(), limits: { maxLines: 10, maxBytes: 1_000_000 } });
+    expect(summary.stop?.reason).toBe("failed");
+    const written = 30 - countPendingCrates(database, STORE);
+    expect(written).toBe(10);
+    expect(purgedKeys(api)).toEqual(Array.from({ length: 10 }, (_, i) => crateSurrogateKey(crateName(i))));
+    expect(summary.purge?.error).toBeNull();
+  });
+
+  it("tries a failing purge again, and reports one the API refuses without undoing the push", async () => {
+    const retried = await setUp(4);
+    retried.api.scriptPurges({ kind: "status", status: 503 });
+    const summary = await retried.push(purge());
+    expect(retried.api.purges.map((p) => p.status)).toEqual([503, 200]);
+    expect(summary.purge).toMatchObject({ keysPurged: 4, requests: 1, error: null });
+    expect(summary.retries).toBe(1);
+
+    const refused = await setUp(4);
+    refused.api.scriptPurges({ kind: "status", status: 403, body: `{"msg":"token ${refused.api.token} lacks scope"}` });
+    const failed = await refused.push(purge());
+    expect(failed.purge?.error).toMatch(/refused to purge service svc-0123 \(403\).*purge_select/);
+    expect(failed.purge?.error).not.toContain(refused.api.token);
+    expect(failed.purge).toMatchObject({ keysPurged: 0, requests: 0 });
+    expect(failed.stop).toBeNull();
+    expect(countPendingCrates(refused.database, STORE)).toBe(0);
   });
 });

@@ -28,6 +28,14 @@ export interface RecordedBatch {
   readonly stored: readonly string[];
 }
 
+/** One purge request as the fake saw it. */
+export interface RecordedPurge {
+  readonly serviceId: string;
+  /** The `Surrogate-Key` header's keys, in order. */
+  readonly keys: readonly string[];
+  readonly status: number | "dropped";
+}
+
 export interface FakeFastlyApiOptions {
   readonly token?: string;
   /** The server closes itself after this long, so a forgotten one never keeps a test run alive. */
@@ -49,10 +57,18 @@ export interface FakeFastlyApi {
   failLine(key: string, failure: LineFailure): void;
   /** Called after each batch is applied, before it is answered (e.g. to kill the client mid-push). */
   onBatchApplied: ((batchNumber: number) => void) | null;
+  readonly purges: readonly RecordedPurge[];
+  /** Queues answers for the next purge requests, one each, in order. */
+  scriptPurges(...answers: ScriptedAnswer[]): void;
+  /** Called with each purge the fake accepts, before it answers (e.g. to purge a local Compute host's cache). */
+  onPurge: ((serviceId: string, keys: readonly string[]) => void) | null;
   close(): Promise<void>;
 }
 
 const BATCH_PATH = /^\/resources\/stores\/kv\/([^/]+)\/batch$/;
+const PURGE_PATH = /^\/service\/([^/]+)\/purge$/;
+/** Fastly's batch purge takes at most this many keys. */
+const MAX_PURGE_KEYS = 256;
 
 /** The token the fake accepts unless told otherwise. */
 export const FAKE_FASTLY_TOKEN = "fake-token-0123456789";
@@ -64,12 +80,17 @@ export const FAKE_BATCHES_PATH = "/_fake/batches";
  * A stand-in for the Fastly API's KV batch endpoint (`PUT /resources/stores/kv/{store_id}/batch`) on 127.0.0.1: checks
  * `Fastly-Key` and `Content-Type: application/x-ndjson`, parses NDJSON, base64-decodes values strictly, stores them,
  * and answers `{"title":"success","errors":[]}` — or per-line errors `{key,index,code,reason}`, or what was scripted.
+ * And for its batch purge (`POST /service/{service_id}/purge`, keys space-separated in `Surrogate-Key`, at most 256):
+ * answers `{"<key>": "<purge id>", …}`, or what was scripted.
  */
 export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Promise<FakeFastlyApi> {
   const token = options.token ?? FAKE_FASTLY_TOKEN;
   const stores = new Map<string, Map<string, string>>();
   const batches: RecordedBatch[] = [];
   const scripted: ScriptedAnswer[] = [];
+  const purges: RecordedPurge[] = [];
+  const scriptedPurges: ScriptedAnswer[] = [];
+  let onPurge: ((serviceId: string, keys: readonly string[]) => void) | null = null;
   const lineFailures = new Map<string, { code: string; reason: string; left: number }>();
   let applied = 0;
 
@@ -93,6 +114,8 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
   function handle(req: IncomingMessage, res: ServerResponse, body: Buffer) {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     if (pathname === FAKE_BATCHES_PATH && req.method === "GET") return json(res, 200, batches);
+    const purge = PURGE_PATH.exec(pathname);
+    if (purge !== null) return handlePurge(req, res, decodeURIComponent(purge[1] as string));
     const match = BATCH_PATH.exec(pathname);
     if (match === null) return json(res, 404, { msg: "Record not found" });
     if (req.method !== "PUT") return json(res, 405, { msg: "Method not allowed" });
@@ -165,6 +188,37 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     json(res, status, { title: errors.length > 0 ? "Bad Request" : "success", errors });
   }
 
+  function handlePurge(req: IncomingMessage, res: ServerResponse, serviceId: string) {
+    if (req.method !== "POST") return json(res, 405, { msg: "Method not allowed" });
+    if (req.headers["fastly-key"] !== token)
+      return json(res, 401, { msg: "Provided credentials are missing or invalid" });
+    const keys = String(req.headers["surrogate-key"] ?? "")
+      .split(" ")
+      .filter((key) => key !== "");
+    const record = (status: number | "dropped") => purges.push({ serviceId, keys, status });
+    const answer = scriptedPurges.shift();
+    if (answer?.kind === "rate-limit") {
+      record(429);
+      return json(res, 429, { msg: "rate limited" }, { "fastly-ratelimit-reset": String(answer.resetAt) });
+    }
+    if (answer?.kind === "status") {
+      record(answer.status);
+      res.writeHead(answer.status, { "content-type": "text/plain" });
+      return void res.end(answer.body ?? `scripted ${answer.status}`);
+    }
+    if (answer?.kind === "drop") {
+      record("dropped");
+      return void req.socket.destroy();
+    }
+    if (keys.length === 0 || keys.length > MAX_PURGE_KEYS) {
+      record(400);
+      return json(res, 400, { msg: `expected 1 to ${MAX_PURGE_KEYS} surrogate keys, got ${keys.length}` });
+    }
+    onPurge?.(serviceId, keys);
+    record(200);
+    json(res, 200, Object.fromEntries(keys.map((key, i) => [key, `purge-${purges.length}-${i}`])));
+  }
+
   let onBatchApplied: ((n: number) => void) | null = null;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -190,6 +244,14 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
         reason: failure.reason ?? `scripted ${failure.code}`,
         left: failure.times,
       }),
+    purges,
+    scriptPurges: (...answers) => void scriptedPurges.push(...answers),
+    get onPurge() {
+      return onPurge;
+    },
+    set onPurge(hook) {
+      onPurge = hook;
+    },
     get onBatchApplied() {
       return onBatchApplied;
     },

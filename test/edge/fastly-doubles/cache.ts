@@ -17,7 +17,7 @@ let nowMs = (): number => Date.now();
 
 export const cacheLog: {
   lookups: string[];
-  inserts: Array<{ key: string; maxAge: number }>;
+  inserts: Array<{ key: string; maxAge: number; surrogateKeys?: readonly string[] }>;
   simpleLookups: string[];
 } = {
   lookups: [],
@@ -97,10 +97,19 @@ export class TransactionCacheEntry {
   age(): number {
     return this.stored === undefined ? 0 : nowMs() - this.stored.storedAtMs;
   }
-  insert(options: { maxAge: number; userMetadata?: string; length?: number }): BodyWriter {
+  insert(options: {
+    maxAge: number;
+    userMetadata?: string;
+    length?: number;
+    surrogateKeys?: readonly string[];
+  }): BodyWriter {
     if (!this.#obligation) throw new Error("insert without an obligation");
     this.#obligation = false;
-    cacheLog.inserts.push({ key: this.key, maxAge: options.maxAge });
+    cacheLog.inserts.push({
+      key: this.key,
+      maxAge: options.maxAge,
+      ...(options.surrogateKeys === undefined ? {} : { surrogateKeys: options.surrogateKeys }),
+    });
     const storedAtMs = nowMs();
     return new BodyWriter((body) =>
       entries.set(this.key, {
