@@ -9,10 +9,10 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, RetryWaitTooLongError, withRetr
 import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
 import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "../store/kv-push-ledger.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
+import { MAX_KEYS_PER_PURGE, PurgeApiError, type PurgeTarget, purgeSurrogateKeys } from "./fastly-purge-client.ts";
 import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
 import { KvApiError, type KvBatchTarget, type KvLineError, putKvBatch } from "./kv-batch-client.ts";
 import { type KvBatchLine, kvBatchBody, kvBatchLine } from "./kv-batch-line.ts";
-import { MAX_KEYS_PER_PURGE, PurgeApiError, type PurgeTarget, purgeSurrogateKeys } from "./fastly-purge-client.ts";
 import { type KvPushProgress, silentKvPushProgress } from "./kv-progress.ts";
 
 export const DEFAULT_FASTLY_API = "https://api.fastly.com";
@@ -24,8 +24,9 @@ export const DEFAULT_FASTLY_API = "https://api.fastly.com";
 export const MAX_CRATES_PURGED_BY_NAME = 4 * MAX_KEYS_PER_PURGE;
 
 /**
- * How long a purge waits after the last write: a KV change takes up to a few hundred milliseconds to reach every POP,
- * and a POP that recomputed an answer from the old record before then would keep it for its `max-age` again.
+ * How long a purge waits after the last write: the KV Store is eventually consistent (a read of just-changed data can
+ * take ~300 ms), and a POP that recomputed an answer from the old record before the change reached it would keep that
+ * answer for its `max-age` again.
  */
 export const DEFAULT_PURGE_DELAY_MS = 1_000;
 

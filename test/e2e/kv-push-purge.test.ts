@@ -6,19 +6,18 @@
  * The host's clock stands still, so nothing here ends by time.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { readPolicy } from "../../src/core/policy-document.ts";
-import type { Policy } from "../../src/core/policy-document.ts";
+import { type Policy, readPolicy } from "../../src/core/policy-document.ts";
+import { ANSWERS_SURROGATE_KEY, POLICY_SURROGATE_KEY } from "../../src/core/surrogate-keys.ts";
 import { CRATES_IO_BACKEND } from "../../src/edge/backend-upstream.ts";
 import { CONFIG_STORE } from "../../src/edge/edge-settings.ts";
 import { PUBLISH_TIMES_STORE } from "../../src/edge/kv-publish-times.ts";
-import { ANSWERS_SURROGATE_KEY, POLICY_SURROGATE_KEY } from "../../src/core/surrogate-keys.ts";
 import { MAX_CRATES_PURGED_BY_NAME, pushToKv } from "../../src/kv/kv-push.ts";
 import { TimestampDatabase } from "../../src/store/timestamp-database.ts";
 import { type RunningComputeHost, startComputeHost } from "../compute-host/compute-host.ts";
 import { cleanUpTestFolders, testFolder } from "../kv/kv-test-database.ts";
 import { DAY, indexFile, versionsIn } from "../server/index-lines.ts";
-import { type FakeFastlyApi, startFakeFastlyApi } from "../support/fake-fastly-api.ts";
 import { sparseIndexPath } from "../support/fake-crates-io.ts";
+import { type FakeFastlyApi, startFakeFastlyApi } from "../support/fake-fastly-api.ts";
 import { FixtureUpstream } from "../support/fixture-upstream.ts";
 
 const NOW = Math.floor(Date.parse("2026-09-21T12:00:00Z") / 1000);

@@ -95,7 +95,11 @@ describe("crates-cooldown kv (the CLI)", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/freshness key written, purged 5 surrogate keys of service svc-1 in 1 requests; /);
     expect(api.purges).toEqual([
-      { serviceId: "svc-1", keys: ["crate-000", "crate-001", "crate-002", "crate-003", "crate-004"].map(crateSurrogateKey), status: 200 },
+      {
+        serviceId: "svc-1",
+        keys: ["crate-000", "crate-001", "crate-002", "crate-003", "crate-004"].map(crateSurrogateKey),
+        status: 200,
+      },
     ]);
   });
 
