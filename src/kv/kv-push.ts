@@ -9,9 +9,10 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, RetryWaitTooLongError, withRetr
 import { readFreshness, recordKvPush } from "../store/database-freshness.ts";
 import { countPendingCrates, markPushedCrates, pendingCrateRecords } from "../store/kv-push-ledger.ts";
 import type { TimestampDatabase } from "../store/timestamp-database.ts";
-import { MAX_KEYS_PER_PURGE, PurgeApiError, type PurgeTarget, purgeSurrogateKeys } from "./fastly-purge-client.ts";
+import { FastlyApiError } from "./fastly-api.ts";
+import { MAX_KEYS_PER_PURGE, type PurgeTarget, purgeSurrogateKeys } from "./fastly-purge-client.ts";
 import { chunkKvBatches, DEFAULT_KV_BATCH_LIMITS, type KvBatchLimits } from "./kv-batch-chunks.ts";
-import { KvApiError, type KvBatchTarget, type KvLineError, putKvBatch } from "./kv-batch-client.ts";
+import { type KvBatchTarget, type KvLineError, putKvBatch } from "./kv-batch-client.ts";
 import { type KvBatchLine, kvBatchBody, kvBatchLine } from "./kv-batch-line.ts";
 import { type KvPushProgress, silentKvPushProgress } from "./kv-progress.ts";
 
@@ -243,7 +244,7 @@ class KvPush {
     if (this.options.signal?.aborted) throw error;
     if (error instanceof RetryWaitTooLongError) {
       this.stop = { reason: "rate-limited", resumeAt: error.resumeAt, message: (error.cause as Error).message };
-    } else if (error instanceof KvApiError) {
+    } else if (error instanceof FastlyApiError) {
       this.stop = { reason: "failed", message: error.message };
     } else {
       throw error;
@@ -271,7 +272,7 @@ class KvPush {
       for (let from = 0; from < keys.length; from += MAX_KEYS_PER_PURGE) {
         const batch = keys.slice(from, from + MAX_KEYS_PER_PURGE);
         await withRetries(() => purgeSurrogateKeys(target, batch), this.retryPolicy, {
-          classify: (failure) => (failure instanceof PurgeApiError ? failure.retry : { kind: "give-up" }),
+          classify: (failure) => (failure instanceof FastlyApiError ? failure.retry : { kind: "give-up" }),
           onRetry: (notice) => {
             this.retries++;
             this.progress.note(`kv push: purge: ${(notice.error as Error).message}; trying again`);
@@ -284,7 +285,7 @@ class KvPush {
     } catch (failure) {
       if (this.options.signal?.aborted) throw failure;
       if (failure instanceof RetryWaitTooLongError) error = (failure.cause as Error).message;
-      else if (failure instanceof PurgeApiError) error = failure.message;
+      else if (failure instanceof FastlyApiError) error = failure.message;
       else throw failure;
     }
     this.purged = { serviceId: options.serviceId, keysPurged, requests, allAnswers, error };
@@ -344,7 +345,7 @@ class KvPush {
   /** One batch request, retried on transient failures and rate limits; counts as one batch once answered. */
   private async put(lines: readonly PushLine[]): Promise<Awaited<ReturnType<typeof putKvBatch>>> {
     const answer = await withRetries(() => putKvBatch(this.target, kvBatchBody(lines)), this.retryPolicy, {
-      classify: (error) => (error instanceof KvApiError ? error.retry : { kind: "give-up" }),
+      classify: (error) => (error instanceof FastlyApiError ? error.retry : { kind: "give-up" }),
       onRetry: (notice) => {
         this.retries++;
         const error = notice.error as Error;
