@@ -17,6 +17,15 @@ export function responseOfBytes(body: Uint8Array<ArrayBuffer>, init: ResponseIni
   return response;
 }
 
+/**
+ * The bytes the response was made from, when known and its body not yet read, leaving the response as it is (it can
+ * still be sent); null otherwise.
+ */
+export function knownBodyBytes(response: Response): Uint8Array<ArrayBuffer> | null {
+  const known = knownBodies.get(response);
+  return known !== undefined && !response.bodyUsed ? known : null;
+}
+
 /** The response's body as bytes: the ones it was made from, when known and not yet read; otherwise read whole. */
 export async function bodyBytesOf(response: Response): Promise<Uint8Array<ArrayBuffer>> {
   const known = knownBodies.get(response);

@@ -1,7 +1,7 @@
 import { CoreCache, SimpleCache } from "fastly:cache";
 import { maxAgeOf } from "../core/cache-control.ts";
 import { ifNoneMatchHolds } from "../core/if-none-match.ts";
-import { bodyBytesOf } from "../core/known-body.ts";
+import { bodyBytesOf, knownBodyBytes } from "../core/known-body.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import { parseRoute } from "../core/route.ts";
@@ -88,7 +88,7 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
       entry.close();
       return computed.uncacheable;
     }
-    const { head, body, maxAge } = computed;
+    const { head, body, maxAge, response } = computed;
     const made = performance.now();
     const store = () => {
       // Stored after the answer went out, the entry still lives no longer than `maxAge` from when the answer was made,
@@ -113,7 +113,7 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     };
     // Requests for the same key that arrived meanwhile wait on this transaction until `store` has run.
     context.afterAnswer(store);
-    return answerFrom(request, head, context.clock, async () => ({ head, body }));
+    return response ?? answerFrom(request, head, context.clock, async () => ({ head, body }));
   };
 }
 
@@ -132,16 +132,21 @@ export function answerSlot(request: Request, context: AnswerCacheContext): { key
 
 /**
  * The core's answer to this request as a GET without If-None-Match (so the 200's body exists): for a 200, its head, its
- * bytes and how long to keep it; any other answer as it is.
+ * bytes, how long to keep it, and the core's response itself when it is the client's answer as well (the request was
+ * such a GET, and the response's body is unread); any other answer as it is.
  */
-type Computed = { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds } | { uncacheable: Response };
+type Computed =
+  | { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds; response: Response | null }
+  | { uncacheable: Response };
 
 async function compute(proxy: CooldownProxy, request: Request, context: AnswerCacheContext): Promise<Computed> {
-  const headers = new Headers(request.headers);
-  headers.delete("if-none-match");
-  const response = await proxy(new Request(request.url, { method: "GET", headers }));
+  // The usual miss is such a GET already: asked as it is, the core's answer goes out as it is (no second request or
+  // response to build).
+  const asItIs = request.method === "GET" && !request.headers.has("if-none-match");
+  const response = await proxy(asItIs ? request : plainGetOf(request));
   if (response.status !== 200) return { uncacheable: response };
-  const body = await bodyBytesOf(response);
+  const known = asItIs ? knownBodyBytes(response) : null;
+  const body = known ?? (await bodyBytesOf(response));
   const now = context.clock.now();
   const maxAge = answerLifetime(
     maxAgeOf(response.headers.get("cache-control")),
@@ -149,7 +154,18 @@ async function compute(proxy: CooldownProxy, request: Request, context: AnswerCa
     context.upstreamMaxTtlSeconds,
     now,
   );
-  return { head: { status: 200, headers: [...response.headers], madeAt: now }, body, maxAge };
+  return {
+    head: { status: 200, headers: [...response.headers], madeAt: now },
+    body,
+    maxAge,
+    response: known === null ? null : response,
+  };
+}
+
+function plainGetOf(request: Request): Request {
+  const headers = new Headers(request.headers);
+  headers.delete("if-none-match");
+  return new Request(request.url, { method: "GET", headers });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bodyBytesOf, responseOfBytes } from "../../src/core/known-body.ts";
+import { bodyBytesOf, knownBodyBytes, responseOfBytes } from "../../src/core/known-body.ts";
 import { defaultRules } from "../../src/core/policy.ts";
 import { createCooldownProxy } from "../../src/core/proxy.ts";
 import { DAY, FixedClock, InMemoryPublishTimes, InMemoryUpstream, indexLine } from "../support/in-memory-ports.ts";
@@ -41,5 +41,22 @@ describe("bodyBytesOf", () => {
     const taken = await bodyBytesOf(await ask());
     expect(new TextDecoder().decode(taken)).toBe(old);
     expect(new TextDecoder().decode(taken)).toBe(await (await ask()).text());
+  });
+});
+
+describe("knownBodyBytes", () => {
+  it("gives the bytes a response was made from and leaves the response to be sent as it is", async () => {
+    const bytes = bytesOf("line 1\nline 2\n");
+    const response = responseOfBytes(bytes, { status: 200 });
+    expect(knownBodyBytes(response)).toBe(bytes);
+    expect(response.bodyUsed).toBe(false);
+    expect(await response.text()).toBe("line 1\nline 2\n");
+  });
+
+  it("knows nothing of a response it did not see made, or whose body was read", async () => {
+    expect(knownBodyBytes(new Response("made from text\n"))).toBeNull();
+    const read = responseOfBytes(bytesOf("once\n"), { status: 200 });
+    await read.arrayBuffer();
+    expect(knownBodyBytes(read)).toBeNull();
   });
 });
