@@ -14,7 +14,7 @@ import type { AfterAnswer } from "./after-answer.ts";
  * Bumped whenever what an entry holds or what the core would answer for the same key changes shape, so a deploy never
  * serves entries an older build wrote in a form it no longer writes.
  */
-export const ANSWER_CACHE_FORMAT = "v2";
+export const ANSWER_CACHE_FORMAT = "v3";
 const ANSWER_CACHE_PREFIX = "crates-cooldown/answer/";
 
 /** Everything besides the window and the index path that the core's answer depends on and that can change. */
@@ -38,6 +38,11 @@ interface StoredHead {
   readonly headers: [string, string][];
   /** When the core made the answer (the edge's clock, whole seconds, as the core's own `now`). */
   readonly madeAt: UnixSeconds;
+  /**
+   * `madeAt` + the entry's lifetime: the entry itself ends no sooner (see `store` below), so a hit read without a
+   * transaction (which may find an entry past its end) is served only before this, by the edge's clock.
+   */
+  readonly servedUntil: UnixSeconds;
 }
 
 /**
@@ -63,11 +68,16 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     const slot = answerSlot(request, context);
     if (slot === null) return proxy(request);
     const { key, crate } = slot;
+    const plainGet = request.method === "GET" && !request.headers.has("if-none-match");
+    if (plainGet) {
+      const fresh = await freshStoredAnswer(key, context.clock);
+      if (fresh !== null) return responseOf(fresh, context.clock);
+    }
     const entry = CoreCache.transactionLookup(key);
     const state = entry.state();
     if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
-      // The hit most requests are: a GET without If-None-Match needs only the entry's body, which carries its head.
-      if (request.method === "GET" && !request.headers.has("if-none-match")) {
+      // A GET without If-None-Match needs only the entry's body, which carries its head.
+      if (plainGet) {
         return responseOf(storedAnswerOf(await readStoredBytes(key, entry)), context.clock);
       }
       const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
@@ -155,7 +165,7 @@ async function compute(proxy: CooldownProxy, request: Request, context: AnswerCa
     now,
   );
   return {
-    head: { status: 200, headers: [...response.headers], madeAt: now },
+    head: { status: 200, headers: [...response.headers], madeAt: now, servedUntil: now + maxAge },
     body,
     maxAge,
     response: known === null ? null : response,
@@ -207,6 +217,23 @@ function storedAnswerOf(stored: Uint8Array<ArrayBuffer>): { head: StoredHead; bo
   const headLength = new DataView(stored.buffer, stored.byteOffset).getUint32(0);
   const head = JSON.parse(new TextDecoder().decode(stored.subarray(4, 4 + headLength))) as StoredHead;
   return { head, body: stored.subarray(4 + headLength) };
+}
+
+/**
+ * The hit most requests are, a GET without If-None-Match, in one lookup: the entry's body read whole through
+ * `SimpleCache.get` (see {@link readStoredBytes}), its head taken from the body. That lookup is not a transaction and
+ * may find an entry past its end (Viceroy's answers every present entry, fresh or not), so the answer is served only
+ * while the head's `servedUntil` says so; else null, and the transaction decides. Saves the transaction's lookup on
+ * every such hit (web-sys: 3.90 → 3.41 ms of `_start` under the local host, side by side).
+ */
+async function freshStoredAnswer(
+  key: string,
+  clock: Clock,
+): Promise<{ head: StoredHead; body: Uint8Array<ArrayBuffer> } | null> {
+  const simple = SimpleCache.get(key);
+  if (simple === null) return null;
+  const stored = storedAnswerOf(new Uint8Array(await simple.arrayBuffer()));
+  return clock.now() < stored.head.servedUntil ? stored : null;
 }
 
 /**

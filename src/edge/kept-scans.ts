@@ -18,7 +18,8 @@ export const KEPT_SCAN_SECONDS = 24 * 3600;
  * value, stored after the answer has gone out when the request allows it (`afterAnswer`). The lookup is
  * `SimpleCache.get`, which the SDK answers with the lookup hostcall `CoreCache` uses and whose body it reads natively,
  * where a Core Cache entry's body stream is fed to JavaScript 8 KB at a time (a kept scan of 4,000 lines is a few
- * hundred KB). An SDK that kept SimpleCache's keys apart would only make every lookup a miss.
+ * hundred KB). An SDK that kept SimpleCache's keys apart would only make every lookup a miss. That lookup may also find
+ * a scan past its day (Viceroy answers a present entry fresh or not): harmless, as the key names the exact bytes.
  */
 export function keptScans(afterAnswer: AfterAnswer = AT_ONCE): ScanCache {
   return {

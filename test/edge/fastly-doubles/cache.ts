@@ -127,11 +127,10 @@ export class TransactionCacheEntry {
   close(): void {}
 }
 
+/** The entry, if present and fresh; an entry past its end stays present (as in Viceroy) until an insert replaces it. */
 function freshEntry(key: string): Stored | undefined {
   const stored = entries.get(key);
-  const fresh = stored !== undefined && nowMs() - stored.storedAtMs < stored.maxAgeMs ? stored : undefined;
-  if (stored !== undefined && fresh === undefined) entries.delete(key);
-  return fresh;
+  return stored !== undefined && nowMs() - stored.storedAtMs < stored.maxAgeMs ? stored : undefined;
 }
 
 export const CoreCache = {
@@ -154,13 +153,17 @@ export const CoreCache = {
 };
 
 export const SimpleCache = {
+  /**
+   * As the SDK's: a lookup without a transaction, whose entry is whatever is present, fresh or not (Viceroy answers
+   * an entry past its end until something replaces it), read whole.
+   */
   get(key: string): { arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> } | null {
     cacheLog.simpleLookups.push(key);
-    const fresh = simpleCacheSharing.enabled ? freshEntry(key) : undefined;
-    if (fresh === undefined) return null;
+    const present = simpleCacheSharing.enabled ? entries.get(key) : undefined;
+    if (present === undefined) return null;
     return {
-      arrayBuffer: async () => fresh.body.slice().buffer,
-      text: async () => new TextDecoder().decode(fresh.body),
+      arrayBuffer: async () => present.body.slice().buffer,
+      text: async () => new TextDecoder().decode(present.body),
     };
   },
 };
