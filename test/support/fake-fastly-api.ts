@@ -138,27 +138,7 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     const answer = scripted.shift();
     const record = (status: number | "dropped", stored: string[]) =>
       batches.push({ storeId, keys, bodyBytes: body.length, status, stored });
-    if (answer?.kind === "rate-limit") {
-      record(429, []);
-      return json(
-        res,
-        429,
-        { msg: "You have exceeded your hourly rate limit." },
-        {
-          "fastly-ratelimit-remaining": "0",
-          "fastly-ratelimit-reset": String(answer.resetAt),
-        },
-      );
-    }
-    if (answer?.kind === "status") {
-      record(answer.status, []);
-      res.writeHead(answer.status, { "content-type": "text/plain" });
-      return void res.end(answer.body ?? `scripted ${answer.status}`);
-    }
-    if (answer?.kind === "drop" && !answer.afterStoring) {
-      record("dropped", []);
-      return void req.socket.destroy();
-    }
+    if (answerAsScripted(answer, req, res, (status) => record(status, []))) return;
 
     const errors: { key: string; index: number; code: string; reason: string }[] = [];
     const stored: string[] = [];
@@ -196,20 +176,7 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
       .split(" ")
       .filter((key) => key !== "");
     const record = (status: number | "dropped") => purges.push({ serviceId, keys, status });
-    const answer = scriptedPurges.shift();
-    if (answer?.kind === "rate-limit") {
-      record(429);
-      return json(res, 429, { msg: "rate limited" }, { "fastly-ratelimit-reset": String(answer.resetAt) });
-    }
-    if (answer?.kind === "status") {
-      record(answer.status);
-      res.writeHead(answer.status, { "content-type": "text/plain" });
-      return void res.end(answer.body ?? `scripted ${answer.status}`);
-    }
-    if (answer?.kind === "drop") {
-      record("dropped");
-      return void req.socket.destroy();
-    }
+    if (answerAsScripted(scriptedPurges.shift(), req, res, record)) return;
     if (keys.length === 0 || keys.length > MAX_PURGE_KEYS) {
       record(400);
       return json(res, 400, { msg: `expected 1 to ${MAX_PURGE_KEYS} surrogate keys, got ${keys.length}` });
@@ -217,6 +184,40 @@ export async function startFakeFastlyApi(options: FakeFastlyApiOptions = {}): Pr
     onPurge?.(serviceId, keys);
     record(200);
     json(res, 200, Object.fromEntries(keys.map((key, i) => [key, `purge-${purges.length}-${i}`])));
+  }
+
+  /**
+   * Answers as scripted — a 429 with its reset, a status, or the connection dropped before anything is applied — and
+   * records it; false (nothing answered) for no script or a drop after applying.
+   */
+  function answerAsScripted(
+    answer: ScriptedAnswer | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: (status: number | "dropped") => void,
+  ): boolean {
+    if (answer?.kind === "rate-limit") {
+      record(429);
+      json(
+        res,
+        429,
+        { msg: "You have exceeded your hourly rate limit." },
+        { "fastly-ratelimit-remaining": "0", "fastly-ratelimit-reset": String(answer.resetAt) },
+      );
+      return true;
+    }
+    if (answer?.kind === "status") {
+      record(answer.status);
+      res.writeHead(answer.status, { "content-type": "text/plain" });
+      res.end(answer.body ?? `scripted ${answer.status}`);
+      return true;
+    }
+    if (answer?.kind === "drop" && !answer.afterStoring) {
+      record("dropped");
+      req.socket.destroy();
+      return true;
+    }
+    return false;
   }
 
   let onBatchApplied: ((n: number) => void) | null = null;
