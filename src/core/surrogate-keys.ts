@@ -8,7 +8,10 @@
 /** Every filtered answer the edge keeps: purged when too many crates changed to name them one by one. */
 export const ANSWERS_SURROGATE_KEY = "cooldown-answers";
 
-/** The edge's cached copy of `_policy`: purged when a push writes a policy. */
+/**
+ * The edge's cached copy of `_policy`, and every filtered answer (each was made under a policy, and a hit does not look
+ * the policy up while the copy it was made with may be used): purged when a push writes a policy.
+ */
 export const POLICY_SURROGATE_KEY = "cooldown-policy";
 
 /** The filtered answers of one crate (every window): purged when a push writes the crate's record. */

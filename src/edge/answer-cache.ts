@@ -5,22 +5,26 @@ import { bodyBytesOf, knownBodyBytes } from "../core/known-body.ts";
 import type { Clock } from "../core/ports.ts";
 import type { CooldownProxy } from "../core/proxy.ts";
 import { parseRoute } from "../core/route.ts";
-import { ANSWERS_SURROGATE_KEY, crateSurrogateKey } from "../core/surrogate-keys.ts";
+import { ANSWERS_SURROGATE_KEY, crateSurrogateKey, POLICY_SURROGATE_KEY } from "../core/surrogate-keys.ts";
 import type { UnixSeconds } from "../core/time.ts";
 import { isPassThrough } from "../core/window.ts";
 import type { AfterAnswer } from "./after-answer.ts";
+import { POLICY_CACHE_SECONDS, type RevisedPolicy } from "./cached-policy.ts";
 
 /**
  * Bumped whenever what an entry holds or what the core would answer for the same key changes shape, so a deploy never
  * serves entries an older build wrote in a form it no longer writes.
  */
-export const ANSWER_CACHE_FORMAT = "v3";
+export const ANSWER_CACHE_FORMAT = "v4";
 const ANSWER_CACHE_PREFIX = "crates-cooldown/answer/";
 
 /** Everything besides the window and the index path that the core's answer depends on and that can change. */
 export interface AnswerCacheContext {
-  /** The policy's revision (cached-policy.ts): a new policy is a new key. */
-  readonly policyRevision: string;
+  /**
+   * The policy in force (cached-policy.ts), read at most once per request, and only when no stored answer is known to
+   * stand without it. Throws when it cannot be read: the answer is then the core's (a 503).
+   */
+  readonly policy: () => Promise<RevisedPolicy>;
   /** Settings that change the answer (the pre-pubtime inference) or its lifetime (the upstream cap). */
   readonly settingsTag: string;
   /** The longest the edge keeps an upstream copy (`upstream_max_ttl_seconds`). */
@@ -43,6 +47,14 @@ interface StoredHead {
    * transaction (which may find an entry past its end) is served only before this, by the edge's clock.
    */
   readonly servedUntil: UnixSeconds;
+  /** The revision of the policy the answer was made under: it stands only while that is the policy in force. */
+  readonly policyRevision: string;
+  /**
+   * When that policy's copy stops being the one this POP may use (read from KV + {@link POLICY_CACHE_SECONDS}): until
+   * then the answer is served without looking the policy up; after, only once the policy in force has the same
+   * revision.
+   */
+  readonly policyUntil: UnixSeconds;
 }
 
 /**
@@ -50,10 +62,16 @@ interface StoredHead {
  * request is a cache lookup and a copy. Only GET/HEAD of a filtered index file is cached; explain, status, `/0d/`,
  * config.json and every answer but a 200 go to the core every time.
  *
- * - Key: prefix, {@link ANSWER_CACHE_FORMAT}, window label, index path, policy revision, settings. Publish times are
- *   not in the key: a newly pushed time applies when the entry ends, within the answer's `max-age`, or at once where
+ * - Key: prefix, {@link ANSWER_CACHE_FORMAT}, window label, index path, settings. Publish times are not in the key: a
+ *   newly pushed time applies when the entry ends, within the answer's `max-age`, or at once where
  *   `kv push --service-id` purges the crate's surrogate key (src/core/surrogate-keys.ts), which every entry carries
- *   with the key of all answers.
+ *   with the key of all answers and the policy's key.
+ * - Policy: not in the key either, so that a hit need not look the policy up. An entry carries the revision it was
+ *   made under and until when the copy of the policy it was made with may be used (`policyUntil`, at most
+ *   {@link POLICY_CACHE_SECONDS} after that copy was read from KV). Before then a hit is served as it is: exactly as
+ *   fresh as an answer made now from the cached policy would be. After, a hit stands only if the policy in force has
+ *   the same revision; else the answer is made again under the new policy and replaces the entry. A purge of the
+ *   policy's surrogate key (`kv push --service-id` after writing a policy) drops every answer with it.
  * - Lifetime: the `max-age` the core gave the answer (≤ 60 s while some age is unknown, ≤ upstream's remaining
  *   lifetime, ≤ the next maturing or exception expiry), and never past `upstream_max_ttl_seconds` after the upstream
  *   copy was made (its age counted from its `Date` and `Age`, conservatively), so a yank upstream still reaches cargo
@@ -69,33 +87,57 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     if (slot === null) return proxy(request);
     const { key, crate } = slot;
     const plainGet = request.method === "GET" && !request.headers.has("if-none-match");
+    const now = context.clock.now();
+    let fresh: StoredAnswer | null = null;
     if (plainGet) {
-      const fresh = await freshStoredAnswer(key, context.clock);
-      if (fresh !== null) return responseOf(fresh, context.clock);
+      fresh = await freshStoredAnswer(key, now);
+      if (fresh !== null && now < fresh.head.policyUntil) return responseOf(fresh, context.clock);
     }
+    let revised: RevisedPolicy;
+    try {
+      revised = await context.policy();
+    } catch {
+      // The core answers what a request without the policy gets (it reads the policy first and fails the same way).
+      return proxy(request);
+    }
+    if (fresh !== null && fresh.head.policyRevision === revised.revision) return responseOf(fresh, context.clock);
     const entry = CoreCache.transactionLookup(key);
     const state = entry.state();
+    let replace = false;
     if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
       // A GET without If-None-Match needs only the entry's body, which carries its head.
       if (plainGet) {
-        return responseOf(storedAnswerOf(await readStoredBytes(key, entry)), context.clock);
+        const stored = storedAnswerOf(await readStoredBytes(key, entry));
+        if (stored.head.policyRevision === revised.revision) return responseOf(stored, context.clock);
+      } else {
+        const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
+        if (head.policyRevision === revised.revision) {
+          return answerFrom(request, head, context.clock, async () =>
+            storedAnswerOf(await readStoredBytes(key, entry)),
+          );
+        }
       }
-      const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
-      return answerFrom(request, head, context.clock, async () => storedAnswerOf(await readStoredBytes(key, entry)));
+      // Made under another policy: made again, and stored in its place (this transaction cannot insert, as the entry
+      // it found is usable; the requests that find the old entry meanwhile make the answer themselves too).
+      entry.close();
+      replace = true;
     }
     let computed: Computed;
-    try {
-      computed = await compute(proxy, request, plainGet, context);
-    } catch (error) {
+    const endTransaction = () => {
+      if (replace) return;
       entry.cancel();
       entry.close();
+    };
+    try {
+      computed = await compute(proxy, request, plainGet, revised, context);
+    } catch (error) {
+      endTransaction();
       throw error;
     }
     if ("uncacheable" in computed) {
       // Not a 200: nothing stored. The core answers a filtered file's errors alike for GET and HEAD, with or without
       // If-None-Match, so its answer to the GET is the client's answer (asking again would reach upstream twice).
-      entry.cancel();
-      entry.close();
+      endTransaction();
       return computed.uncacheable;
     }
     const { head, body, maxAge, response } = computed;
@@ -106,20 +148,21 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
       const elapsedMs = Math.max(performance.now() - made, (context.clock.now() - head.madeAt) * 1000);
       const lifetimeMs = Math.floor(maxAge * 1000 - elapsedMs);
       if (lifetimeMs <= 0) {
-        entry.cancel();
-      } else {
-        const prefix = storedPrefixOf(head);
-        const writer = entry.insert({
-          maxAge: lifetimeMs,
-          userMetadata: JSON.stringify(head),
-          length: prefix.byteLength + body.byteLength,
-          surrogateKeys: [crateSurrogateKey(crate), ANSWERS_SURROGATE_KEY],
-        });
-        writer.append(prefix);
-        writer.append(body);
-        writer.close();
+        endTransaction();
+        return;
       }
-      entry.close();
+      const prefix = storedPrefixOf(head);
+      const options = {
+        maxAge: lifetimeMs,
+        userMetadata: JSON.stringify(head),
+        length: prefix.byteLength + body.byteLength,
+        surrogateKeys: [crateSurrogateKey(crate), ANSWERS_SURROGATE_KEY, POLICY_SURROGATE_KEY],
+      };
+      const writer = replace ? CoreCache.insert(key, options) : entry.insert(options);
+      writer.append(prefix);
+      writer.append(body);
+      writer.close();
+      if (!replace) entry.close();
     };
     // Requests for the same key that arrived meanwhile wait on this transaction until `store` has run.
     context.afterAnswer(store);
@@ -128,14 +171,17 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
 }
 
 /** The cache key and the crate whose answer it holds, or null when this request's answer is never cached. */
-export function answerSlot(request: Request, context: AnswerCacheContext): { key: string; crate: string } | null {
+export function answerSlot(
+  request: Request,
+  context: Pick<AnswerCacheContext, "settingsTag">,
+): { key: string; crate: string } | null {
   if (request.method !== "GET" && request.method !== "HEAD") return null;
   const parsed = parseRoute(new URL(request.url).pathname);
   if (!parsed.ok) return null;
   const route = parsed.route;
   if (route.kind !== "index" || route.target.kind !== "crate" || isPassThrough(route.window)) return null;
   return {
-    key: `${ANSWER_CACHE_PREFIX}${ANSWER_CACHE_FORMAT}/${route.window.label}/${route.target.path}/${context.policyRevision}/${context.settingsTag}`,
+    key: `${ANSWER_CACHE_PREFIX}${ANSWER_CACHE_FORMAT}/${route.window.label}/${route.target.path}/${context.settingsTag}`,
     crate: route.target.name,
   };
 }
@@ -149,11 +195,12 @@ type Computed =
   | { head: StoredHead; body: Uint8Array<ArrayBuffer>; maxAge: UnixSeconds; response: Response | null }
   | { uncacheable: Response };
 
-/** `plainGet`: the request is such a GET already (the usual miss). */
+/** `plainGet`: the request is such a GET already (the usual miss). `revised`: the policy the proxy decides under. */
 async function compute(
   proxy: CooldownProxy,
   request: Request,
   plainGet: boolean,
+  revised: RevisedPolicy,
   context: AnswerCacheContext,
 ): Promise<Computed> {
   // Asked as it is, the usual miss gets the core's answer as it is (no second request or response to build).
@@ -169,7 +216,14 @@ async function compute(
     now,
   );
   return {
-    head: { status: 200, headers: [...response.headers], madeAt: now, servedUntil: now + maxAge },
+    head: {
+      status: 200,
+      headers: [...response.headers],
+      madeAt: now,
+      servedUntil: now + maxAge,
+      policyRevision: revised.revision,
+      policyUntil: revised.readAt + POLICY_CACHE_SECONDS,
+    },
     body,
     maxAge,
     response: known === null ? null : response,
@@ -217,7 +271,12 @@ function storedPrefixOf(head: StoredHead): Uint8Array<ArrayBuffer> {
 }
 
 /** An entry's body read back: its head and the answer's bytes (a view, not a copy). */
-function storedAnswerOf(stored: Uint8Array<ArrayBuffer>): { head: StoredHead; body: Uint8Array<ArrayBuffer> } {
+interface StoredAnswer {
+  readonly head: StoredHead;
+  readonly body: Uint8Array<ArrayBuffer>;
+}
+
+function storedAnswerOf(stored: Uint8Array<ArrayBuffer>): StoredAnswer {
   const headLength = new DataView(stored.buffer, stored.byteOffset).getUint32(0);
   const head = JSON.parse(new TextDecoder().decode(stored.subarray(4, 4 + headLength))) as StoredHead;
   return { head, body: stored.subarray(4 + headLength) };
@@ -226,18 +285,15 @@ function storedAnswerOf(stored: Uint8Array<ArrayBuffer>): { head: StoredHead; bo
 /**
  * The hit most requests are, a GET without If-None-Match, in one lookup: the entry's body read whole through
  * `SimpleCache.get` (see {@link readStoredBytes}), its head taken from the body. That lookup is not a transaction and
- * may find an entry past its end (Viceroy answers every present entry, fresh or not), so the answer is served only
+ * may find an entry past its end (Viceroy answers every present entry, fresh or not), so the answer is returned only
  * while the head's `servedUntil` says so; else null, and the transaction decides. Saves the transaction's lookup on
  * every such hit (web-sys: 3.90 → 3.41 ms of `_start` under the local host, side by side).
  */
-async function freshStoredAnswer(
-  key: string,
-  clock: Clock,
-): Promise<{ head: StoredHead; body: Uint8Array<ArrayBuffer> } | null> {
+async function freshStoredAnswer(key: string, now: UnixSeconds): Promise<StoredAnswer | null> {
   const bytes = await simpleCacheBytes(key);
   if (bytes === null) return null;
   const stored = storedAnswerOf(bytes);
-  return clock.now() < stored.head.servedUntil ? stored : null;
+  return now < stored.head.servedUntil ? stored : null;
 }
 
 /**
@@ -267,7 +323,7 @@ async function answerFrom(
   request: Request,
   head: StoredHead,
   clock: Clock,
-  stored: () => Promise<{ head: StoredHead; body: Uint8Array<ArrayBuffer> }>,
+  stored: () => Promise<StoredAnswer>,
 ): Promise<Response> {
   const etag = head.headers.find(([name]) => name === "etag")?.[1] ?? null;
   if (etag !== null && !ifNoneMatchHolds(request.headers.get("if-none-match"), etag)) {
@@ -279,7 +335,7 @@ async function answerFrom(
   return responseOf(await stored(), clock);
 }
 
-function responseOf(answer: { head: StoredHead; body: Uint8Array<ArrayBuffer> }, clock: Clock): Response {
+function responseOf(answer: StoredAnswer, clock: Clock): Response {
   return new Response(answer.body, { status: answer.head.status, headers: headersAged(answer.head, clock) });
 }
 

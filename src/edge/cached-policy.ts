@@ -1,6 +1,8 @@
 import { CoreCache } from "fastly:cache";
 import { DEFAULT_POLICY, decodePolicy, type Policy } from "../core/policy-document.ts";
+import type { Clock } from "../core/ports.ts";
 import { POLICY_SURROGATE_KEY } from "../core/surrogate-keys.ts";
+import type { UnixSeconds } from "../core/time.ts";
 import { readKvPolicyRecord } from "./kv-policy.ts";
 import { PUBLISH_TIMES_STORE } from "./kv-publish-times.ts";
 
@@ -11,16 +13,25 @@ import { PUBLISH_TIMES_STORE } from "./kv-publish-times.ts";
  */
 export const POLICY_CACHE_SECONDS = 30;
 
-/** The policy in force and its revision: what an answer made under it depends on (part of the answer cache's key). */
+/**
+ * The policy in force, its revision and when it was read from KV: what an answer made under it depends on, and until
+ * when that answer may stand without asking for the policy again (answer-cache.ts).
+ */
 export interface RevisedPolicy {
   /** Decoded on demand: a request answered from the answer cache needs only the revision. */
   readonly policy: () => Promise<Policy>;
   /** `default` when no policy was pushed; else the record's text when short, or its SHA-256. */
   readonly revision: string;
+  /**
+   * When this copy was read from KV (the edge's clock). Until `readAt` + {@link POLICY_CACHE_SECONDS} it is the policy
+   * this POP uses; an answer made under it may be served that long without looking the policy up again.
+   */
+  readonly readAt: UnixSeconds;
 }
 
-const POLICY_CACHE_PREFIX = "crates-cooldown/policy/v1/";
-/** Records up to this long are their own revision (no digest to compute); the key allows 4 KiB under Viceroy. */
+/** v2: the entry's metadata is `<readAt> <revision>`. */
+const POLICY_CACHE_PREFIX = "crates-cooldown/policy/v2/";
+/** Records up to this long are their own revision (no digest to compute); every cached answer carries it. */
 const INLINE_REVISION_CHARS = 64;
 
 /**
@@ -29,14 +40,17 @@ const INLINE_REVISION_CHARS = 64;
  * not know) throws and is never cached, so the next request tries again. Concurrent misses collapse onto one read
  * (Core Cache transaction).
  */
-export async function readCachedPolicy(storeName: string = PUBLISH_TIMES_STORE): Promise<RevisedPolicy> {
+export async function readCachedPolicy(clock: Clock, storeName: string = PUBLISH_TIMES_STORE): Promise<RevisedPolicy> {
   const entry = CoreCache.transactionLookup(`${POLICY_CACHE_PREFIX}${storeName}`);
   const state = entry.state();
   if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
-    const revision = new TextDecoder().decode(entry.userMetadata());
+    const metadata = new TextDecoder().decode(entry.userMetadata());
+    const space = metadata.indexOf(" ");
+    const readAt = Number(metadata.slice(0, space));
+    const revision = metadata.slice(space + 1);
     if (revision === "default") {
       entry.close();
-      return { policy: async () => DEFAULT_POLICY, revision };
+      return { policy: async () => DEFAULT_POLICY, revision, readAt };
     }
     // The entry stays open until its body is read (or the request ends): a hit needs no body.
     return {
@@ -48,6 +62,7 @@ export async function readCachedPolicy(storeName: string = PUBLISH_TIMES_STORE):
         }
       },
       revision,
+      readAt,
     };
   }
   try {
@@ -59,17 +74,18 @@ export async function readCachedPolicy(storeName: string = PUBLISH_TIMES_STORE):
       entry.cancel();
       throw error;
     }
+    const readAt = clock.now();
     const bytes = new TextEncoder().encode(read.text);
     const body = entry.insert({
       maxAge: POLICY_CACHE_SECONDS * 1000,
-      userMetadata: read.revision,
+      userMetadata: `${readAt} ${read.revision}`,
       length: bytes.byteLength,
       surrogateKeys: [POLICY_SURROGATE_KEY],
     });
     body.append(bytes);
     body.close();
     const policy = read.policy;
-    return { policy: async () => policy, revision: read.revision };
+    return { policy: async () => policy, revision: read.revision, readAt };
   } finally {
     entry.close();
   }

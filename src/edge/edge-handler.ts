@@ -37,8 +37,8 @@ export type EdgeHandler = (request: Request, lifetime?: RequestLifetime) => Prom
  * The core proxy wired to Fastly: backend + edge cache upstream, KV publish times, policy and freshness, Config Store
  * settings, and filtered answers kept in the Core Cache (answer-cache.ts, Config Store `answer_cache`). Settings and
  * stores are read per request because Compute opens them only while a request is handled (the handler itself is
- * created at build time); the policy comes through the Core Cache (cached-policy.ts), so a request answered from the
- * answer cache does no KV lookup at all. With Config Store `log_endpoint` set, each request for a filtered file writes
+ * created at build time); the policy comes through the Core Cache (cached-policy.ts), read only when needed, so a
+ * request answered from the answer cache does no KV lookup at all, and mostly no lookup but its answer's. With Config Store `log_endpoint` set, each request for a filtered file writes
  * a line to the decision log (decision-log.ts), which the closures below tell what happened. Assembling the core proxy
  * is a few closures.
  */
@@ -49,14 +49,12 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     const settings = readEdgeSettings();
     const serverTiming = settings.serverTiming ? new ServerTiming() : undefined;
     const log = DecisionLog.start(request, settings, clock);
-    let revised: RevisedPolicy;
-    try {
-      revised = await readCachedPolicy();
-    } catch (error) {
-      const refused = policyUnavailable(error);
-      log?.write(refused);
-      return refused;
-    }
+    // Read at most once per request, and not at all for a hit the answer cache knows stands without it.
+    let policyRead: Promise<RevisedPolicy> | undefined;
+    const revisedPolicy = () => {
+      policyRead ??= readCachedPolicy(clock);
+      return policyRead;
+    };
     // The headers of the upstream copy this request's answer is made from: the answer cache keeps the answer no longer
     // than that copy may be used.
     let upstreamCopy: Headers | null = null;
@@ -74,7 +72,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       log?.computing();
       let policy: Awaited<ReturnType<RevisedPolicy["policy"]>>;
       try {
-        policy = await revised.policy();
+        policy = await (await revisedPolicy()).policy();
       } catch (error) {
         return policyUnavailable(error);
       }
@@ -94,7 +92,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     };
     const answer = settings.answerCache
       ? cachedAnswers(proxy, {
-          policyRevision: revised.revision,
+          policy: revisedPolicy,
           settingsTag: `i${settings.prePubtimeInference ? 1 : 0}t${settings.upstreamMaxTtlSeconds}`,
           upstreamMaxTtlSeconds: settings.upstreamMaxTtlSeconds,
           upstreamCopy: () => upstreamCopy,

@@ -22,10 +22,15 @@ const UPSTREAM_MAX_TTL = 60;
 
 let upstream: FixtureUpstream;
 
-function serve(name: string, versions: readonly VersionSpec[], maxAge = 86_400): string {
+/**
+ * Serves a crate's file as written at `date` (the home's clock): the edge keeps an answer no longer than
+ * `upstream_max_ttl_seconds` after its upstream copy's `Date`, so a `Date` by the wall clock, behind a clock the suite
+ * has moved on, would leave nothing cached and these tests would not reach the answer cache at all.
+ */
+function serveAt(date: number, name: string, versions: readonly VersionSpec[], maxAge = 86_400): string {
   upstream.set(`/${sparseIndexPath(name)}`, {
     body: indexFile(name, versions),
-    headers: { "cache-control": `public, max-age=${maxAge}` },
+    headers: { "cache-control": `public, max-age=${maxAge}`, date: new Date(date * 1000).toUTCString() },
   });
   return sparseIndexPath(name);
 }
@@ -42,6 +47,8 @@ afterAll(async () => {
 describe.each(HOMES)("cached answers on the %s home", (kind) => {
   let home: RunningHome;
   let now = T0;
+  const serve = (name: string, versions: readonly VersionSpec[], maxAge?: number) =>
+    serveAt(now, name, versions, maxAge);
   const get = (target: string, headers: Record<string, string> = {}, method = "GET") =>
     send(home.url, target, { headers, method });
   const failure = (answer: Answer) =>

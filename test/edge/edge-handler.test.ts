@@ -3,6 +3,7 @@ import { encodeFreshness } from "../../src/core/freshness.ts";
 import { DEFAULT_POLICY, encodePolicy } from "../../src/core/policy-document.ts";
 import { encodeCrateRecord } from "../../src/core/publish-times.ts";
 import type { BackendRequestInit } from "../../src/edge/backend-upstream.ts";
+import { POLICY_CACHE_SECONDS } from "../../src/edge/cached-policy.ts";
 import { createEdgeHandler } from "../../src/edge/edge-handler.ts";
 import { cacheLog, resetCoreCache, simpleCacheSharing } from "./fastly-doubles/cache.ts";
 import { resetConfigStores, seedConfigStore } from "./fastly-doubles/config-store.ts";
@@ -96,20 +97,75 @@ describe("the edge handler", () => {
     const first = await handle(new Request(url));
     const firstText = await first.text();
     const answerKey = cacheLog.inserts.map((insert) => insert.key).find((key) => key.includes("/answer/")) ?? "";
-    expect(answerKey).toMatch(/^crates-cooldown\/answer\/v3\/7d\/de\/mo\/demo\//);
-    const answerLookups = () => cacheLog.lookups.filter((key) => key === answerKey).length;
-    const lookupsBefore = answerLookups();
+    expect(answerKey).toMatch(/^crates-cooldown\/answer\/v4\/7d\/de\/mo\/demo\//);
+    // Not the policy's either: the entry says until when the policy it was made under may stand.
+    const lookupsBefore = cacheLog.lookups.length;
     const simpleBefore = cacheLog.simpleLookups.length;
     const hit = await handle(new Request(url));
     expect(await hit.text()).toBe(firstText);
     expect([...hit.headers]).toEqual([...first.headers]);
     expect(cacheLog.simpleLookups.slice(simpleBefore)).toEqual([answerKey]);
-    expect(answerLookups()).toBe(lookupsBefore);
+    expect(cacheLog.lookups.slice(lookupsBefore)).toEqual([]);
     const etag = first.headers.get("etag") ?? "";
     expect((await handle(new Request(url, { headers: { "if-none-match": etag } }))).status).toBe(304);
     const head = await handle(new Request(url, { method: "HEAD" }));
     expect([head.status, await head.text(), head.headers.get("etag")]).toEqual([200, "", etag]);
     expect(cacheLog.simpleLookups.slice(simpleBefore)).toEqual([answerKey]);
+  });
+
+  it("serves a hit without the policy while its copy may stand, then once the policy in force has the same revision", async () => {
+    let now = NOW;
+    let computed = 0;
+    const fetch = async () => {
+      computed++;
+      return cacheableDemo();
+    };
+    const handle = createEdgeHandler({ fetch, clock: { now: () => now } });
+    resetCoreCache(() => now * 1000);
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const firstText = await (await handle(new Request(url))).text();
+    const lifetimeMs = cacheLog.inserts.find((insert) => insert.key.includes("/answer/"))?.maxAge ?? 0;
+    expect(lifetimeMs).toBeGreaterThan(31_000);
+    const policyReads = () => kvLog.gets.filter((get) => get.key === "_policy").length;
+    const policyLookups = () => cacheLog.lookups.filter((key) => key.includes("/policy/")).length;
+    const [readsBefore, lookupsBefore] = [policyReads(), policyLookups()];
+    now += POLICY_CACHE_SECONDS - 1;
+    expect(await (await handle(new Request(url))).text()).toBe(firstText);
+    expect([policyReads(), policyLookups()]).toEqual([readsBefore, lookupsBefore]);
+    // The copy of the policy has ended: read again, the same revision, the same entry.
+    now += 1;
+    expect(await (await handle(new Request(url))).text()).toBe(firstText);
+    expect([policyReads(), policyLookups()]).toEqual([readsBefore + 1, lookupsBefore + 1]);
+    expect(computed).toBe(1);
+  });
+
+  it("makes an answer again under a new policy once the copy of the old one has ended, and stores it in its place", async () => {
+    let now = NOW;
+    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock: { now: () => now } });
+    resetCoreCache(() => now * 1000);
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const first = await handle(new Request(url));
+    expect(await first.text()).toBe(OLD);
+    const conditional = () => new Request(url, { headers: { "if-none-match": first.headers.get("etag") ?? "" } });
+    seedKvStore("cooldown_times", {
+      _policy: encodePolicy({
+        ...DEFAULT_POLICY,
+        exceptions: [{ crate: "demo", version: "1.1.0", reason: "needed", expires: NOW + 86_400 }],
+      }),
+    });
+    now += POLICY_CACHE_SECONDS - 1;
+    expect(await (await handle(new Request(url))).text()).toBe(OLD);
+    now += 1;
+    const answerInserts = () => cacheLog.inserts.filter((insert) => insert.key.includes("/answer/")).length;
+    const insertsBefore = answerInserts();
+    // Asked with the old answer's ETag (the entry's head, no body read): not that answer's 304, the new answer.
+    const changed = await handle(conditional());
+    expect([changed.status, await changed.text()]).toEqual([200, OLD + YOUNG]);
+    expect(answerInserts()).toBe(insertsBefore + 1);
+    // The new entry stands in the old one's place: the next hit finds it, without the policy.
+    const lookupsBefore = cacheLog.lookups.length;
+    expect(await (await handle(new Request(url))).text()).toBe(OLD + YOUNG);
+    expect(cacheLog.lookups.slice(lookupsBefore)).toEqual([]);
   });
 
   it("never answers from an entry past its end that a lookup without a transaction still finds", async () => {
