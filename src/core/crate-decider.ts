@@ -32,6 +32,11 @@ export interface CrateDeciderOptions {
    * `fromBytes` bytes. None by default.
    */
   readonly plainLines?: { readonly fromBytes: number; readonly fromLines: number };
+  /**
+   * How an upstream body is decoded: as `decodeUtf8Exactly` decodes it (the default), or the same string made a way
+   * cheaper in some engine (`decodeUtf8ExactlyByResponse` at the edge). Throws TypeError when the body is not UTF-8.
+   */
+  readonly decodeBody?: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>;
 }
 
 /**
@@ -70,6 +75,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
 } {
   const clock = options.clock ?? systemClock;
   const timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const decodeBody = options.decodeBody ?? (async (bytes: Uint8Array<ArrayBuffer>) => decodeUtf8Exactly(bytes));
 
   async function fetchUpstream(path: string, headers: Headers): Promise<Response> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -152,7 +158,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
     if (file === null && !everyLine && plainLines !== undefined && bytes.byteLength >= plainLines.fromBytes) {
       const keptShapes = kept !== null && "shapes" in kept ? kept.shapes : null;
       if (keptShapes === null) {
-        text = decoded(bytes) ?? undefined;
+        text = (await decoded(bytes)) ?? undefined;
         if (text === undefined) return { ok: false, response: notUtf8(path) };
       }
       const body = text;
@@ -177,7 +183,7 @@ export function createCrateDecider(options: CrateDeciderOptions): {
       }
     }
     if (file === null) {
-      const scanned = scanAfresh(bytes, text);
+      const scanned = await scanAfresh(bytes, text);
       if (scanned === null) return { ok: false, response: notUtf8(path) };
       if (cache !== undefined && key !== null) await keep(cache, key, () => encodeKeptScan(scanned, bytes));
       file = scanned;
@@ -214,15 +220,15 @@ export function createCrateDecider(options: CrateDeciderOptions): {
   }
 
   /** Decodes and scans the body; null when it is not UTF-8. */
-  function scanAfresh(bytes: Uint8Array, known?: string): ScannedIndexFile | null {
-    const text = known ?? decoded(bytes);
+  async function scanAfresh(bytes: Uint8Array<ArrayBuffer>, known?: string): Promise<ScannedIndexFile | null> {
+    const text = known ?? (await decoded(bytes));
     return text === null ? null : timed(options.timings, "scan", () => scanIndexFile(text, options.scan));
   }
 
   /** The body as text; null when it is not UTF-8. */
-  function decoded(bytes: Uint8Array): string | null {
+  async function decoded(bytes: Uint8Array<ArrayBuffer>): Promise<string | null> {
     try {
-      return timed(options.timings, "decode", () => decodeUtf8Exactly(bytes));
+      return await timedAsync(options.timings, "decode", () => decodeBody(bytes));
     } catch {
       return null;
     }

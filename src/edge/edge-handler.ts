@@ -10,7 +10,7 @@ import { type RevisedPolicy, readCachedPolicy } from "./cached-policy.ts";
 import { withCompressHint } from "./compress-hint.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { cratesIoRulesWith, readEdgeSettings } from "./edge-settings.ts";
-import { ENGINE_INDEX_SCAN, ENGINE_PLAIN_LINES } from "./engine-index-scan.ts";
+import { ENGINE_DECODE_BODY, ENGINE_INDEX_SCAN, ENGINE_PLAIN_LINES } from "./engine-index-scan.ts";
 import { keptScans } from "./kept-scans.ts";
 import { kvFreshness } from "./kv-freshness.ts";
 import { kvPublishTimes } from "./kv-publish-times.ts";
@@ -84,6 +84,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
         service: EDGE_SERVICE,
         clock,
         scan: ENGINE_INDEX_SCAN,
+        decodeBody: ENGINE_DECODE_BODY,
         ...(settings.plainLines ? { plainLines: ENGINE_PLAIN_LINES } : {}),
         ...(scanCache === undefined ? {} : { scanCache: log === null ? scanCache : log.watchScans(scanCache) }),
         ...(serverTiming === undefined ? {} : { timings: serverTiming }),

@@ -1,4 +1,5 @@
 import type { IndexScanOptions } from "../core/index-file.ts";
+import { decodeUtf8ExactlyByResponse } from "../core/utf8.ts";
 
 /**
  * How the edge reads index lines. The Compute engine interprets JavaScript (StarlingMonkey, no JIT): each call costs
@@ -19,3 +20,10 @@ export const ENGINE_INDEX_SCAN: IndexScanOptions = { tailReader: "json-parse", p
  * shortest).
  */
 export const ENGINE_PLAIN_LINES = { fromBytes: 256 * 1024, fromLines: 1_200 } as const;
+
+/**
+ * How the edge decodes an upstream body: through `Response.text()` where that is exact (an ASCII body, as nearly every
+ * index file is), which in the engine makes the string without TextDecoder's UTF-16 buffer of twice the body's size
+ * (see `decodeUtf8ExactlyByResponse`).
+ */
+export const ENGINE_DECODE_BODY = decodeUtf8ExactlyByResponse;

@@ -168,6 +168,39 @@ describe.each(HOMES)("the %s home", (kind) => {
       expect(answer.headers.etag).toBe((await send(upstream.url, "config.json")).headers.etag);
     });
 
+    it.each([
+      ["a small file", "unicode-small", 3],
+      ["a big file (the edge finds its plain lines in place)", "unicode-big", 1_400],
+    ])("keeps lines of any characters byte for byte and reads their strings exactly: %s", async (_, name, count) => {
+      const line = (vers: string, publishedAt: number) =>
+        `${JSON.stringify({
+          name,
+          vers,
+          deps: [],
+          cksum: "0".repeat(64),
+          features: { grüße: [], 日本語: ["🦀"] },
+          yanked: false,
+          pubtime: rfc3339(publishedAt),
+        })}\n`;
+      const kept = [
+        ...Array.from({ length: count }, (_, patch) => line(`1.0.${patch}`, T0 - 30 * DAY)),
+        // Not a version cargo would publish; still read exactly as written.
+        line("2.0.0-ünï", T0 - 30 * DAY),
+      ];
+      const path = serve(name, kept.join("") + line("3.0.0", T0 - DAY), {
+        headers: { "cache-control": "public, max-age=300" },
+      });
+      const answer = await get(`7d/${path}`);
+      expect(answer.status, explainFailure(answer)).toBe(200);
+      expect(Buffer.from(answer.body).equals(Buffer.from(kept.join("")))).toBe(true);
+      const explained = await get(`7d/-/explain/${name}`, { accept: "application/json" });
+      const versions = (JSON.parse(explained.text) as { versions: { version: string; visible: boolean }[] }).versions;
+      expect(versions.slice(-2).map((v) => [v.version, v.visible])).toEqual([
+        ["2.0.0-ünï", true],
+        ["3.0.0", false],
+      ]);
+    });
+
     it("explains every version in plain text: publish time, its source, and the verdict", async () => {
       const answer = await get(`7d/-/explain/mixed`);
       expect(answer.status, explainFailure(answer)).toBe(200);

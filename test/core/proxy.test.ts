@@ -92,6 +92,28 @@ describe("cooldown proxy", () => {
     );
   });
 
+  it("decodes upstream bodies with the decodeBody it is given (the edge's cheaper way), and answers 502 when it throws", async () => {
+    const decoded: string[] = [];
+    const decodeBody = async (bytes: Uint8Array<ArrayBuffer>) => {
+      const text = new TextDecoder().decode(bytes);
+      decoded.push(text);
+      if (text.includes("refuse")) throw new TypeError("not UTF-8");
+      return text;
+    };
+    upstream.set("re/fu/refuse", { body: indexLine({ name: "refuse", vers: "1.0.0", pubtime: NOW - 30 * DAY }) });
+    const decoding = createCooldownProxy({
+      upstream,
+      publishTimes: times,
+      clock,
+      rules: defaultRules(false),
+      decodeBody,
+    });
+    expect(await (await get(decoding, "/3d/se/rd/serde")).text()).toBe(OLD);
+    expect(decoded).toEqual([OLD + YOUNG]);
+    const refused = await get(decoding, "/3d/re/fu/refuse");
+    expect([refused.status, await refused.text()]).toEqual([502, expect.stringContaining("UTF-8")]);
+  });
+
   it("answers If-None-Match with 304 and the same headers, and 200 once the visible set changes", async () => {
     const first = await get(proxy, "/3d/se/rd/serde");
     const etag = first.headers.get("etag") as string;
