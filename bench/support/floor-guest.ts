@@ -7,10 +7,11 @@
  * - `GET /upstream/<path>?do=<step>` fetches `<path>` from the `crates_io_index` backend through the HTTP cache, as the
  *   edge does, and then: `pass` answers the upstream response as it is (no byte enters the guest), `read` reads the
  *   body whole and answers its length, `echo` reads it and answers those bytes, `decode` reads and decodes it and
- *   answers its length.
+ *   answers its length (decoded as the edge decodes a body: `decodeUtf8ExactlyByResponse`).
  */
 import { CoreCache, SimpleCache } from "fastly:cache";
 import { CacheOverride } from "fastly:cache-override";
+import { decodeUtf8ExactlyByResponse } from "../../src/core/utf8.ts";
 
 addEventListener("fetch", (event) => event.respondWith(answer(event.request)));
 
@@ -44,6 +45,6 @@ async function fromUpstream(path: string, url: URL): Promise<Response> {
   const bytes = await upstream.arrayBuffer();
   if (step === "read") return new Response(String(bytes.byteLength));
   if (step === "echo") return new Response(bytes);
-  if (step === "decode") return new Response(String(new TextDecoder().decode(bytes).length));
+  if (step === "decode") return new Response(String((await decodeUtf8ExactlyByResponse(new Uint8Array(bytes))).length));
   return new Response(`unknown step ${step}\n`, { status: 404 });
 }
