@@ -49,8 +49,8 @@ export interface KvPushOptions {
   readonly policy?: Policy;
   /**
    * The Fastly service whose edge caches to purge once the records are written (src/core/surrogate-keys.ts): the
-   * answers of every crate sent (or all answers, past {@link MAX_CRATES_PURGED_BY_NAME}) and the cached policy when
-   * one was written. Without it, the edge applies new records within its answers' `max-age` and a policy within 30 s.
+   * answers of every crate sent (or all answers, past {@link MAX_CRATES_PURGED_BY_NAME}), or, when a policy was
+   * written, the cached policy and every answer (its one key is on both). Without it, the edge applies new records within its answers' `max-age` and a policy within 30 s.
    */
   readonly purge?: { readonly serviceId: string; readonly delayMs?: number };
 }
@@ -62,7 +62,7 @@ export interface PurgeSummary {
   readonly keysPurged: number;
   /** Purge requests the API answered 200. */
   readonly requests: number;
-  /** Every cached answer was purged at once (too many crates to name). */
+  /** Every cached answer was purged at once (a policy written, or too many crates to name). */
   readonly allAnswers: boolean;
   /** Why the purge stopped before purging every key; null when it got through. */
   readonly error: string | null;
@@ -253,9 +253,14 @@ class KvPush {
 
   /** Purges what the edge caches of the records written (see `KvPushOptions.purge`), after the delay. */
   async purge(options: { readonly serviceId: string; readonly delayMs?: number }): Promise<void> {
-    const allAnswers = this.cratesWritten.length > MAX_CRATES_PURGED_BY_NAME;
-    const keys = allAnswers ? [ANSWERS_SURROGATE_KEY] : this.cratesWritten.map(crateSurrogateKey);
-    if (this.policyWritten) keys.push(POLICY_SURROGATE_KEY);
+    // The policy's key is on every cached answer as well as on the cached policy (each answer was made under a
+    // policy), so with a policy written it is the one key to purge.
+    const allAnswers = this.policyWritten || this.cratesWritten.length > MAX_CRATES_PURGED_BY_NAME;
+    const keys = this.policyWritten
+      ? [POLICY_SURROGATE_KEY]
+      : allAnswers
+        ? [ANSWERS_SURROGATE_KEY]
+        : this.cratesWritten.map(crateSurrogateKey);
     if (keys.length === 0) return;
     const target: PurgeTarget = {
       apiUrl: this.target.apiUrl,
