@@ -88,46 +88,53 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     const { key, crate } = slot;
     const plainGet = request.method === "GET" && !request.headers.has("if-none-match");
     const now = context.clock.now();
-    let fresh: StoredAnswer | null = null;
+    /** Whether an answer made under `head` stands now (see "Policy" above); null when the policy cannot be read. */
+    const stands = async (head: StoredHead): Promise<boolean | null> => {
+      if (now < head.policyUntil) return true;
+      const revised = await policyOrNull(context);
+      return revised === null ? null : revised.revision === head.policyRevision;
+    };
     if (plainGet) {
-      fresh = await freshStoredAnswer(key, now);
-      if (fresh !== null && now < fresh.head.policyUntil) return responseOf(fresh, context.clock);
+      const fresh = await freshStoredAnswer(key, now);
+      if (fresh !== null) {
+        const verdict = await stands(fresh.head);
+        // Without the policy, the core answers what such a request gets (it reads the policy first).
+        if (verdict === null) return proxy(request);
+        if (verdict) return responseOf(fresh, context.clock);
+      }
     }
-    let revised: RevisedPolicy;
-    try {
-      revised = await context.policy();
-    } catch {
-      // The core answers what a request without the policy gets (it reads the policy first and fails the same way).
-      return proxy(request);
-    }
-    if (fresh !== null && fresh.head.policyRevision === revised.revision) return responseOf(fresh, context.clock);
     const entry = CoreCache.transactionLookup(key);
     const state = entry.state();
-    let replace = false;
-    if (state.found() && state.usable() && !state.mustInsertOrUpdate()) {
-      // A GET without If-None-Match needs only the entry's body, which carries its head.
-      if (plainGet) {
-        const stored = storedAnswerOf(await readStoredBytes(key, entry));
-        if (stored.head.policyRevision === revised.revision) return responseOf(stored, context.clock);
-      } else {
-        const head = JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead;
-        if (head.policyRevision === revised.revision) {
-          return answerFrom(request, head, context.clock, async () =>
-            storedAnswerOf(await readStoredBytes(key, entry)),
-          );
-        }
+    const found = state.found() && state.usable() && !state.mustInsertOrUpdate();
+    if (found) {
+      // A GET without If-None-Match needs only the entry's body, which carries its head; a 304 or a HEAD needs only
+      // the head, kept as the entry's metadata.
+      const stored = plainGet ? storedAnswerOf(await readStoredBytes(key, entry)) : null;
+      const head = stored?.head ?? (JSON.parse(new TextDecoder().decode(entry.userMetadata())) as StoredHead);
+      const verdict = await stands(head);
+      if (verdict === true) {
+        return stored !== null
+          ? responseOf(stored, context.clock)
+          : answerFrom(request, head, context.clock, async () => storedAnswerOf(await readStoredBytes(key, entry)));
       }
-      // Made under another policy: made again, and stored in its place (this transaction cannot insert, as the entry
-      // it found is usable; the requests that find the old entry meanwhile make the answer themselves too).
+      // Made under another policy (or none can be read now): made again, and stored in the entry's place (this
+      // transaction cannot insert, as the entry it found is usable; requests that find the old entry meanwhile make
+      // the answer themselves too).
       entry.close();
-      replace = true;
+      if (verdict === null) return proxy(request);
     }
-    let computed: Computed;
+    const replace = found;
     const endTransaction = () => {
       if (replace) return;
       entry.cancel();
       entry.close();
     };
+    const revised = await policyOrNull(context);
+    if (revised === null) {
+      endTransaction();
+      return proxy(request);
+    }
+    let computed: Computed;
     try {
       computed = await compute(proxy, request, plainGet, revised, context);
     } catch (error) {
@@ -168,6 +175,15 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
     context.afterAnswer(store);
     return response ?? answerFrom(request, head, context.clock, async () => ({ head, body }));
   };
+}
+
+/** The policy in force, or null when it cannot be read (the core then answers the request as it would without it). */
+async function policyOrNull(context: AnswerCacheContext): Promise<RevisedPolicy | null> {
+  try {
+    return await context.policy();
+  } catch {
+    return null;
+  }
 }
 
 /** The cache key and the crate whose answer it holds, or null when this request's answer is never cached. */

@@ -91,7 +91,7 @@ describe("the edge handler", () => {
     expect(notModified.status).toBe(304);
   });
 
-  it("answers a GET hit in one lookup, its body read whole through SimpleCache; a 304 or HEAD hit reads no body at all", async () => {
+  it("answers a GET hit in one lookup, its body read whole through SimpleCache; a 304 or HEAD hit in one lookup, reading no body", async () => {
     const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock });
     const url = "https://cooldown.example/7d/de/mo/demo";
     const first = await handle(new Request(url));
@@ -111,6 +111,8 @@ describe("the edge handler", () => {
     const head = await handle(new Request(url, { method: "HEAD" }));
     expect([head.status, await head.text(), head.headers.get("etag")]).toEqual([200, "", etag]);
     expect(cacheLog.simpleLookups.slice(simpleBefore)).toEqual([answerKey]);
+    // The 304 and the HEAD: each the answer's transaction lookup for its head, and no lookup of the policy.
+    expect(cacheLog.lookups.slice(lookupsBefore)).toEqual([answerKey, answerKey]);
   });
 
   it("serves a hit without the policy while its copy may stand, then once the policy in force has the same revision", async () => {
@@ -166,6 +168,24 @@ describe("the edge handler", () => {
     const lookupsBefore = cacheLog.lookups.length;
     expect(await (await handle(new Request(url))).text()).toBe(OLD + YOUNG);
     expect(cacheLog.lookups.slice(lookupsBefore)).toEqual([]);
+  });
+
+  it("answers 503 from a cached answer's key once the copy of its policy has ended and no policy can be read", async () => {
+    let now = NOW;
+    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock: { now: () => now } });
+    resetCoreCache(() => now * 1000);
+    const url = "https://cooldown.example/7d/de/mo/demo";
+    const first = await handle(new Request(url));
+    expect(await first.text()).toBe(OLD);
+    seedKvStore("cooldown_times", { _policy: '{"v":99}' });
+    now += POLICY_CACHE_SECONDS - 1;
+    expect((await handle(new Request(url))).status).toBe(200);
+    now += 1;
+    const conditional = { headers: { "if-none-match": first.headers.get("etag") ?? "" } };
+    for (const request of [new Request(url), new Request(url, conditional), new Request(url, { method: "HEAD" })]) {
+      const refused = await handle(request);
+      expect([request.method, refused.status]).toEqual([request.method, 503]);
+    }
   });
 
   it("never answers from an entry past its end that a lookup without a transaction still finds", async () => {
