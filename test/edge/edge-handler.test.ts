@@ -38,6 +38,21 @@ function cacheableDemo(): Response {
   });
 }
 
+/**
+ * The handler for demo's cacheable file on a clock the test moves (the Core Cache double on the same clock), counting
+ * the answers it computes (each fetches upstream once).
+ */
+function demoOnMovingClock() {
+  const edge = { now: NOW, computed: 0, url: "https://cooldown.example/7d/de/mo/demo" };
+  const fetch = async () => {
+    edge.computed++;
+    return cacheableDemo();
+  };
+  const handle = createEdgeHandler({ fetch, clock: { now: () => edge.now } });
+  resetCoreCache(() => edge.now * 1000);
+  return { edge, handle };
+}
+
 describe("the edge handler", () => {
   beforeEach(() => {
     resetKvStores();
@@ -116,36 +131,27 @@ describe("the edge handler", () => {
   });
 
   it("serves a hit without the policy while its copy may stand, then once the policy in force has the same revision", async () => {
-    let now = NOW;
-    let computed = 0;
-    const fetch = async () => {
-      computed++;
-      return cacheableDemo();
-    };
-    const handle = createEdgeHandler({ fetch, clock: { now: () => now } });
-    resetCoreCache(() => now * 1000);
-    const url = "https://cooldown.example/7d/de/mo/demo";
+    const { edge, handle } = demoOnMovingClock();
+    const url = edge.url;
     const firstText = await (await handle(new Request(url))).text();
     const lifetimeMs = cacheLog.inserts.find((insert) => insert.key.includes("/answer/"))?.maxAge ?? 0;
     expect(lifetimeMs).toBeGreaterThan(31_000);
     const policyReads = () => kvLog.gets.filter((get) => get.key === "_policy").length;
     const policyLookups = () => cacheLog.lookups.filter((key) => key.includes("/policy/")).length;
     const [readsBefore, lookupsBefore] = [policyReads(), policyLookups()];
-    now += POLICY_CACHE_SECONDS - 1;
+    edge.now += POLICY_CACHE_SECONDS - 1;
     expect(await (await handle(new Request(url))).text()).toBe(firstText);
     expect([policyReads(), policyLookups()]).toEqual([readsBefore, lookupsBefore]);
     // The copy of the policy has ended: read again, the same revision, the same entry.
-    now += 1;
+    edge.now += 1;
     expect(await (await handle(new Request(url))).text()).toBe(firstText);
     expect([policyReads(), policyLookups()]).toEqual([readsBefore + 1, lookupsBefore + 1]);
-    expect(computed).toBe(1);
+    expect(edge.computed).toBe(1);
   });
 
   it("makes an answer again under a new policy once the copy of the old one has ended, and stores it in its place", async () => {
-    let now = NOW;
-    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock: { now: () => now } });
-    resetCoreCache(() => now * 1000);
-    const url = "https://cooldown.example/7d/de/mo/demo";
+    const { edge, handle } = demoOnMovingClock();
+    const url = edge.url;
     const first = await handle(new Request(url));
     expect(await first.text()).toBe(OLD);
     const conditional = () => new Request(url, { headers: { "if-none-match": first.headers.get("etag") ?? "" } });
@@ -155,9 +161,9 @@ describe("the edge handler", () => {
         exceptions: [{ crate: "demo", version: "1.1.0", reason: "needed", expires: NOW + 86_400 }],
       }),
     });
-    now += POLICY_CACHE_SECONDS - 1;
+    edge.now += POLICY_CACHE_SECONDS - 1;
     expect(await (await handle(new Request(url))).text()).toBe(OLD);
-    now += 1;
+    edge.now += 1;
     const answerInserts = () => cacheLog.inserts.filter((insert) => insert.key.includes("/answer/")).length;
     const insertsBefore = answerInserts();
     // Asked with the old answer's ETag (the entry's head, no body read): not that answer's 304, the new answer.
@@ -171,16 +177,14 @@ describe("the edge handler", () => {
   });
 
   it("answers 503 from a cached answer's key once the copy of its policy has ended and no policy can be read", async () => {
-    let now = NOW;
-    const handle = createEdgeHandler({ fetch: async () => cacheableDemo(), clock: { now: () => now } });
-    resetCoreCache(() => now * 1000);
-    const url = "https://cooldown.example/7d/de/mo/demo";
+    const { edge, handle } = demoOnMovingClock();
+    const url = edge.url;
     const first = await handle(new Request(url));
     expect(await first.text()).toBe(OLD);
     seedKvStore("cooldown_times", { _policy: '{"v":99}' });
-    now += POLICY_CACHE_SECONDS - 1;
+    edge.now += POLICY_CACHE_SECONDS - 1;
     expect((await handle(new Request(url))).status).toBe(200);
-    now += 1;
+    edge.now += 1;
     const conditional = { headers: { "if-none-match": first.headers.get("etag") ?? "" } };
     for (const request of [new Request(url), new Request(url, conditional), new Request(url, { method: "HEAD" })]) {
       const refused = await handle(request);
@@ -189,26 +193,19 @@ describe("the edge handler", () => {
   });
 
   it("never answers from an entry past its end that a lookup without a transaction still finds", async () => {
-    let now = NOW;
-    let computed = 0;
-    const fetch = async () => {
-      computed++;
-      return cacheableDemo();
-    };
-    const handle = createEdgeHandler({ fetch, clock: { now: () => now } });
-    resetCoreCache(() => now * 1000);
-    const url = "https://cooldown.example/7d/de/mo/demo";
+    const { edge, handle } = demoOnMovingClock();
+    const url = edge.url;
     const first = await handle(new Request(url));
     // The entry lives the answer's max-age less the time it took to make (whole seconds on the edge's clock).
     const lifetimeMs = cacheLog.inserts.find((insert) => insert.key.includes("/answer/"))?.maxAge ?? 0;
     const lifetimeSeconds = Math.ceil(lifetimeMs / 1000);
     expect(lifetimeSeconds).toBeGreaterThan(1);
-    now += lifetimeSeconds - 1;
+    edge.now += lifetimeSeconds - 1;
     expect(await (await handle(new Request(url))).text()).toBe(await first.text());
-    expect(computed).toBe(1);
-    now += 1;
+    expect(edge.computed).toBe(1);
+    edge.now += 1;
     await handle(new Request(url));
-    expect(computed).toBe(2);
+    expect(edge.computed).toBe(2);
   });
 
   it("stores a new answer and its kept scan only after the answer has gone out, given work after the answer", async () => {
