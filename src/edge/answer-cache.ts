@@ -158,10 +158,11 @@ export function cachedAnswers(proxy: CooldownProxy, context: AnswerCacheContext)
         endTransaction();
         return;
       }
-      const prefix = storedPrefixOf(head);
+      const headJson = JSON.stringify(head);
+      const prefix = storedPrefixOf(headJson);
       const options = {
         maxAge: lifetimeMs,
-        userMetadata: JSON.stringify(head),
+        userMetadata: headJson,
         length: prefix.byteLength + body.byteLength,
         surrogateKeys: [crateSurrogateKey(crate), ANSWERS_SURROGATE_KEY, POLICY_SURROGATE_KEY],
       };
@@ -278,8 +279,8 @@ export function answerLifetime(
  * is always made from one entry's head and bytes together, even when the body is read through a second lookup (see
  * {@link readStoredBytes}) that another request's insert may have answered.
  */
-function storedPrefixOf(head: StoredHead): Uint8Array<ArrayBuffer> {
-  const headBytes = new TextEncoder().encode(JSON.stringify(head));
+function storedPrefixOf(headJson: string): Uint8Array<ArrayBuffer> {
+  const headBytes = new TextEncoder().encode(headJson);
   const prefix = new Uint8Array(4 + headBytes.byteLength);
   new DataView(prefix.buffer).setUint32(0, headBytes.byteLength);
   prefix.set(headBytes, 4);
