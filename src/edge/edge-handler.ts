@@ -38,9 +38,9 @@ export type EdgeHandler = (request: Request, lifetime?: RequestLifetime) => Prom
  * settings, and filtered answers kept in the Core Cache (answer-cache.ts, Config Store `answer_cache`). Settings and
  * stores are read per request because Compute opens them only while a request is handled (the handler itself is
  * created at build time); the policy comes through the Core Cache (cached-policy.ts), read only when needed, so a
- * request answered from the answer cache does no KV lookup at all, and mostly no lookup but its answer's. With Config Store `log_endpoint` set, each request for a filtered file writes
- * a line to the decision log (decision-log.ts), which the closures below tell what happened. Assembling the core proxy
- * is a few closures.
+ * request answered from the answer cache does no KV lookup at all, and mostly no lookup but its answer's. With Config
+ * Store `log_endpoint` set, each request for a filtered file writes a line to the decision log (decision-log.ts), which
+ * the closures below tell what happened. Assembling the core proxy is a few closures.
  */
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const clock = options.clock ?? systemClock;

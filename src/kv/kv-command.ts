@@ -55,7 +55,7 @@ export function registerKvCommands(program: Command): void {
     )
     .option(
       "--service-id <id>",
-      "the edge's Fastly service: purge its cached answers of the crates sent (and its cached policy), so they apply at once; the token then needs purge_select",
+      "the edge's Fastly service: purge its cached answers of the crates sent (every answer and its cached policy when a policy is written), so they apply at once; the token then needs purge_select",
     )
     .action(async function (this: Command, flags: PushFlags) {
       const token = process.env.FASTLY_API_TOKEN?.trim() ?? "";

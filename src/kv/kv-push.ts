@@ -50,7 +50,8 @@ export interface KvPushOptions {
   /**
    * The Fastly service whose edge caches to purge once the records are written (src/core/surrogate-keys.ts): the
    * answers of every crate sent (or all answers, past {@link MAX_CRATES_PURGED_BY_NAME}), or, when a policy was
-   * written, the cached policy and every answer (its one key is on both). Without it, the edge applies new records within its answers' `max-age` and a policy within 30 s.
+   * written, the cached policy and every answer (its one key is on both). Without it, the edge applies new records
+   * within its answers' `max-age` and a policy within 30 s.
    */
   readonly purge?: { readonly serviceId: string; readonly delayMs?: number };
 }
@@ -241,14 +242,17 @@ class KvPush {
 
   /** A rate limit that resets too late or a refusal ends the push with a `stop`; anything else goes on up. */
   stopOn(error: unknown): void {
+    this.stop = this.stopOf(error);
+  }
+
+  /** What a failed API call (after its retries) means for the push; an abort or any other error goes on up. */
+  private stopOf(error: unknown): KvPushStop {
     if (this.options.signal?.aborted) throw error;
     if (error instanceof RetryWaitTooLongError) {
-      this.stop = { reason: "rate-limited", resumeAt: error.resumeAt, message: (error.cause as Error).message };
-    } else if (error instanceof FastlyApiError) {
-      this.stop = { reason: "failed", message: error.message };
-    } else {
-      throw error;
+      return { reason: "rate-limited", resumeAt: error.resumeAt, message: (error.cause as Error).message };
     }
+    if (error instanceof FastlyApiError) return { reason: "failed", message: error.message };
+    throw error;
   }
 
   /** Purges what the edge caches of the records written (see `KvPushOptions.purge`), after the delay. */
@@ -276,22 +280,12 @@ class KvPush {
     try {
       for (let from = 0; from < keys.length; from += MAX_KEYS_PER_PURGE) {
         const batch = keys.slice(from, from + MAX_KEYS_PER_PURGE);
-        await withRetries(() => purgeSurrogateKeys(target, batch), this.retryPolicy, {
-          classify: (failure) => (failure instanceof FastlyApiError ? failure.retry : { kind: "give-up" }),
-          onRetry: (notice) => {
-            this.retries++;
-            this.progress.note(`kv push: purge: ${(notice.error as Error).message}; trying again`);
-          },
-          ...this.signalOption,
-        });
+        await this.withApiRetries(() => purgeSurrogateKeys(target, batch), "purge: ");
         keysPurged += batch.length;
         requests++;
       }
     } catch (failure) {
-      if (this.options.signal?.aborted) throw failure;
-      if (failure instanceof RetryWaitTooLongError) error = (failure.cause as Error).message;
-      else if (failure instanceof FastlyApiError) error = failure.message;
-      else throw failure;
+      error = this.stopOf(failure).message;
     }
     this.purged = { serviceId: options.serviceId, keysPurged, requests, allAnswers, error };
   }
@@ -349,7 +343,17 @@ class KvPush {
 
   /** One batch request, retried on transient failures and rate limits; counts as one batch once answered. */
   private async put(lines: readonly PushLine[]): Promise<Awaited<ReturnType<typeof putKvBatch>>> {
-    const answer = await withRetries(() => putKvBatch(this.target, kvBatchBody(lines)), this.retryPolicy, {
+    const answer = await this.withApiRetries(() => putKvBatch(this.target, kvBatchBody(lines)), "");
+    this.batches++;
+    return answer;
+  }
+
+  /**
+   * One Fastly API call, retried on transient failures and rate limits as the API's answer says (`FastlyApiError`),
+   * each retry counted and noted (`what` prefixes the note).
+   */
+  private withApiRetries<T>(call: () => Promise<T>, what: string): Promise<T> {
+    return withRetries(call, this.retryPolicy, {
       classify: (error) => (error instanceof FastlyApiError ? error.retry : { kind: "give-up" }),
       onRetry: (notice) => {
         this.retries++;
@@ -358,12 +362,10 @@ class KvPush {
           notice.reason === "wait-until"
             ? `waiting until ${new Date(Date.now() + notice.delayMs).toISOString()}`
             : `retrying in ${(notice.delayMs / 1000).toFixed(1)} s`;
-        this.progress.note(`kv push: ${error.message}; ${wait}`);
+        this.progress.note(`kv push: ${what}${error.message}; ${wait}`);
       },
       ...this.signalOption,
     });
-    this.batches++;
-    return answer;
   }
 
   /** Accepts the lines the API applied, rejects those it refused for good; returns those worth another attempt. */
