@@ -23,6 +23,7 @@ import type {
   HttpCacheMode,
   KvValue,
   MainToWorker,
+  NextJob,
   PendingOutcome,
   RequestTiming,
   SelectWait,
@@ -106,6 +107,12 @@ interface Slot {
   worker: Worker;
   rpc: HostRpcServer;
   job: Job | null;
+  /**
+   * The worker's instance: none ("idle", it can run a new one), running, or a reusable sandbox waiting for its next
+   * request (`next`: hands it one, or null when its wait is over).
+   */
+  guest: "idle" | "running" | "waiting";
+  next: ((job: NextJob | null) => void) | null;
 }
 
 interface Pending {
@@ -226,8 +233,9 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     }
   }
 
+  // Every method but "downstream.next", which answers the worker that asks (nextRequestFor).
   const hostMethods: {
-    [M in keyof HostMethods]: (
+    [M in Exclude<keyof HostMethods, "downstream.next">]: (
       arg: HostMethods[M]["arg"],
     ) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
   } = {
@@ -306,13 +314,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     const requests = new MessageChannel();
     const replies = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const rpc = new HostRpcServer(
-      requests.port2,
-      replies.port1,
-      signal,
-      (method, arg) => hostMethods[method](arg as never) as never,
+    const rpc = new HostRpcServer(requests.port2, replies.port1, signal, (method, arg) =>
+      method === "downstream.next"
+        ? (nextRequestFor(slot, arg as HostMethods["downstream.next"]["arg"]) as never)
+        : (hostMethods[method as Exclude<typeof method, "downstream.next">](arg as never) as never),
     );
-    const slot: Slot = { worker, rpc, job: null };
+    const slot: Slot = { worker, rpc, job: null, guest: "idle", next: null };
     const ready = new Promise<void>((resolve, reject) => {
       worker.once("error", reject);
       worker.on("message", (message: WorkerToMain) => {
@@ -397,6 +404,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         options.onTiming?.(message.timing);
         finishJob(slot, job, message.failure);
         return;
+      case "exited":
+        slot.guest = "idle";
+        dispatch();
+        return;
       case "ready":
         return;
     }
@@ -435,21 +446,54 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     dispatch();
   }
 
+  /**
+   * Hands queued requests to workers: first to reusable sandboxes waiting for their next request (as Viceroy does),
+   * then to workers without an instance, which start a fresh one.
+   */
   function dispatch(): void {
-    for (const slot of slots) {
-      if (slot.job !== null) continue;
-      const job = queue.shift();
-      if (job === undefined) return;
-      slot.job = job;
-      const run: MainToWorker = {
-        type: "run",
-        requestId: job.requestId,
-        downstream: job.downstream,
-        clockOffsetMs: clock() - Date.now(),
-        configStores,
-      };
-      slot.worker.postMessage(run);
+    for (const wanted of ["waiting", "idle"] as const) {
+      for (const slot of slots) {
+        if (slot.job !== null || slot.guest !== wanted) continue;
+        const job = queue.shift();
+        if (job === undefined) return;
+        slot.job = job;
+        const next: NextJob = {
+          requestId: job.requestId,
+          downstream: job.downstream,
+          clockOffsetMs: clock() - Date.now(),
+          configStores,
+        };
+        if (wanted === "waiting") {
+          const hand = slot.next!;
+          slot.next = null;
+          hand(next);
+        } else {
+          slot.worker.postMessage({ type: "run", ...next } satisfies MainToWorker);
+        }
+        slot.guest = "running";
+      }
     }
+  }
+
+  /** A reusable sandbox asks for its next request: the next queued one, or null once `timeoutMs` has passed. */
+  function nextRequestFor(slot: Slot, { timeoutMs }: { timeoutMs: number }): Promise<NextJob | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (slot.next !== wake) return;
+        slot.next = null;
+        slot.guest = "running"; // until it has ended ("exited")
+        resolve(null);
+      }, timeoutMs);
+      const wake = (job: NextJob | null) => {
+        clearTimeout(timer);
+        resolve(job);
+      };
+      slot.next = wake;
+      slot.guest = "waiting";
+      // Its last request may still be finishing here (its "done" travels on another port): dispatch skips the slot
+      // until then.
+      dispatch();
+    });
   }
 
   const [listenHost, listenPort] = parseListen(options.listen ?? "127.0.0.1:7676");
@@ -541,7 +585,11 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         ]);
         clearTimeout(grace);
         server.closeAllConnections();
-        for (const slot of slots) slot.rpc.close();
+        for (const slot of slots) {
+          slot.next?.(null);
+          slot.next = null;
+          slot.rpc.close();
+        }
         await Promise.all(slots.map((slot) => slot.worker.terminate()));
         client.close();
         for (const file of logFiles.values()) closeSync(file);

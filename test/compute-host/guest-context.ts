@@ -1,4 +1,7 @@
-/** What every hostcall implementation of one running instance shares. */
+/**
+ * What every hostcall implementation of one running instance shares. The request's own fields change when a reusable
+ * sandbox takes its next request (hostcalls-http-downstream.ts), so hostcalls read them from here as they run.
+ */
 import type { GuestMemory } from "./guest-memory.ts";
 import type { ResourceTable } from "./guest-resources.ts";
 import type { DownstreamRequest, HttpCacheMode, WorkerToMain } from "./host-protocol.ts";
@@ -8,15 +11,15 @@ export interface GuestContext {
   readonly mem: GuestMemory;
   readonly rpc: HostRpcClient;
   readonly resources: ResourceTable;
-  readonly requestId: number;
+  requestId: number;
   readonly httpCache: HttpCacheMode;
   readonly backendNames: ReadonlySet<string>;
-  readonly clockOffsetMs: number;
+  clockOffsetMs: number;
   /** The Config Stores as the request found them (RunJob.configStores). */
-  readonly configStores: ReadonlyMap<string, ReadonlyMap<string, string>>;
-  readonly downstream: DownstreamRequest;
+  configStores: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  downstream: DownstreamRequest;
   /** Handles of the downstream request and its body (body_downstream_get). */
-  readonly downstreamHandles: { readonly request: number; readonly body: number };
+  downstreamHandles: { readonly request: number; readonly body: number };
   /** Set once send_downstream has run: a second one is an error, and "ended without a response" is not. */
   responseSent: boolean;
   /** An open streaming downstream body, which must be closed before the instance ends. */

@@ -27,6 +27,12 @@ export class GuestMemory {
     }
   }
 
+  /** The memory's size now, in bytes. */
+  byteLength(): number {
+    this.refresh();
+    return this.bytes.byteLength;
+  }
+
   u8(ptr: number): number {
     this.refresh();
     return this.view.getUint8(ptr);

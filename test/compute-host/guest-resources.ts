@@ -122,6 +122,12 @@ export interface CoreCacheResource {
   lastBody: number | null;
 }
 
+/** A reusable sandbox's promise of its next request (fastly_http_downstream.next_request). */
+export interface NextRequestResource {
+  readonly kind: "next-request";
+  readonly timeoutMs: number;
+}
+
 /** A named log endpoint (fastly_log.endpoint_get). */
 export interface LogEndpointResource {
   readonly kind: "log-endpoint";
@@ -138,7 +144,8 @@ export type Resource =
   | KvLookupResource
   | HttpCacheResource
   | CoreCacheResource
-  | LogEndpointResource;
+  | LogEndpointResource
+  | NextRequestResource;
 
 type KindOf<K extends Resource["kind"]> = Extract<Resource, { kind: K }>;
 

@@ -1,6 +1,7 @@
 /**
  * A guest worker thread: compiles nothing (the module arrives compiled), and for each request creates a fresh
- * instance — as Compute does, one request per instance — wires the hostcalls, runs `_start`, and reports timings.
+ * instance — as Compute does, one request per instance unless the program asks for a reusable sandbox, whose instance
+ * then takes further requests through next_request_wait — wires the hostcalls, runs `_start`, and reports timings.
  * It blocks while the guest runs; everything asynchronous happens in the main thread (host-rpc.ts).
  */
 import { randomBytes } from "node:crypto";
@@ -12,9 +13,11 @@ import { Headers, ResourceTable } from "./guest-resources.ts";
 import type { MainToWorker, RunJob, WorkerInit, WorkerToMain } from "./host-protocol.ts";
 import { HostRpcClient } from "./host-rpc.ts";
 import { asyncIoHostcalls } from "./hostcalls-async-io.ts";
+import { computeRuntimeHostcalls } from "./hostcalls-compute-runtime.ts";
 import { coreCacheHostcalls, purgeHostcalls } from "./hostcalls-core-cache.ts";
 import { httpBodyHostcalls } from "./hostcalls-http-body.ts";
 import { httpCacheHostcalls } from "./hostcalls-http-cache.ts";
+import { httpDownstreamHostcalls, type RequestSeam } from "./hostcalls-http-downstream.ts";
 import { httpReqHostcalls } from "./hostcalls-http-req.ts";
 import { httpRespHostcalls } from "./hostcalls-http-resp.ts";
 import { logHostcalls } from "./hostcalls-log.ts";
@@ -46,18 +49,6 @@ port.on("message", (message: MainToWorker) => {
 function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Set<string>): void {
   const log = (line: string) => post({ type: "log", line });
   const resources = new ResourceTable();
-  const downstreamHandles = {
-    request: resources.add({
-      kind: "request",
-      method: job.downstream.method,
-      uri: job.downstream.url,
-      headers: new Headers(job.downstream.headers),
-      version: 2,
-      autoDecompressGzip: false,
-      cacheOverride: null,
-    }),
-    body: resources.add({ kind: "body", body: new Body(job.downstream.body) }),
-  };
   const ctx: GuestContext = {
     mem: new GuestMemory(),
     rpc,
@@ -68,10 +59,67 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     clockOffsetMs: job.clockOffsetMs,
     configStores: job.configStores,
     downstream: job.downstream,
-    downstreamHandles,
+    downstreamHandles: downstreamHandlesOf(resources, job.downstream),
     responseSent: false,
     streamingOpen: false,
     post,
+  };
+  // The request this instance serves now (null between two, and after the last), and when it took it.
+  let current: { requestId: number; downstream: RunJob["downstream"]; instanceRequest: number } | null = {
+    requestId: job.requestId,
+    downstream: job.downstream,
+    instanceRequest: 1,
+  };
+  let instantiateMs = 0;
+  let tookCpu: number | null = null;
+  let tookWall = 0;
+  const take = () => {
+    rpc.takeWaitedMs();
+    tookCpu = threadCpuNs();
+    tookWall = performance.now();
+  };
+  /** Reports the current request as done; `failure` when it failed. */
+  const finish = (failure: string | null) => {
+    if (current === null) return;
+    const cpuNow = threadCpuNs();
+    if (ctx.streamingOpen) {
+      // Viceroy: a streaming body never closed is an unfinished body; the client sees it cut off.
+      post({ type: "end", requestId: current.requestId, broken: true });
+      ctx.streamingOpen = false;
+    }
+    if (failure === null && !ctx.responseSent) failure = "the guest ended without sending a response";
+    post({
+      type: "done",
+      requestId: current.requestId,
+      failure,
+      timing: {
+        path: pathOf(current.downstream.url),
+        instantiateMs: current.instanceRequest === 1 ? instantiateMs : 0,
+        instanceRequest: current.instanceRequest,
+        startWallMs: performance.now() - tookWall,
+        startCpuMs: tookCpu === null || cpuNow === null ? null : (cpuNow - tookCpu) / 1e6,
+        hostWaitMs: rpc.takeWaitedMs(),
+      },
+    });
+    current = null;
+  };
+  let served = 1;
+  const seam: RequestSeam = {
+    finish: () => {
+      wasi.flush();
+      finish(null);
+    },
+    next: (timeoutMs) => rpc.call("downstream.next", { timeoutMs }),
+    begin: (next) => {
+      ctx.requestId = next.requestId;
+      ctx.clockOffsetMs = next.clockOffsetMs;
+      ctx.configStores = next.configStores;
+      ctx.downstream = next.downstream;
+      ctx.downstreamHandles = downstreamHandlesOf(resources, next.downstream);
+      ctx.responseSent = false;
+      current = { requestId: next.requestId, downstream: next.downstream, instanceRequest: ++served };
+      take();
+    },
   };
   const wasi = wasiSubset(ctx, { traceId: randomBytes(16).toString("hex"), log });
   const config = configStoreHostcalls(ctx);
@@ -82,6 +130,7 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
       fastly_http_req: httpReqHostcalls(ctx),
       fastly_http_resp: httpRespHostcalls(ctx),
       fastly_http_body: httpBodyHostcalls(ctx),
+      fastly_http_downstream: httpDownstreamHostcalls(ctx, seam),
       fastly_async_io: asyncIoHostcalls(ctx),
       fastly_kv_store: kvStoreHostcalls(ctx),
       fastly_config_store: config,
@@ -90,30 +139,20 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
       fastly_cache: coreCacheHostcalls(ctx),
       fastly_purge: purgeHostcalls(ctx),
       fastly_log: logHostcalls(ctx),
+      fastly_compute_runtime: computeRuntimeHostcalls(ctx),
     },
     init.trace ? (line) => log(`[trace] ${line}`) : null,
   );
 
   let failure: string | null = null;
-  let instantiateMs = 0;
-  let startWallMs = 0;
-  let startCpuMs: number | null = null;
-  rpc.takeWaitedMs();
   try {
     const instantiateStart = performance.now();
     const instance = new WebAssembly.Instance(init.module, imports);
     instantiateMs = performance.now() - instantiateStart;
     const { memory, _start } = instance.exports as { memory: WebAssembly.Memory; _start: () => void };
     ctx.mem.attach(memory);
-    const cpuBefore = threadCpuNs();
-    const wallBefore = performance.now();
-    try {
-      _start();
-    } finally {
-      startWallMs = performance.now() - wallBefore;
-      const cpuAfter = threadCpuNs();
-      startCpuMs = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / 1e6;
-    }
+    take();
+    _start();
   } catch (error) {
     if (error instanceof ProcExit) {
       if (error.code !== 0) log(`compute-host: the guest exited with code ${error.code}`);
@@ -122,23 +161,28 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     }
   }
   wasi.flush();
-  if (ctx.streamingOpen) {
-    // Viceroy: a streaming body never closed is an unfinished body; the client sees it cut off.
-    post({ type: "end", requestId: job.requestId, broken: true });
-  }
-  if (failure === null && !ctx.responseSent) failure = "the guest ended without sending a response";
-  post({
-    type: "done",
-    requestId: job.requestId,
-    failure,
-    timing: {
-      path: pathOf(job.downstream.url),
-      instantiateMs,
-      startWallMs,
-      startCpuMs,
-      hostWaitMs: rpc.takeWaitedMs(),
-    },
-  });
+  finish(failure);
+  if (failure !== null && current === null) log(`compute-host: the guest failed between requests: ${failure}`);
+  post({ type: "exited" });
+}
+
+/** The downstream request and its body as new handles of the instance (body_downstream_get and next_request_wait). */
+function downstreamHandlesOf(
+  resources: ResourceTable,
+  downstream: RunJob["downstream"],
+): { request: number; body: number } {
+  return {
+    request: resources.add({
+      kind: "request",
+      method: downstream.method,
+      uri: downstream.url,
+      headers: new Headers(downstream.headers),
+      version: 2,
+      autoDecompressGzip: false,
+      cacheOverride: null,
+    }),
+    body: resources.add({ kind: "body", body: new Body(downstream.body) }),
+  };
 }
 
 const readThreadCpu = threadCpuClock();

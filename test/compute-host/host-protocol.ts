@@ -51,11 +51,22 @@ export interface RunJob {
 
 export type MainToWorker = WorkerInit | RunJob;
 
+/** A request handed to an instance that asked for its next one (a reusable sandbox's next_request_wait). */
+export type NextJob = Omit<RunJob, "type">;
+
 export interface RequestTiming {
   readonly path: string;
+  /** 0 for a request an instance took after an earlier one (a reusable sandbox). */
   readonly instantiateMs: number;
+  /** Which request of its instance this was: 1 for a fresh instance, 2 and on for a reused sandbox. */
+  readonly instanceRequest: number;
+  /**
+   * `_start`'s share for this request: all of `_start` for an instance that handles one request; for a reusable
+   * sandbox, from the moment it has the request (`_start` began, or next_request_wait answered) to the moment it asks
+   * for the next one (next_request_wait) or `_start` ends.
+   */
   readonly startWallMs: number;
-  /** CPU time of the worker thread during `_start` (from /proc/thread-self/schedstat); null where unreadable. */
+  /** CPU time of the worker thread in that span (from /proc/thread-self/schedstat); null where unreadable. */
   readonly startCpuMs: number | null;
   /** Time the guest spent blocked on hostcalls answered by the main thread (backends, stores, cache). */
   readonly hostWaitMs: number;
@@ -84,7 +95,9 @@ export type WorkerToMain =
       readonly requestId: number;
       readonly failure: string | null;
       readonly timing: RequestTiming;
-    };
+    }
+  /** `_start` has ended: the instance is gone, and the worker can run another. */
+  | { readonly type: "exited" };
 
 /** A backend request as the guest built it (send_async*). */
 export interface BackendSend {
@@ -196,6 +209,11 @@ export interface HostMethods {
   };
   "core.read": { arg: { streamId: number; offset: number; end: number | null }; result: BodyChunk };
   "core.purge": { arg: { surrogateKey: string; soft: boolean }; result: number };
+  /**
+   * A reusable sandbox waits for its next request (next_request_wait): the next one queued for this worker, or null
+   * once `timeoutMs` has passed without one (the instance then ends).
+   */
+  "downstream.next": { arg: { timeoutMs: number }; result: NextJob | null };
 }
 
 export type HostMethodName = keyof HostMethods;
