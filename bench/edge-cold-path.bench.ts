@@ -13,7 +13,10 @@
  *   the way before plain lines);
  * - **pass-through** (/0d/): the same bytes passed through (the physical floor: no byte of the body enters the guest).
  * - the **floor** under the same host (support/floor-guest.ts): a program that fetches the same file through the HTTP
- *   cache and only reads it whole, reads it and answers those bytes, or reads and decodes it.
+ *   cache and only reads it whole, reads it and answers those bytes, or reads and decodes it;
+ * - the same build in a **reusable sandbox** (support/reusable-edge.ts: one instance takes request after request), with
+ *   first, new window and **hot** (/7d/ again: the answer from the Core Cache) beside the edge's own fresh instance per
+ *   request: what that mode would save a big file's cold request and cost every other one.
  * Reported: the round trip (request sent → last byte read, as cargo sees it), `_start` CPU (the guest's work, what
  * Fastly bills and limits), where the time went inside the guest (`Server-Timing`, Config Store `server_timing`), and
  * the floor beside the first request.
@@ -74,10 +77,12 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), "edge-cold-bench-"));
   const timings: RequestTiming[] = [];
   const wasmPath = join(directory, "main.wasm");
+  const reusableWasmPath = join(directory, "reusable.wasm");
   await buildEdgeWasm(wasmPath);
-  const start = (settings: Record<string, string>) =>
+  await buildEdgeWasm(reusableWasmPath, "bench/support/reusable-edge.ts");
+  const start = (settings: Record<string, string>, build = wasmPath) =>
     startComputeHost({
-      wasmPath,
+      wasmPath: build,
       listen: "127.0.0.1:0",
       backends: { [CRATES_IO_BACKEND]: { url: upstream.url } },
       kvStores: {
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     });
   const host = await start({});
   const everyLine = await start({ [SETTING_KEYS.plainLines]: "off" });
+  const reused = await start({}, reusableWasmPath);
   let floor: FloorHost | undefined;
   try {
     // The floor under the same host: a program that fetches the same file and only reads, echoes or decodes it.
@@ -112,6 +118,7 @@ async function main(): Promise<void> {
       await ask(`7d/${file.path}`);
       await ask(`7d/${file.path}`, everyLine);
       await ask(`0d/${file.path}`);
+      await ask(`7d/${file.path}`, reused);
       for (const step of floorSteps) await floor.upstream(file.path, step);
     }
     console.log(
@@ -124,12 +131,17 @@ async function main(): Promise<void> {
     const figures: BenchFigure[] = [];
     const splits: string[] = [];
     const floors: string[] = [];
+    const reuses: string[] = [];
     for (const file of files) {
       const first: Asked[] = [];
       const kept: Asked[] = [];
       const pass: Asked[] = [];
       const firstEveryLine: Asked[] = [];
       const keptEveryLine: Asked[] = [];
+      const hot: Asked[] = [];
+      const firstReused: Asked[] = [];
+      const keptReused: Asked[] = [];
+      const hotReused: Asked[] = [];
       const floorCpu = new Map<UpstreamStep, number[]>(floorSteps.map((step) => [step, []]));
       for (let round = 0; round < ROUNDS; round++) {
         host.clearCoreCache();
@@ -139,6 +151,11 @@ async function main(): Promise<void> {
         firstEveryLine.push(await ask(`7d/${file.path}`, everyLine));
         keptEveryLine.push(await ask(`8d/${file.path}`, everyLine));
         pass.push(await ask(`0d/${file.path}`));
+        hot.push(await ask(`7d/${file.path}`));
+        reused.clearCoreCache();
+        firstReused.push(await ask(`7d/${file.path}`, reused));
+        keptReused.push(await ask(`8d/${file.path}`, reused));
+        hotReused.push(await ask(`7d/${file.path}`, reused));
         for (const step of floorSteps)
           floorCpu.get(step)?.push((await floor.upstream(file.path, step)).startCpuMs ?? Number.NaN);
       }
@@ -153,6 +170,9 @@ async function main(): Promise<void> {
       const [read, echo, decode] = floorSteps.map((step) => median(floorCpu.get(step) ?? []));
       floors.push(
         `| ${file.label} | ${ms(passCpu)} | ${ms(read as number)} | ${ms(echo as number)} | ${ms(decode as number)} | ${ms(firstCpu)} | ${(firstCpu / (decode as number)).toFixed(1)}× |`,
+      );
+      reuses.push(
+        `| ${file.label} | ${ms(firstCpu)} | ${ms(cpu(firstReused))} | ${ms(keptCpu)} | ${ms(cpu(keptReused))} | ${ms(cpu(hot))} | ${ms(cpu(hotReused))} | ${ms(firstTrip)} | ${ms(trip(firstReused))} |`,
       );
       splits.push(
         `| ${file.label} | first | ${medianSplit(first)} |`,
@@ -202,6 +222,14 @@ async function main(): Promise<void> {
     console.log("| file | /0d/ (ours) | read | read + answer | read + decode | first (ours) | first ÷ read + decode |");
     console.log("| --- | --- | --- | --- | --- | --- | --- |");
     for (const line of floors) console.log(line);
+    console.log(
+      "\nthe same build in a reusable sandbox (support/reusable-edge.ts) beside a fresh instance per request, _start CPU (a reused instance: its own request's share), medians:\n",
+    );
+    console.log(
+      "| file | first, fresh | first, reused | new window, fresh | new window, reused | hot, fresh | hot, reused | first round trip, fresh | reused |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const line of reuses) console.log(line);
     figures.push({
       figure: "--enable-aot (weval) build",
       value: "not measured: weval downloads its binary from GitHub at first use; unreachable here",
@@ -210,6 +238,7 @@ async function main(): Promise<void> {
   } finally {
     await host.close();
     await everyLine.close();
+    await reused.close();
     await floor?.close();
     await upstream.close();
     rmSync(directory, { recursive: true, force: true });
