@@ -64,12 +64,10 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     streamingOpen: false,
     post,
   };
-  // The request this instance serves now (null between two, and after the last), and when it took it.
-  let current: { requestId: number; downstream: RunJob["downstream"]; instanceRequest: number } | null = {
-    requestId: job.requestId,
-    downstream: job.downstream,
-    instanceRequest: 1,
-  };
+  // Whether the instance serves a request now (the context's; not between two, nor after the last), which of the
+  // instance's requests it is, and when the instance took it.
+  let serving = true;
+  let instanceRequest = 1;
   let instantiateMs = 0;
   let tookCpu: number | null = null;
   let tookWall = 0;
@@ -78,32 +76,31 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     tookCpu = threadCpuNs();
     tookWall = performance.now();
   };
-  /** Reports the current request as done; `failure` when it failed. */
+  /** Reports the request being served as done; `failure` when it failed. */
   const finish = (failure: string | null) => {
-    if (current === null) return;
+    if (!serving) return;
+    serving = false;
     const cpuNow = threadCpuNs();
     if (ctx.streamingOpen) {
       // Viceroy: a streaming body never closed is an unfinished body; the client sees it cut off.
-      post({ type: "end", requestId: current.requestId, broken: true });
+      post({ type: "end", requestId: ctx.requestId, broken: true });
       ctx.streamingOpen = false;
     }
     if (failure === null && !ctx.responseSent) failure = "the guest ended without sending a response";
     post({
       type: "done",
-      requestId: current.requestId,
+      requestId: ctx.requestId,
       failure,
       timing: {
-        path: pathOf(current.downstream.url),
-        instantiateMs: current.instanceRequest === 1 ? instantiateMs : 0,
-        instanceRequest: current.instanceRequest,
+        path: pathOf(ctx.downstream.url),
+        instantiateMs: instanceRequest === 1 ? instantiateMs : 0,
+        instanceRequest,
         startWallMs: performance.now() - tookWall,
         startCpuMs: tookCpu === null || cpuNow === null ? null : (cpuNow - tookCpu) / 1e6,
         hostWaitMs: rpc.takeWaitedMs(),
       },
     });
-    current = null;
   };
-  let served = 1;
   const seam: RequestSeam = {
     finish: () => {
       wasi.flush();
@@ -117,7 +114,8 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
       ctx.downstream = next.downstream;
       ctx.downstreamHandles = downstreamHandlesOf(resources, next.downstream);
       ctx.responseSent = false;
-      current = { requestId: next.requestId, downstream: next.downstream, instanceRequest: ++served };
+      serving = true;
+      instanceRequest++;
       take();
     },
   };
@@ -161,8 +159,9 @@ function run(job: RunJob, init: WorkerInit, rpc: HostRpcClient, backendNames: Se
     }
   }
   wasi.flush();
+  // A failure while no request is served (between two) has no client to answer: it is only logged.
+  if (failure !== null && !serving) log(`compute-host: the guest failed between requests: ${failure}`);
   finish(failure);
-  if (failure !== null && current === null) log(`compute-host: the guest failed between requests: ${failure}`);
   post({ type: "exited" });
 }
 
