@@ -107,11 +107,9 @@ interface Slot {
   worker: Worker;
   rpc: HostRpcServer;
   job: Job | null;
-  /**
-   * The worker's instance: none ("idle", it can run a new one), running, or a reusable sandbox waiting for its next
-   * request (`next`: hands it one, or null when its wait is over).
-   */
-  guest: "idle" | "running" | "waiting";
+  /** Whether the worker runs an instance: when not, it can start a fresh one. */
+  running: boolean;
+  /** Set while its instance, a reusable sandbox, waits for its next request: hands it one, or null to end the wait. */
   next: ((job: NextJob | null) => void) | null;
 }
 
@@ -319,7 +317,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         ? (nextRequestFor(slot, arg as HostMethods["downstream.next"]["arg"]) as never)
         : (hostMethods[method as Exclude<typeof method, "downstream.next">](arg as never) as never),
     );
-    const slot: Slot = { worker, rpc, job: null, guest: "idle", next: null };
+    const slot: Slot = { worker, rpc, job: null, running: false, next: null };
     const ready = new Promise<void>((resolve, reject) => {
       worker.once("error", reject);
       worker.on("message", (message: WorkerToMain) => {
@@ -405,7 +403,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         finishJob(slot, job, message.failure);
         return;
       case "exited":
-        slot.guest = "idle";
+        slot.running = false;
         dispatch();
         return;
       case "ready":
@@ -451,9 +449,9 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
    * then to workers without an instance, which start a fresh one.
    */
   function dispatch(): void {
-    for (const wanted of ["waiting", "idle"] as const) {
+    for (const waiting of [true, false]) {
       for (const slot of slots) {
-        if (slot.job !== null || slot.guest !== wanted) continue;
+        if (slot.job !== null || (waiting ? slot.next === null : slot.running)) continue;
         const job = queue.shift();
         if (job === undefined) return;
         slot.job = job;
@@ -463,14 +461,14 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
           clockOffsetMs: clock() - Date.now(),
           configStores,
         };
-        if (wanted === "waiting") {
+        if (waiting) {
           const hand = slot.next!;
           slot.next = null;
           hand(next);
         } else {
+          slot.running = true;
           slot.worker.postMessage({ type: "run", ...next } satisfies MainToWorker);
         }
-        slot.guest = "running";
       }
     }
   }
@@ -478,10 +476,10 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   /** A reusable sandbox asks for its next request: the next queued one, or null once `timeoutMs` has passed. */
   function nextRequestFor(slot: Slot, { timeoutMs }: { timeoutMs: number }): Promise<NextJob | null> {
     return new Promise((resolve) => {
+      // Without a request in time, the instance ends; the worker says so ("exited").
       const timer = setTimeout(() => {
         if (slot.next !== wake) return;
         slot.next = null;
-        slot.guest = "running"; // until it has ended ("exited")
         resolve(null);
       }, timeoutMs);
       const wake = (job: NextJob | null) => {
@@ -489,7 +487,6 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         resolve(job);
       };
       slot.next = wake;
-      slot.guest = "waiting";
       // Its last request may still be finishing here (its "done" travels on another port): dispatch skips the slot
       // until then.
       dispatch();
