@@ -113,6 +113,11 @@ interface Slot {
   next: ((job: NextJob | null) => void) | null;
 }
 
+/** The main thread's implementations of the host methods named. */
+type HostMethodImpls<Name extends keyof HostMethods> = {
+  [M in Name]: (arg: HostMethods[M]["arg"]) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
+};
+
 interface Pending {
   readonly requestId: number;
   readonly promise: Promise<PendingOutcome>;
@@ -231,12 +236,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     }
   }
 
-  // Every method but "downstream.next", which answers the worker that asks (nextRequestFor).
-  const hostMethods: {
-    [M in Exclude<keyof HostMethods, "downstream.next">]: (
-      arg: HostMethods[M]["arg"],
-    ) => Promise<HostMethods[M]["result"]> | HostMethods[M]["result"];
-  } = {
+  // Every method but "downstream.next", which answers the worker that asks (each slot's own, in startSlot).
+  const hostMethods: HostMethodImpls<Exclude<keyof HostMethods, "downstream.next">> = {
     "backend.send": (arg) => {
       const pendingId = nextPendingId++;
       const record: Pending = { requestId: arg.requestId, promise: sendToBackend(arg), outcome: undefined };
@@ -312,10 +313,15 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     const requests = new MessageChannel();
     const replies = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const rpc = new HostRpcServer(requests.port2, replies.port1, signal, (method, arg) =>
-      method === "downstream.next"
-        ? (nextRequestFor(slot, arg as HostMethods["downstream.next"]["arg"]) as never)
-        : (hostMethods[method as Exclude<typeof method, "downstream.next">](arg as never) as never),
+    const methods: HostMethodImpls<keyof HostMethods> = {
+      ...hostMethods,
+      "downstream.next": (arg) => nextRequestFor(slot, arg),
+    };
+    const rpc = new HostRpcServer(
+      requests.port2,
+      replies.port1,
+      signal,
+      (method, arg) => methods[method](arg as never) as never,
     );
     const slot: Slot = { worker, rpc, job: null, running: false, next: null };
     const ready = new Promise<void>((resolve, reject) => {
